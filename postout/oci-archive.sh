@@ -1,0 +1,102 @@
+#!/bin/bash
+# Post-output hook: turn the container profile's directory tree into one OCI archive that
+# `podman load`, `docker load` and `skopeo ... oci-archive:` accept. Every byte derives from the
+# tree and $MKOSI_CONFIG, so equal inputs give an equal archive.
+set -euo pipefail
+
+cfg() { jq -r "$1" "$MKOSI_CONFIG"; }
+out=${OUTPUTDIR:?}
+tree=$out/$(cfg .Output)
+epoch=$(cfg '.SourceDateEpoch // empty')
+version=$(cfg '.ImageVersion // empty')
+: "${epoch:?SourceDateEpoch= must be set}" "${version:?ImageVersion= must be set}"
+variant=base
+for p in $(cfg '.Profiles[]'); do
+    case $p in base | base-devel | multilib-devel) variant=$p ;; esac
+done
+# shellcheck disable=SC1091 # the image's own os-release
+release=$(. "$tree/usr/lib/os-release" && echo "${VERSION_ID:-}")
+prefix=${BOXES_NAME_PREFIX:?}
+[ "$(cfg .Distribution)" = arch ] || prefix=$prefix-${release:-$(cfg .Release)}
+name=${BOXES_IMAGE_NAME:?}
+artifact=$prefix-x86_64-container-$variant-$version.tar
+created=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)
+
+work=$(mktemp -d "$out/.oci.XXXXXX")
+trap 'rm -rf "$work" "$work.tar"' EXIT
+blobs=$work/blobs/sha256
+mkdir -p "$blobs"
+
+# Deterministic tar: sorted names, numeric owners, clamped mtimes, no atime/ctime records,
+# and PAX header names without the PID that GNU tar puts there by default.
+tar --create --file=- --directory="$tree" --format=posix --sort=name --numeric-owner \
+    --mtime="@$epoch" --clamp-mtime --xattrs --xattrs-include=security.capability \
+    --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime,delete=mtime \
+    --exclude=./dev/* --exclude=./proc/* --exclude=./sys/* --exclude=./run/* --exclude=./tmp/* \
+    . >"$work/layer.tar"
+diff_id=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
+gzip -n -9 -c "$work/layer.tar" >"$work/layer.tar.gz"
+rm "$work/layer.tar"
+
+blob() { # FILE -> moves it into blobs/, prints its digest and size
+    local d s
+    d=$(sha256sum "$1" | cut -d' ' -f1)
+    s=$(stat -c %s "$1")
+    mv "$1" "$blobs/$d"
+    echo "$d $s"
+}
+read -r layer layer_size < <(blob "$work/layer.tar.gz")
+
+if [ "$(cfg .Distribution)" = arch ]; then path=/usr/local/sbin:/usr/local/bin:/usr/bin
+else path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; fi
+
+jq -n -S -c --arg created "$created" --arg diff "sha256:$diff_id" --arg path "PATH=$path" \
+    --arg title "${BOXES_TITLE:-$name} container ($variant)" --arg version "$version" \
+    --arg revision "${BOXES_REVISION:-unknown}" --arg source "${BOXES_SOURCE:-}" \
+    --arg licenses "${BOXES_LICENSES:-}" --arg url "${BOXES_URL:-}" \
+    --arg doc "${BOXES_DOCUMENTATION:-}" '{
+  architecture: "amd64", os: "linux", created: $created,
+  config: {
+    Env: [$path, "LANG=C.UTF-8"], Cmd: ["/usr/bin/bash"],
+    Labels: {
+      "org.opencontainers.image.title": $title,
+      "org.opencontainers.image.description": ($title + " image built reproducibly with mkosi and boxes"),
+      "org.opencontainers.image.version": $version, "org.opencontainers.image.revision": $revision,
+      "org.opencontainers.image.created": $created, "org.opencontainers.image.source": $source,
+      "org.opencontainers.image.licenses": $licenses, "org.opencontainers.image.url": $url,
+      "org.opencontainers.image.documentation": $doc }},
+  rootfs: { type: "layers", diff_ids: [$diff] },
+  history: [{ created: $created, created_by: "boxes build --profile container" }]
+}' >"$work/config.json"
+read -r config config_size < <(blob "$work/config.json")
+
+jq -n -S -c --arg c "sha256:$config" --argjson cs "$config_size" --arg l "sha256:$layer" \
+    --argjson ls "$layer_size" '{
+  schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+  config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: $c, size: $cs },
+  layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: $l, size: $ls }]
+}' >"$work/manifest"
+read -r manifest manifest_size < <(blob "$work/manifest")
+
+jq -n -S -c --arg m "sha256:$manifest" --argjson ms "$manifest_size" --arg name "$name" \
+    --arg short "$variant" --arg long "$variant-$version" '
+  def desc($ref): { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $m, size: $ms,
+    annotations: { "org.opencontainers.image.ref.name": $ref,
+                   "io.containerd.image.name": ("docker.io/library/" + $name + ":" + $ref) } };
+  { schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+    manifests: [desc($short), desc($long)] }' >"$work/index.json"
+# docker load reads manifest.json; podman and skopeo read index.json.
+jq -n -c --arg c "blobs/sha256/$config" --arg l "blobs/sha256/$layer" --arg name "$name" \
+    --arg short "$variant" --arg long "$variant-$version" \
+    '[{ Config: $c, RepoTags: [($name + ":" + $short), ($name + ":" + $long)], Layers: [$l] }]' \
+    >"$work/manifest.json"
+echo '{"imageLayoutVersion":"1.0.0"}' >"$work/oci-layout"
+
+find "$work" -exec touch -h -d "@$epoch" {} +
+tar --create --file="$work.tar" --directory="$work" --format=ustar --sort=name --numeric-owner \
+    --owner=0 --group=0 --mode=u+rw,go+r,go-w --mtime="@$epoch" \
+    oci-layout index.json manifest.json blobs
+mv "$work.tar" "$out/$artifact"
+(cd "$out" && sha256sum "$artifact" >"$artifact.SHA256")
+echo "sha256:$manifest" >"$out/$artifact.digest"
+echo "Wrote $artifact (manifest sha256:$manifest)"
