@@ -1,0 +1,243 @@
+/**
+ * `boxes build`: validate, provision mkosi, ensure the tools tree, then one mkosi build per target
+ * into a private staging directory; artifacts reach the output directory only by rename.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Listr, PRESET_TIMER } from 'listr2';
+import { BuildError, UsageError } from './errors.js';
+import { makeDirectory, outputDirProblem } from './host.js';
+import { mkosiBuildArgs } from './mkosi-args.js';
+import { readResolvedConfig, summaryArgs } from './mkosi-config.js';
+import { findMkosi, provisionMkosi, type Mkosi } from './mkosi.js';
+import { artifactName } from './naming.js';
+import type { BuildOptions, BuildTarget } from './options.js';
+import { lockOutputDir } from './output-lock.js';
+import { cachePaths, TREE_DIR } from './paths.js';
+import { chooseRenderer, currentSituation } from './renderer.js';
+import { treeRevision } from './revision.js';
+import { commandLine, run } from './runner.js';
+import { sha256File, writeSha256Sums } from './checksums.js';
+import { writeSandboxTree } from './sources.js';
+import { ensureToolsTree } from './tools-tree.js';
+
+export interface ArtifactReport {
+  profile: string;
+  variant?: string;
+  path: string;
+  sha256: string;
+  /** OCI manifest digest, for container images */
+  digest?: string;
+  mkosiCommand: string;
+}
+
+export interface BuildReport {
+  distribution: string;
+  release: string;
+  sourceDateEpoch: number;
+  seed: string;
+  buildVersion: string;
+  outputDir: string;
+  mkosiVersion: string;
+  toolsTree: string;
+  artifacts: ArtifactReport[];
+  sha256sums?: string;
+}
+
+interface Ctx {
+  treeDir: string;
+  mkosi?: Mkosi;
+  seed?: string;
+  toolsTree?: string;
+  revision?: string;
+  sandboxTree?: string;
+  artifacts: ArtifactReport[];
+}
+
+export interface BuildIo {
+  signal?: AbortSignal;
+  treeDir?: string;
+}
+
+const targetLabel = (t: BuildTarget) => (t.variant ? `${t.profile} (${t.variant})` : t.profile);
+
+export async function checkBuildInput(options: BuildOptions): Promise<void> {
+  const problem = await outputDirProblem(options.outputDir);
+  if (problem) throw new UsageError(`cannot write the output directory: ${problem}`, 'pass a writable --output-dir');
+}
+
+export async function build(options: BuildOptions, io: BuildIo = {}): Promise<BuildReport> {
+  await checkBuildInput(options);
+  const treeDir = io.treeDir ?? TREE_DIR;
+  const outputDir = resolve(options.outputDir);
+  const logDir = join(outputDir, 'logs');
+  const cache = cachePaths();
+  const echo = options.verbose;
+  const ctx: Ctx = { treeDir, artifacts: [] };
+
+  if (options.dryRun) return dryRun(options, treeDir, outputDir);
+
+  await makeDirectory(outputDir);
+  const unlock = await lockOutputDir(outputDir);
+  const stagings: string[] = [];
+  try {
+    await mkdir(logDir, { recursive: true });
+    const renderer = chooseRenderer(currentSituation(options));
+    const tasks = new Listr<Ctx, 'default' | 'verbose' | 'silent', 'verbose'>(
+      [
+        {
+          title: 'Provision mkosi',
+          task: async (c, task) => {
+            const found = await findMkosi();
+            if (!found) task.output = 'downloading the pinned mkosi (first use)';
+            c.mkosi = found ?? (await provisionMkosi({ signal: io.signal, logFile: join(logDir, 'setup.log') }));
+            task.title = `mkosi ${c.mkosi.version} (${c.mkosi.source})`;
+          },
+        },
+        {
+          title: 'Read the mkosi configuration',
+          task: async (c) => {
+            c.revision = await treeRevision(treeDir);
+            if (options.distribution === 'debian')
+              c.sandboxTree = await writeSandboxTree(cache.sandbox, { release: options.release, mirror: options.mirror, snapshot: options.snapshot });
+            const args = summaryArgs(mkosiBuildArgs(options, options.targets[0]!, paths(c, outputDir), c.revision));
+            const resolved = await readResolvedConfig(c.mkosi!, args, io.signal);
+            c.seed = options.seed ?? resolved.Seed;
+            if (!options.toolsTree && !resolved.ToolsTreeDistribution)
+              throw new UsageError('mkosi.conf names no ToolsTreeDistribution=', 'set it or pass --tools-tree');
+            c.toolsTree = options.toolsTree ?? `${resolved.ToolsTreeDistribution}/${resolved.ToolsTreeRelease}`;
+          },
+        },
+        {
+          title: 'Tools tree',
+          task: async (c, task) => {
+            if (options.toolsTree) {
+              c.toolsTree = resolve(options.toolsTree);
+              return;
+            }
+            const [distribution, release] = c.toolsTree!.split('/') as [string, string];
+            task.output = `${distribution} ${release}: building on first use (about a minute), then cached`;
+            const tree = await ensureToolsTree(c.mkosi!, { distribution, release }, { signal: io.signal, logFile: join(logDir, 'tools-tree.log'), echo });
+            c.toolsTree = tree.path;
+            task.title = `Tools tree ${distribution} ${release} (${tree.built ? 'built' : 'cached'})`;
+          },
+        },
+        ...options.targets.map((target) => ({
+          title: `Image ${targetLabel(target)}`,
+          task: async (c: Ctx) => {
+            const staging = await mkdtemp(join(outputDir, '.staging-'));
+            stagings.push(staging);
+            c.artifacts.push(await buildTarget(options, target, c, staging, outputDir, logDir, io.signal, echo));
+            await rm(staging, { recursive: true, force: true });
+          },
+        })),
+        {
+          title: 'Checksums',
+          task: async () => {
+            await writeSha256Sums(outputDir);
+          },
+        },
+      ],
+      {
+        renderer,
+        fallbackRenderer: 'verbose',
+        rendererOptions: { timer: PRESET_TIMER },
+        fallbackRendererOptions: { timer: PRESET_TIMER },
+        exitOnError: true,
+        registerSignalListeners: false,
+        collectErrors: false,
+      },
+    );
+    await tasks.run(ctx);
+    return {
+      distribution: options.distribution,
+      release: options.release,
+      sourceDateEpoch: options.sourceDateEpoch,
+      seed: ctx.seed!,
+      buildVersion: options.buildVersion,
+      outputDir,
+      mkosiVersion: ctx.mkosi!.version,
+      toolsTree: ctx.toolsTree!,
+      artifacts: ctx.artifacts,
+      sha256sums: join(outputDir, 'SHA256SUMS'),
+    };
+  } finally {
+    for (const staging of stagings) await rm(staging, { recursive: true, force: true });
+    await unlock();
+  }
+}
+
+function paths(c: Ctx, stagingOrOutput: string) {
+  const cache = cachePaths();
+  return {
+    treeDir: c.treeDir,
+    outputDir: stagingOrOutput,
+    cacheDir: cache.mkosiCache,
+    packageCacheDir: cache.packages,
+    toolsTree: c.toolsTree ?? 'default',
+    sandboxTree: c.sandboxTree,
+  };
+}
+
+async function buildTarget(
+  options: BuildOptions,
+  target: BuildTarget,
+  c: Ctx,
+  staging: string,
+  outputDir: string,
+  logDir: string,
+  signal: AbortSignal | undefined,
+  echo: boolean,
+): Promise<ArtifactReport> {
+  const args = mkosiBuildArgs(options, target, paths(c, staging), c.revision ?? 'unknown');
+  const argv = [...c.mkosi!.argv, ...args];
+  const logFile = join(logDir, `${target.profile}${target.variant ? `-${target.variant}` : ''}.log`);
+  await rm(logFile, { force: true });
+  await run(argv, { env: c.mkosi!.env, signal, logFile, echo, what: `mkosi build of ${targetLabel(target)}` });
+  const name = artifactName({ ...target, distribution: options.distribution, release: options.release, version: options.buildVersion });
+  const built = join(staging, name);
+  if (!existsSync(built))
+    throw new BuildError(`mkosi finished but ${name} is missing`, `the post-output hook did not write it; see ${logFile}`);
+  const sha256 = await sha256File(built);
+  const digestFile = `${built}.digest`;
+  const digest = existsSync(digestFile) ? (await readFile(digestFile, 'utf8')).trim() : undefined;
+  // The checksum file first, the artifact last: a reader never sees an artifact without its sum.
+  await rename(`${built}.SHA256`, join(outputDir, `${name}.SHA256`));
+  await rename(built, join(outputDir, name));
+  return {
+    profile: target.profile,
+    variant: target.variant,
+    path: join(outputDir, name),
+    sha256,
+    digest,
+    mkosiCommand: commandLine(argv, c.mkosi!.env),
+  };
+}
+
+async function dryRun(options: BuildOptions, treeDir: string, outputDir: string): Promise<BuildReport> {
+  const mkosi = (await findMkosi()) ?? { argv: ['mkosi'], env: {}, version: 'not installed', source: 'system' as const };
+  const revision = await treeRevision(treeDir);
+  const c: Ctx = { treeDir, mkosi, toolsTree: '<tools tree>', revision, artifacts: [] };
+  if (options.distribution === 'debian') c.sandboxTree = '<apt sources sandbox>';
+  return {
+    distribution: options.distribution,
+    release: options.release,
+    sourceDateEpoch: options.sourceDateEpoch,
+    seed: options.seed ?? '(from mkosi.conf)',
+    buildVersion: options.buildVersion,
+    outputDir,
+    mkosiVersion: mkosi.version,
+    toolsTree: '<tools tree>',
+    artifacts: options.targets.map((target) => {
+      const name = artifactName({ ...target, distribution: options.distribution, release: options.release, version: options.buildVersion });
+      return {
+        profile: target.profile,
+        variant: target.variant,
+        path: join(outputDir, name),
+        sha256: '',
+        mkosiCommand: commandLine([...mkosi.argv, ...mkosiBuildArgs(options, target, paths(c, '<staging>'), revision)], mkosi.env),
+      };
+    }),
+  };
+}

@@ -1,0 +1,24 @@
+/** `<artifact>.SHA256` files and the output directory's SHA256SUMS, in sha256sum's format. */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+const ARTIFACT = /\.(tar|qcow2|box)$/;
+
+/** Rewrites SHA256SUMS over every artifact in `dir`, sorted by name; written atomically. */
+export async function writeSha256Sums(dir: string): Promise<string> {
+  const names = (await readdir(dir)).filter((n) => ARTIFACT.test(n)).sort();
+  const lines = [];
+  for (const name of names) lines.push(`${await sha256File(join(dir, name))}  ${name}\n`);
+  const path = join(dir, 'SHA256SUMS');
+  await writeFile(`${path}.tmp`, lines.join(''));
+  await rename(`${path}.tmp`, path);
+  return path;
+}

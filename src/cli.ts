@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+/** The `boxes` command line: parses argv, calls the API, and is the one place that sets exit codes. */
+import { Command, CommanderError, Option } from 'commander';
+import { build } from './build.js';
+import { exitCodeFor, formatError, UsageError } from './errors.js';
+import { hostDistribution } from './host.js';
+import { formatListing, listing } from './list.js';
+import { parseBuildOptions, type RawBuildOptions } from './options.js';
+import { formatReport, reportJson } from './report.js';
+import { formatChecks, setup } from './setup.js';
+import { interruptController } from './signals.js';
+
+export function program(): Command {
+  const cmd = new Command('boxes')
+    .description('Build reproducible, rootless Linux OS images from one mkosi configuration')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError(false);
+
+  cmd
+    .command('list')
+    .description('profiles, variants, distributions and the artifacts each produces')
+    .option('--json', 'machine-readable output')
+    .action((o: { json?: boolean }) => {
+      process.stdout.write(o.json ? `${JSON.stringify(listing(), null, 2)}\n` : `${formatListing()}\n`);
+    });
+
+  cmd
+    .command('setup')
+    .description('provision the pinned mkosi and check host prerequisites')
+    .option('--check', 'only report; install nothing')
+    .action(async (o: { check?: boolean }) => {
+      const checks = await setup(Boolean(o.check));
+      process.stdout.write(`${formatChecks(checks)}\n`);
+      if (checks.some((c) => !c.ok)) process.exitCode = 1;
+    });
+
+  cmd
+    .command('build')
+    .description('build images for one or more profiles')
+    .option('--profile <profiles>', 'comma-separated profiles (see `boxes list`)')
+    .option('--all', 'every profile')
+    .option('--distribution <name>', 'arch or debian (default: the host distribution)')
+    .option('--release <name>', 'distribution release (Debian default: trixie)')
+    .option('--variant <name>', 'container variant: base, base-devel or multilib-devel')
+    .option('--mirror <url>', 'package mirror; Arch also takes file:///path local repositories')
+    .option('--snapshot <YYYY-MM-DD>', 'pin to a dated archive (Arch: archive.archlinux.org, Debian: snapshot.debian.org)')
+    .option('--source-date-epoch <seconds>', 'timestamp for every file and record (default: the snapshot day, else today 00:00 UTC)')
+    .option('--seed <uuid>', 'seed for partition and filesystem UUIDs (default: Seed= in mkosi.conf)')
+    .option('--build-version <version>', 'version in artifact names (default: YYYYMMDD.0 of SOURCE_DATE_EPOCH)')
+    .option('--output-dir <dir>', 'where artifacts go', 'output')
+    .addOption(new Option('--tools-tree <dir>', 'use this tools tree instead of the cached default').hideHelp())
+    .option('--no-repository-key-check', 'skip package signature checks (local test repositories only)')
+    .option('--json', 'print a machine-readable summary on stdout')
+    .option('--verbose', 'show every command and its output')
+    .option('--dry-run', 'validate and print the mkosi command lines; build nothing')
+    .action(async (raw: RawBuildOptions) => {
+      const options = parseBuildOptions(raw, { now: new Date(), hostDistribution: await hostDistribution() });
+      if (!options.repositoryKeyCheck)
+        process.stderr.write('boxes: warning: repository key checks are off; use this only with local test repositories\n');
+      const interrupt = interruptController();
+      try {
+        const report = await build(options, { signal: interrupt.signal });
+        process.stdout.write(options.json ? reportJson(report) : `${formatReport(report, options.dryRun)}\n`);
+      } finally {
+        interrupt.dispose();
+      }
+    });
+
+  return cmd;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
+      // commander already printed its one line; map it to our usage exit code.
+      return 2;
+    }
+    process.stderr.write(`${formatError(error)}\n`);
+    return exitCodeFor(error);
+  }
+}
+
+const code = await main(process.argv.slice(2));
+process.exit(code);

@@ -1,0 +1,69 @@
+/** Facts about the host: which distribution it runs, whether the output directory is writable. */
+import { constants } from 'node:fs';
+import { access, mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { Distribution } from './catalog.js';
+import { UsageError } from './errors.js';
+
+/** Like mkosi: an Arch host builds Arch, a Debian host builds Debian; others must choose. */
+export function distributionFromOsRelease(text: string): Distribution | undefined {
+  const field = (k: string) => new RegExp(`^${k}=["']?([^"'\\n]*)`, 'm').exec(text)?.[1] ?? '';
+  const ids = [field('ID'), ...field('ID_LIKE').split(/\s+/)];
+  if (ids.includes('arch')) return 'arch';
+  if (field('ID') === 'debian') return 'debian';
+  return undefined;
+}
+
+export async function hostDistribution(): Promise<Distribution | undefined> {
+  for (const path of ['/etc/os-release', '/usr/lib/os-release']) {
+    try {
+      return distributionFromOsRelease(await readFile(path, 'utf8'));
+    } catch {
+      // try the next location
+    }
+  }
+  return undefined;
+}
+
+/** Why `dir` cannot hold build outputs, or undefined when it can. Creates nothing. */
+export async function outputDirProblem(dir: string): Promise<string | undefined> {
+  let current = resolve(dir);
+  for (;;) {
+    try {
+      const s = await stat(current);
+      if (!s.isDirectory()) return `${current} is not a directory`;
+      await access(current, constants.W_OK | constants.X_OK);
+      return undefined;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM') return `${current} is not writable`;
+      if (code !== 'ENOENT') return `${current}: ${code}`;
+      const parent = dirname(current);
+      if (parent === current) return `no existing parent of ${dir}`;
+      current = parent;
+    }
+  }
+}
+
+/**
+ * Creates `dir` one component at a time. Node's recursive mkdir loops forever on some pseudo
+ * filesystems (e.g. below /proc), which would hang the build before it could report anything.
+ */
+export async function makeDirectory(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let current = resolve(dir);
+  while (!(await stat(current).then((s) => s.isDirectory(), () => false))) {
+    missing.unshift(current);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const path of missing) {
+    try {
+      await mkdir(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw new UsageError(`cannot create the output directory ${path}: ${(error as NodeJS.ErrnoException).code}`, 'pass a writable --output-dir');
+    }
+  }
+}

@@ -1,0 +1,50 @@
+/** The mkosi command line for one build target: a pure function, recorded and tested as a table. */
+import type { BuildOptions, BuildTarget } from './options.js';
+
+export interface MkosiPaths {
+  treeDir: string;
+  outputDir: string;
+  cacheDir: string;
+  packageCacheDir: string;
+  toolsTree: string;
+  /** Debian only: sandbox tree with the apt sources. */
+  sandboxTree?: string;
+}
+
+export function archMirror(options: Pick<BuildOptions, 'mirror' | 'snapshot'>): { mirror?: string; localMirror?: string } {
+  if (options.mirror?.startsWith('file://')) return { localMirror: options.mirror };
+  if (options.snapshot) {
+    const [y, m, d] = options.snapshot.split('-');
+    return { mirror: `https://archive.archlinux.org/repos/${y}/${m}/${d}` };
+  }
+  return options.mirror ? { mirror: options.mirror } : {};
+}
+
+export function mkosiBuildArgs(options: BuildOptions, target: BuildTarget, paths: MkosiPaths, revision: string): string[] {
+  const args = ['--directory', paths.treeDir, '--profile', target.profile];
+  if (target.variant) args.push('--profile', target.variant);
+  args.push('--distribution', options.distribution);
+  if (options.distribution !== 'arch') args.push('--release', options.release);
+  if (options.distribution === 'arch') {
+    const { mirror, localMirror } = archMirror(options);
+    if (localMirror) args.push(`--local-mirror=${localMirror}`);
+    if (mirror) args.push(`--mirror=${mirror}`);
+  } else if (options.mirror) {
+    args.push(`--mirror=${options.mirror}`);
+  }
+  if (paths.sandboxTree) args.push(`--sandbox-tree=${paths.sandboxTree}`);
+  if (!options.repositoryKeyCheck) args.push('--repository-key-check=no');
+  if (options.seed) args.push(`--seed=${options.seed}`);
+  args.push(
+    `--source-date-epoch=${options.sourceDateEpoch}`,
+    `--image-version=${options.buildVersion}`,
+    `--environment=BOXES_REVISION=${revision}`,
+    `--tools-tree=${paths.toolsTree}`,
+    `--output-directory=${paths.outputDir}`,
+    `--cache-directory=${paths.cacheDir}`,
+    `--package-cache-directory=${paths.packageCacheDir}`,
+    '--force',
+    'build',
+  );
+  return args;
+}

@@ -1,0 +1,160 @@
+/** Command-line input -> validated build options. Pure: the clock and host facts are passed in. */
+import { z } from 'zod';
+import { DEFAULT_RELEASE, DISTRIBUTIONS, PROFILES, findProfile, type Distribution, type Variant } from './catalog.js';
+import { UsageError } from './errors.js';
+import { buildVersionFromEpoch, parseSnapshotDate, startOfUtcDay } from './naming.js';
+
+export interface RawBuildOptions {
+  profile?: string;
+  all?: boolean;
+  distribution?: string;
+  release?: string;
+  variant?: string;
+  mirror?: string;
+  snapshot?: string;
+  sourceDateEpoch?: string;
+  seed?: string;
+  buildVersion?: string;
+  outputDir?: string;
+  repositoryKeyCheck?: boolean;
+  toolsTree?: string;
+  json?: boolean;
+  verbose?: boolean;
+  dryRun?: boolean;
+}
+
+export interface BuildTarget {
+  profile: string;
+  variant?: Variant;
+}
+
+export interface BuildOptions {
+  targets: BuildTarget[];
+  distribution: Distribution;
+  release: string;
+  mirror?: string;
+  snapshot?: string;
+  sourceDateEpoch: number;
+  seed?: string;
+  buildVersion: string;
+  outputDir: string;
+  repositoryKeyCheck: boolean;
+  toolsTree?: string;
+  json: boolean;
+  verbose: boolean;
+  dryRun: boolean;
+}
+
+export interface Context {
+  now: Date;
+  /** Distribution of the host, when boxes can build it (mkosi's default). */
+  hostDistribution?: Distribution;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const profileNames = PROFILES.map((p) => p.name).join(', ');
+
+const raw = z
+  .object({
+    profile: z.string().optional(),
+    all: z.boolean().optional(),
+    distribution: z
+      .string()
+      .refine((d) => (DISTRIBUTIONS as readonly string[]).includes(d), {
+        error: (i) => `unknown distribution '${String(i.input)}' (use one of: ${DISTRIBUTIONS.join(', ')})`,
+      })
+      .optional(),
+    release: z
+      .string()
+      .regex(/^[a-z0-9.-]+$/, { error: 'release must be a name like trixie or bookworm' })
+      .optional(),
+    variant: z.string().optional(),
+    mirror: z
+      .string()
+      .refine((m) => /^(https?|file):\/\/\S+$/.test(m) && URL.canParse(m), {
+        error: 'mirror must be an http://, https:// or file:// URL',
+      })
+      .optional(),
+    snapshot: z
+      .string()
+      .refine((s) => parseSnapshotDate(s) !== undefined, {
+        error: (i) => `snapshot '${String(i.input)}' is not a real date (use YYYY-MM-DD, e.g. 2025-01-15)`,
+      })
+      .optional(),
+    sourceDateEpoch: z
+      .string()
+      .regex(/^\d+$/, { error: 'source-date-epoch must be a non-negative integer (seconds since 1970)' })
+      .refine((s) => Number.isSafeInteger(Number(s)), { error: 'source-date-epoch is too large' })
+      .optional(),
+    seed: z.string().regex(UUID, { error: 'seed must be a UUID such as 0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7' }).optional(),
+    buildVersion: z
+      .string()
+      .regex(/^[0-9A-Za-z][0-9A-Za-z._+-]*$/, { error: 'build version may hold only letters, digits and ._+-' })
+      .optional(),
+    outputDir: z.string().min(1, { error: 'output directory must not be empty' }).optional(),
+    repositoryKeyCheck: z.boolean().optional(),
+    toolsTree: z.string().optional(),
+    json: z.boolean().optional(),
+    verbose: z.boolean().optional(),
+    dryRun: z.boolean().optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.all && o.profile) ctx.addIssue({ code: 'custom', path: ['profile'], message: 'use either --profile or --all' });
+    if (!o.all && !o.profile)
+      ctx.addIssue({ code: 'custom', path: ['profile'], message: `say what to build: --profile P (one of: ${profileNames}) or --all` });
+    for (const name of o.profile?.split(',') ?? []) {
+      if (!findProfile(name))
+        ctx.addIssue({ code: 'custom', path: ['profile'], message: `unknown profile '${name}' (valid: ${profileNames})` });
+    }
+    if (o.snapshot && parseSnapshotDate(o.snapshot) && parseSnapshotDate(o.snapshot)!.getTime() > Date.now())
+      ctx.addIssue({ code: 'custom', path: ['snapshot'], message: `snapshot ${o.snapshot} lies in the future` });
+    if (o.distribution === 'arch' && o.release && o.release !== 'rolling')
+      ctx.addIssue({ code: 'custom', path: ['release'], message: 'Arch Linux has only the release "rolling"' });
+  });
+
+/** Validates everything and reports every problem at once, one per line. */
+export function parseBuildOptions(input: RawBuildOptions, context: Context): BuildOptions {
+  const result = raw.safeParse(input);
+  if (!result.success) {
+    throw new UsageError(result.error.issues.map((i) => i.message).join('; '));
+  }
+  const o = result.data;
+  const distribution = (o.distribution as Distribution | undefined) ?? context.hostDistribution;
+  if (!distribution) {
+    throw new UsageError('cannot tell which distribution to build on this host', 'pass --distribution arch or --distribution debian');
+  }
+  const profiles = o.all ? PROFILES.map((p) => p.name) : [...new Set(o.profile!.split(','))];
+  const targets: BuildTarget[] = profiles.map((name) => {
+    const spec = findProfile(name)!;
+    if (o.variant !== undefined) {
+      if (spec.variants.length === 0) throw new UsageError(`profile ${name} has no variants (drop --variant)`);
+      if (!(spec.variants as readonly string[]).includes(o.variant))
+        throw new UsageError(`profile ${name} has no variant '${o.variant}' (valid: ${spec.variants.join(', ')})`);
+      return { profile: name, variant: o.variant as Variant };
+    }
+    return spec.variants.length > 0 ? { profile: name, variant: spec.variants[0] } : { profile: name };
+  });
+  const snapshotDate = o.snapshot ? parseSnapshotDate(o.snapshot) : undefined;
+  const sourceDateEpoch =
+    o.sourceDateEpoch !== undefined
+      ? Number(o.sourceDateEpoch)
+      : snapshotDate
+        ? snapshotDate.getTime() / 1000
+        : startOfUtcDay(context.now);
+  return {
+    targets,
+    distribution,
+    release: o.release ?? DEFAULT_RELEASE[distribution],
+    mirror: o.mirror,
+    snapshot: o.snapshot,
+    sourceDateEpoch,
+    seed: o.seed?.toLowerCase(),
+    buildVersion: o.buildVersion ?? buildVersionFromEpoch(sourceDateEpoch),
+    outputDir: o.outputDir ?? 'output',
+    repositoryKeyCheck: o.repositoryKeyCheck ?? true,
+    toolsTree: o.toolsTree,
+    json: o.json ?? false,
+    verbose: o.verbose ?? false,
+    dryRun: o.dryRun ?? false,
+  };
+}

@@ -1,0 +1,22 @@
+/** Where boxes keeps its config tree and its per-user caches. */
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The mkosi tree ships with the package: dist/ and src/ sit one level below it. */
+export const TREE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.BOXES_CACHE_DIR) return resolve(env.BOXES_CACHE_DIR);
+  const base = env.XDG_CACHE_HOME ? resolve(env.XDG_CACHE_HOME) : join(homedir(), '.cache');
+  return join(base, 'boxes');
+}
+
+export const cachePaths = (root = cacheRoot()) => ({
+  root,
+  mkosi: join(root, 'mkosi'),
+  tools: join(root, 'tools'),
+  sandbox: join(root, 'sandbox'),
+  mkosiCache: join(root, 'mkosi-cache'),
+  packages: join(root, 'packages'),
+});

@@ -1,0 +1,46 @@
+/** Human and JSON summaries of a build. JSON keys are emitted in a fixed order. */
+import type { BuildReport } from './build.js';
+
+export function formatReport(r: BuildReport, dryRun: boolean): string {
+  const lines = [
+    `${dryRun ? 'Would build' : 'Built'} ${r.distribution} ${r.release} into ${r.outputDir}`,
+    `  SOURCE_DATE_EPOCH ${r.sourceDateEpoch} (${new Date(r.sourceDateEpoch * 1000).toISOString()})`,
+    `  seed              ${r.seed}`,
+    `  build version     ${r.buildVersion}`,
+    `  mkosi             ${r.mkosiVersion}`,
+    `  tools tree        ${r.toolsTree}`,
+  ];
+  for (const a of r.artifacts) {
+    lines.push(`${a.path}`);
+    if (a.sha256) lines.push(`  sha256 ${a.sha256}`);
+    if (a.digest) lines.push(`  manifest digest ${a.digest}`);
+    if (dryRun) lines.push(`  ${a.mkosiCommand}`);
+  }
+  return lines.join('\n');
+}
+
+export function reportJson(r: BuildReport): string {
+  return `${JSON.stringify(
+    {
+      distribution: r.distribution,
+      release: r.release,
+      sourceDateEpoch: r.sourceDateEpoch,
+      seed: r.seed,
+      buildVersion: r.buildVersion,
+      outputDir: r.outputDir,
+      mkosiVersion: r.mkosiVersion,
+      toolsTree: r.toolsTree,
+      sha256sums: r.sha256sums ?? null,
+      artifacts: r.artifacts.map((a) => ({
+        profile: a.profile,
+        variant: a.variant ?? null,
+        path: a.path,
+        sha256: a.sha256,
+        digest: a.digest ?? null,
+        mkosiCommand: a.mkosiCommand,
+      })),
+    },
+    null,
+    2,
+  )}\n`;
+}

@@ -1,0 +1,111 @@
+/**
+ * The one way boxes starts child processes: logs the exact command line, tees output to a log
+ * file, stops the child with SIGTERM on abort (SIGKILL only after a grace period), and turns
+ * failures into typed errors that carry a re-runnable command and the log's last lines.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { execa } from 'execa';
+import { BuildError, InterruptedError, PrerequisiteError } from './errors.js';
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** Append the child's stdout and stderr to this file. */
+  logFile?: string;
+  /** Also echo the child's output to our stderr. */
+  echo?: boolean;
+  signal?: AbortSignal;
+  /** How long a child may take to exit after SIGTERM before it gets SIGKILL. */
+  graceMs?: number;
+  /** Say what failed in the user's words, e.g. "mkosi build of container". */
+  what?: string;
+  /** Called with each line of output, e.g. to show progress. */
+  onLine?: (line: string) => void;
+}
+
+export interface RunResult {
+  stdout: string;
+  tail: string[];
+}
+
+const TAIL = 25;
+
+export function quote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+export function commandLine(argv: readonly string[], env: Record<string, string | undefined> = {}): string {
+  const vars = Object.entries(env)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${quote(v!)}`);
+  return [...vars, ...argv.map(quote)].join(' ');
+}
+
+/** Known failure patterns in child output -> a sentence the user can act on. */
+export function classifyFailure(lines: readonly string[]): string | undefined {
+  const text = lines.join('\n');
+  if (/Could not resolve|Temporary failure resolving|Failed to fetch|Could not connect|failed retrieving file|Connection refused|Couldn't resolve host/i.test(text))
+    return 'a package mirror could not be reached; check --mirror and the network';
+  if (/Unable to locate package|target not found|has no installation candidate|Package '.*' has no/i.test(text))
+    return 'a requested package does not exist in the configured repositories';
+  if (/No space left on device/i.test(text)) return 'the disk is full';
+  return undefined;
+}
+
+export async function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('run: empty command');
+  const shown = commandLine(argv, options.env);
+  let log: WriteStream | undefined;
+  if (options.logFile) {
+    log = createWriteStream(options.logFile, { flags: 'a' });
+    log.write(`$ ${shown}\n`);
+  }
+  const tail: string[] = [];
+  const take = (chunk: string) => {
+    for (const line of chunk.split('\n')) {
+      if (line === '') continue;
+      tail.push(line);
+      if (tail.length > TAIL) tail.shift();
+      options.onLine?.(line);
+    }
+  };
+  const child = execa(file, args, {
+    env: options.env,
+    extendEnv: true,
+    cwd: options.cwd,
+    stdin: 'ignore',
+    buffer: { stdout: true, stderr: false },
+    all: false,
+    reject: false,
+    cancelSignal: options.signal,
+    killSignal: 'SIGTERM',
+    forceKillAfterDelay: options.graceMs ?? 120_000,
+    encoding: 'utf8',
+    stripFinalNewline: false,
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => {
+      log?.write(chunk);
+      if (options.echo) process.stderr.write(chunk);
+      take(chunk);
+    });
+  }
+  const result = await child;
+  await new Promise<void>((resolve) => (log ? log.end(resolve) : resolve()));
+  const what = options.what ?? file;
+  if (result.isCanceled || options.signal?.aborted) {
+    throw new InterruptedError(`interrupted; ${what} was stopped`);
+  }
+  if ((result as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String(result.message ?? ''))) {
+    if (result.exitCode === undefined) throw new PrerequisiteError(`${file} is not installed`, 'run `boxes setup --check`');
+  }
+  if (result.failed) {
+    const how = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
+    const cause = classifyFailure(tail);
+    const where = options.logFile ? `; full log: ${options.logFile}` : '';
+    throw new BuildError(`${what} ${how}${cause ? `: ${cause}` : ''}`, `re-run: ${shown}${where}`, tail);
+  }
+  return { stdout: String(result.stdout ?? ''), tail };
+}

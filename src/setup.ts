@@ -1,0 +1,57 @@
+/** `boxes setup [--check]`: what the host has, what it lacks, and the command that installs it. */
+import { readFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { findMkosi, PINNED, provisionMkosi } from './mkosi.js';
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+async function version(cmd: string, args: string[]): Promise<string | undefined> {
+  const r = await execa(cmd, args, { reject: false, timeout: 20_000 });
+  return r.failed ? undefined : `${String(r.stdout)}${String(r.stderr)}`.trim().split('\n')[0];
+}
+
+export function pythonOk(text: string | undefined): boolean {
+  const m = /Python (\d+)\.(\d+)/.exec(text ?? '');
+  return Boolean(m && (Number(m[1]) > 3 || (Number(m[1]) === 3 && Number(m[2]) >= 9)));
+}
+
+export async function hostChecks(): Promise<Check[]> {
+  const checks: Check[] = [];
+  const py = await version('python3', ['--version']);
+  checks.push({ name: 'python3 >= 3.9', ok: pythonOk(py), detail: py ?? 'not found', fix: 'apt-get install python3' });
+  const userns = await readFile('/proc/sys/user/max_user_namespaces', 'utf8').catch(() => '0');
+  const clone = await readFile('/proc/sys/kernel/unprivileged_userns_clone', 'utf8').catch(() => '1');
+  const nsOk = Number(userns) > 0 && clone.trim() !== '0';
+  checks.push({ name: 'user namespaces', ok: nsOk, detail: `max_user_namespaces=${userns.trim()}`, fix: 'sysctl user.max_user_namespaces=10000 kernel.unprivileged_userns_clone=1' });
+  // The default tools tree is Debian trixie, bootstrapped with the host's apt and dpkg.
+  for (const [tool, pkg] of [['apt-get', 'apt'], ['dpkg', 'dpkg'], ['dpkg-deb', 'dpkg']] as const) {
+    const v = await version(tool, ['--version']);
+    checks.push({ name: tool, ok: v !== undefined, detail: v ?? 'not found', fix: `install ${pkg} (the tools tree is bootstrapped with it)` });
+  }
+  const keyring = await readFile('/usr/share/keyrings/debian-archive-keyring.gpg').then(() => true, () => false);
+  checks.push({ name: 'debian-archive-keyring', ok: keyring, detail: keyring ? 'present' : 'missing', fix: 'apt-get install debian-archive-keyring' });
+  const mkosi = await findMkosi().catch(() => undefined);
+  checks.push({
+    name: 'mkosi >= 25',
+    ok: mkosi !== undefined,
+    detail: mkosi ? `${mkosi.version} (${mkosi.source})` : 'not provisioned',
+    fix: `boxes setup (downloads mkosi ${PINNED.version}, sha256-checked)`,
+  });
+  return checks;
+}
+
+export async function setup(check: boolean): Promise<Check[]> {
+  if (!check) await provisionMkosi();
+  return hostChecks();
+}
+
+export function formatChecks(checks: Check[]): string {
+  return checks
+    .map((c) => `${c.ok ? 'ok     ' : 'MISSING'} ${c.name.padEnd(24)} ${c.detail}${c.ok || !c.fix ? '' : `\n        fix: ${c.fix}`}`)
+    .join('\n');
+}

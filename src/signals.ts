@@ -1,0 +1,19 @@
+/** SIGINT/SIGTERM abort one controller; every child and cleanup step listens to its signal. */
+
+export function interruptController(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) return;
+    process.stderr.write(`\nboxes: ${name} received, stopping (children get SIGTERM, temporary files are removed)\n`);
+    controller.abort(new Error(name));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * The pinned tools tree (mkosi's default tools tree for a fixed distribution and release), built
+ * once per user and reused: compressors, mkfs, package managers and qemu come from it, not the host.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Mkosi } from './mkosi.js';
+import { cachePaths } from './paths.js';
+import { run } from './runner.js';
+import { aptSources, writeSandboxTree } from './sources.js';
+
+export interface ToolsTreeSpec {
+  distribution: string;
+  release: string;
+  mirror?: string;
+}
+
+export function toolsTreeKey(spec: ToolsTreeSpec, mkosiVersion: string): string {
+  const sources = spec.distribution === 'debian' ? aptSources({ release: spec.release, mirror: spec.mirror }) : spec.mirror ?? '';
+  const hash = createHash('sha256').update(`${mkosiVersion}\n${sources}`).digest('hex').slice(0, 12);
+  return `${spec.distribution}-${spec.release}-${hash}`;
+}
+
+export function toolsTreeArgs(spec: ToolsTreeSpec, outputDir: string, sandboxTree?: string): string[] {
+  const paths = cachePaths();
+  return [
+    '--directory', '',
+    '--include=mkosi-tools',
+    '--distribution', spec.distribution,
+    '--release', spec.release,
+    ...(spec.mirror ? [`--mirror=${spec.mirror}`] : []),
+    ...(sandboxTree ? [`--sandbox-tree=${sandboxTree}`] : []),
+    `--output-directory=${outputDir}`,
+    '--output=tools',
+    `--cache-directory=${paths.mkosiCache}`,
+    `--package-cache-directory=${paths.packages}`,
+    'build',
+  ];
+}
+
+export interface EnsureOptions {
+  signal?: AbortSignal;
+  logFile?: string;
+  echo?: boolean;
+}
+
+/** Returns the tools tree path, building it first when it is not cached yet. */
+export async function ensureToolsTree(mkosi: Mkosi, spec: ToolsTreeSpec, options: EnsureOptions = {}): Promise<{ path: string; built: boolean }> {
+  const paths = cachePaths();
+  const final = join(paths.tools, toolsTreeKey(spec, mkosi.version));
+  if (existsSync(join(final, 'usr/bin'))) return { path: final, built: false };
+  await mkdir(paths.tools, { recursive: true });
+  const staging = await mkdtemp(join(paths.tools, '.building-'));
+  try {
+    const sandbox = spec.distribution === 'debian' ? await writeSandboxTree(paths.sandbox, { release: spec.release, mirror: spec.mirror }) : undefined;
+    await run([...mkosi.argv, ...toolsTreeArgs(spec, staging, sandbox)], {
+      env: mkosi.env,
+      signal: options.signal,
+      logFile: options.logFile,
+      echo: options.echo,
+      what: 'building the tools tree',
+    });
+    try {
+      await rename(join(staging, 'tools'), final);
+    } catch (error) {
+      // Another build finished the same tree first; theirs is as good as ours.
+      if (!existsSync(join(final, 'usr/bin'))) throw error;
+    }
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  return { path: final, built: true };
+}

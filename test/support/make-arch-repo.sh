@@ -1,0 +1,197 @@
+#!/bin/bash
+# Creates a local pacman repository of tiny fake Arch packages, so that mkosi can build an Arch
+# image where no Arch mirror is reachable:
+#   mkosi --distribution arch --local-mirror=file://OUTDIR --repository-key-check=no ...
+# With LocalMirror= mkosi configures exactly one repository, named `core`, whose Server is the mirror
+# URL itself (no $repo/$arch), and ignores Repositories= (so also `multilib`). Hence every package,
+# multilib-devel included, lives in OUTDIR/core.db.
+#
+# Usage: make-arch-repo.sh OUTDIR TOOLS_TREE
+#   TOOLS_TREE: an mkosi tools tree (Debian trixie) providing repo-add and usr/share/makepkg;
+#   its bsdtar/zstd are used only when the host lacks them.
+# Output is deterministic: same host binaries + same SOURCE_DATE_EPOCH (default 0) -> same bytes.
+set -euo pipefail
+
+usage() { echo "usage: ${0##*/} OUTDIR TOOLS_TREE" >&2; exit 2; }
+[ $# -eq 2 ] || usage
+out=$1
+tools=$(cd "$2" && pwd)
+if [ ! -x "$tools/usr/bin/repo-add" ] || [ ! -d "$tools/usr/share/makepkg" ]; then
+    echo "${0##*/}: $tools has no usr/bin/repo-add or usr/share/makepkg" >&2
+    exit 2
+fi
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+epoch=${SOURCE_DATE_EPOCH:-0}
+export LC_ALL=C TZ=UTC
+umask 022
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Host binaries first; the tools tree's (run through its own loader, as its glibc is newer than
+# most hosts') only where the host has none. repo-add runs these by name, hence wrappers on PATH.
+mkdir "$work/bin"
+for tool in bsdtar zstd gzip; do
+    command -v "$tool" >/dev/null && continue
+    [ -x "$tools/usr/bin/$tool" ] || { echo "${0##*/}: need $tool on the host or in $tools" >&2; exit 2; }
+    printf '#!/bin/sh\nexec "%s" --library-path "%s" "%s" "$@"\n' \
+        "$tools/usr/lib64/ld-linux-x86-64.so.2" \
+        "$tools/usr/lib/x86_64-linux-gnu:$tools/lib/x86_64-linux-gnu" \
+        "$tools/usr/bin/$tool" >"$work/bin/$tool"
+    chmod +x "$work/bin/$tool"
+done
+export PATH="$work/bin:$PATH"
+if ! command -v gettext >/dev/null; then
+    gettext() { printf '%s' "$1"; }
+    export -f gettext
+fi
+
+# --- package contents -------------------------------------------------------------------------
+
+root_of() { echo "$work/pkg/$1"; }
+
+new_pkg() { # NAME -> creates an empty staging tree
+    mkdir -p "$(root_of "$1")"
+}
+
+put() { # PKG PATH MODE CONTENT
+    local f
+    f=$(root_of "$1")/$2
+    mkdir -p "${f%/*}"
+    printf '%s' "$4" >"$f"
+    chmod "$3" "$f"
+}
+
+put_lines() { # PKG PATH MODE LINE... (each line newline-terminated)
+    local pkg=$1 path=$2 mode=$3
+    shift 3
+    put "$pkg" "$path" "$mode" "$(printf '%s\n' "$@")
+"
+}
+
+new_pkg filesystem
+fs=$(root_of filesystem)
+mkdir -p "$fs"/{usr/bin,usr/lib,usr/share,usr/local/bin,etc/pacman.d,var/log,var/cache,var/lib,var/tmp,tmp,root,home,dev,proc,sys,run,mnt,opt,srv,boot}
+chmod 1777 "$fs/tmp" "$fs/var/tmp"
+chmod 0750 "$fs/root"
+chmod 0555 "$fs/proc" "$fs/sys"
+ln -s usr/bin "$fs/bin"
+ln -s usr/bin "$fs/sbin"
+ln -s usr/lib "$fs/lib"
+ln -s usr/lib "$fs/lib64"
+ln -s bin "$fs/usr/sbin"
+ln -s lib "$fs/usr/lib64"
+ln -s ../usr/lib/os-release "$fs/etc/os-release"
+put_lines filesystem usr/lib/os-release 0644 \
+    'NAME="Arch Linux"' 'PRETTY_NAME="Arch Linux"' 'ID=arch' 'BUILD_ID=rolling' \
+    'ANSI_COLOR="38;2;23;147;209"' 'HOME_URL="https://archlinux.org/"' 'LOGO=archlinux-logo'
+put_lines filesystem etc/passwd 0644 \
+    'root:x:0:0::/root:/usr/bin/bash' 'nobody:x:65534:65534:Kernel Overflow User:/:/usr/bin/nologin'
+put_lines filesystem etc/group 0644 'root:x:0:root' 'nobody:x:65534:'
+# An empty root password, as in Arch's filesystem package: the container finalize hook must lock it.
+put_lines filesystem etc/shadow 0600 'root::14871::::::' 'nobody:!:14871::::::'
+put_lines filesystem etc/gshadow 0600 'root:::root' 'nobody:!::'
+put_lines filesystem etc/pacman.conf 0644 \
+    '# boxes test fixture' '[options]' 'HoldPkg = pacman glibc' 'Architecture = auto' \
+    'SigLevel = Required DatabaseOptional' 'LocalFileSigLevel = Optional' '' \
+    '[core]' 'Include = /etc/pacman.d/mirrorlist' '' '[extra]' 'Include = /etc/pacman.d/mirrorlist'
+# shellcheck disable=SC2016 # pacman expands $repo and $arch
+put_lines filesystem etc/pacman.d/mirrorlist 0644 '#Server = https://geo.mirror.pkgbuild.com/$repo/os/$arch'
+
+# bash, ls and cat from the host with the libraries they load. The loader goes to usr/lib, which
+# the binaries' /lib64/ld-linux-x86-64.so.2 reaches through filesystem's lib64 -> usr/lib; the
+# libraries to usr/lib, which glibc's loader searches (as /lib) without an ld.so.cache.
+new_pkg bash
+bashroot=$(root_of bash)
+mkdir -p "$bashroot/usr/bin" "$bashroot/usr/lib"
+bins=()
+for b in bash ls cat; do
+    p=$(command -v "$b")
+    bins+=("$p")
+    cp -L "$p" "$bashroot/usr/bin/$b"
+done
+ln -s bash "$bashroot/usr/bin/sh"
+while read -r lib; do
+    cp -L "$lib" "$bashroot/usr/lib/${lib##*/}"
+done < <(ldd "${bins[@]}" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && NF > 1 { print $1 }' | sort -u)
+chmod 0755 "$bashroot"/usr/bin/* "$bashroot"/usr/lib/*
+# Documentation and translations, which a slim container must not contain.
+put bash usr/share/man/man1/x.1 0644 $'.TH X 1\n.SH NAME\nx \\- boxes test fixture\n'
+put bash usr/share/locale/de/x.mo 0644 'not a real catalog'
+put bash usr/share/locale/de/LC_MESSAGES/x.mo 0644 'not a real catalog'
+put bash usr/share/doc/x/README 0644 $'boxes test fixture\n'
+
+new_pkg base
+new_pkg base-devel
+put base-devel usr/share/boxes-fixture/base-devel 0644 $'base-devel\n'
+new_pkg multilib-devel
+put multilib-devel usr/share/boxes-fixture/multilib-devel 0644 $'multilib-devel\n'
+
+# --- packing ----------------------------------------------------------------------------------
+
+declare -A arch=([filesystem]=x86_64 [bash]=x86_64 [base]=any [base-devel]=any [multilib-devel]=any)
+declare -A deps=([filesystem]='' [bash]='filesystem' [base]='filesystem bash'
+    [base-devel]='base' [multilib-devel]='base-devel')
+declare -A backup=([filesystem]='etc/group etc/gshadow etc/pacman.conf etc/passwd etc/shadow')
+
+tar_ids=(--uid 0 --gid 0 --uname root --gname root)
+
+pack() { # NAME -> OUTDIR-to-be/NAME-1.0-1-ARCH.pkg.tar.zst
+    local name=$1 dir size d b file
+    dir=$(root_of "$name")
+    size=$(du -sk --apparent-size "$dir" | cut -f1)
+    {
+        echo "# Generated by boxes test/support/make-arch-repo.sh"
+        echo "pkgname = $name"
+        echo "pkgbase = $name"
+        echo "pkgver = 1.0-1"
+        echo "pkgdesc = boxes test fixture: $name"
+        echo "url = https://example.invalid/boxes"
+        echo "builddate = $epoch"
+        echo "packager = boxes test fixture <fixture@example.invalid>"
+        echo "size = $((size * 1024))"
+        echo "arch = ${arch[$name]}"
+        echo "license = GPL-3.0-or-later"
+        for b in ${backup[$name]:-}; do echo "backup = $b"; done
+        for d in ${deps[$name]}; do echo "depend = $d"; done
+    } >"$dir/.PKGINFO"
+    find "$dir" -exec touch -h -d "@$epoch" {} +
+    (
+        cd "$dir"
+        find . -mindepth 1 ! -name .PKGINFO -printf '%P\0' | sort -z >"$work/files"
+        bsdtar -cnf - --format=mtree "${tar_ids[@]}" \
+            --options='!all,use-set,type,uid,gid,mode,time,size,md5,sha256,link' \
+            --null --files-from - <"$work/files" | gzip -c -f -n >.MTREE
+        touch -d "@$epoch" .MTREE
+        file=$work/repo/$name-1.0-1-${arch[$name]}.pkg.tar.zst
+        { printf '%s\0' .PKGINFO .MTREE; cat "$work/files"; } |
+            bsdtar --no-fflags --no-xattrs --no-acls -cnf - "${tar_ids[@]}" --null --files-from - |
+            zstd -q -c -T1 -19 >"$file"
+    )
+}
+
+mkdir "$work/repo"
+for name in filesystem bash base base-devel multilib-devel; do
+    pack "$name"
+done
+
+MAKEPKG_LIBRARY=$tools/usr/share/makepkg bash "$tools/usr/bin/repo-add" --quiet --nocolor \
+    "$work/repo/core.db.tar.gz" "$work/repo"/*.pkg.tar.zst
+
+# repo-add stamps the wall clock and the caller's ids into the database archives: repack them.
+for db in core.db core.files; do
+    rm -rf "$work/db"
+    mkdir "$work/db"
+    bsdtar -xf "$work/repo/$db.tar.gz" -C "$work/db"
+    find "$work/db" -exec touch -h -d "@$epoch" {} +
+    (cd "$work/db" && find . -mindepth 1 -printf '%P\0' | sort -z |
+        bsdtar --no-fflags --no-xattrs --no-acls -cnf - "${tar_ids[@]}" --null --files-from - |
+        gzip -c -n -9 >"$work/repo/$db.tar.gz")
+    rm -f "$work/repo/$db"
+    ln -s "$db.tar.gz" "$work/repo/$db"
+done
+rm -f "$work/repo"/*.old
+
+rm -f "$out"/*.pkg.tar.zst "$out"/core.db* "$out"/core.files*
+mv "$work/repo"/* "$out"/
