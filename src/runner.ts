@@ -80,7 +80,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     reject: false,
     cancelSignal: options.signal,
     killSignal: 'SIGTERM',
-    forceKillAfterDelay: options.graceMs ?? 120_000,
+    forceKillAfterDelay: options.graceMs ?? (Number(process.env.BOXES_KILL_GRACE_MS) || 120_000),
     encoding: 'utf8',
     stripFinalNewline: false,
   });

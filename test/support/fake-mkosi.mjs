@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// A stand-in for mkosi in unit tests: records its argv, answers --version and summary, and for
+// `build` writes the artifact the real post-output hook would. FAKE_MKOSI_MODE picks behaviours.
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const argv = process.argv.slice(2);
+const mode = process.env.FAKE_MKOSI_MODE ?? 'ok';
+if (process.env.FAKE_MKOSI_RECORD) appendFileSync(process.env.FAKE_MKOSI_RECORD, `${JSON.stringify(argv)}\n`);
+const flag = (name) => {
+  const i = argv.indexOf(name);
+  if (i >= 0) return argv[i + 1];
+  return argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+};
+
+if (argv.includes('--version')) {
+  console.log('mkosi 25.3');
+  process.exit(0);
+}
+if (argv.at(-1) === 'summary') {
+  console.log(JSON.stringify({ Images: [{ Distribution: flag('--distribution'), Release: flag('--release') ?? 'rolling', Seed: '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7', Output: 'container', ToolsTreeDistribution: 'debian', ToolsTreeRelease: 'trixie', Environment: {} }] }));
+  process.exit(0);
+}
+if (argv.at(-1) === 'build') {
+  console.log('‣ Building image');
+  if (mode === 'fail') {
+    console.error("E: Unable to locate package does-not-exist");
+    process.exit(1);
+  }
+  if (mode === 'hang' || mode === 'ignore-term') {
+    if (mode === 'ignore-term') process.on('SIGTERM', () => console.log('fake mkosi: ignoring SIGTERM'));
+    else process.on('SIGTERM', () => { console.log('fake mkosi: cleaning up'); process.exit(143); });
+    writeFileSync(join(process.env.FAKE_MKOSI_PIDDIR ?? '/tmp', 'fake-mkosi.pid'), String(process.pid));
+    setInterval(() => {}, 1000);
+  } else {
+    const out = flag('--output-directory');
+    const name = process.env.FAKE_MKOSI_ARTIFACT;
+    writeFileSync(join(out, name), `artifact ${argv.join(' ')}\n`);
+    writeFileSync(join(out, `${name}.SHA256`), `0  ${name}\n`);
+    writeFileSync(join(out, `${name}.digest`), 'sha256:feed\n');
+  }
+} else {
+  console.error(`fake mkosi: unexpected ${argv.join(' ')}`);
+  process.exit(3);
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { distributionFromOsRelease } from '../../src/host.js';
+import { artifactName, buildVersionFromEpoch, parseSnapshotDate, startOfUtcDay } from '../../src/naming.js';
+import { chooseRenderer } from '../../src/renderer.js';
+import { aptSources } from '../../src/sources.js';
+import { classifyFailure, commandLine } from '../../src/runner.js';
+
+describe('naming', () => {
+  it.each([
+    [{ distribution: 'arch', release: 'rolling', variant: 'base' }, 'Arch-Linux-x86_64-container-base-20251123.0.tar'],
+    [{ distribution: 'arch', release: 'rolling', variant: 'multilib-devel' }, 'Arch-Linux-x86_64-container-multilib-devel-20251123.0.tar'],
+    [{ distribution: 'debian', release: 'trixie', variant: 'base-devel' }, 'Debian-13-x86_64-container-base-devel-20251123.0.tar'],
+    [{ distribution: 'debian', release: 'bookworm', variant: 'base' }, 'Debian-12-x86_64-container-base-20251123.0.tar'],
+    [{ distribution: 'debian', release: 'sid', variant: 'base' }, 'Debian-sid-x86_64-container-base-20251123.0.tar'],
+  ] as const)('%j -> %s', (input, name) => {
+    expect(artifactName({ profile: 'container', version: '20251123.0', ...input })).toBe(name);
+  });
+
+  it('derives versions and days in UTC', () => {
+    expect(buildVersionFromEpoch(1763856000)).toBe('20251123.0');
+    expect(startOfUtcDay(new Date('2025-11-23T18:59:59Z'))).toBe(1763856000);
+    expect(parseSnapshotDate('2024-02-29')?.toISOString()).toBe('2024-02-29T00:00:00.000Z');
+    expect(parseSnapshotDate('2023-02-29')).toBeUndefined();
+    expect(parseSnapshotDate('2023-2-1')).toBeUndefined();
+  });
+});
+
+describe('host distribution', () => {
+  it.each([
+    ['ID=arch\n', 'arch'],
+    ['ID=endeavouros\nID_LIKE=arch\n', 'arch'],
+    ['ID="debian"\nVERSION_ID="12"\n', 'debian'],
+    ['ID=ubuntu\nID_LIKE=debian\n', undefined],
+    ['ID=fedora\n', undefined],
+  ])('%j', (text, expected) => expect(distributionFromOsRelease(text)).toBe(expected));
+});
+
+describe('renderer choice', () => {
+  it.each([
+    [{ json: true, verbose: true, ci: true, tty: true }, 'silent'],
+    [{ json: false, verbose: true, ci: false, tty: true }, 'verbose'],
+    [{ json: false, verbose: false, ci: true, tty: true }, 'verbose'],
+    [{ json: false, verbose: false, ci: false, tty: false }, 'verbose'],
+    [{ json: false, verbose: false, ci: false, tty: true }, 'default'],
+  ])('%j -> %s', (s, r) => expect(chooseRenderer(s)).toBe(r));
+});
+
+describe('apt sources', () => {
+  it('lists main, updates and security without debug or source repositories', () => {
+    const text = aptSources({ release: 'trixie' });
+    expect(text).toContain('Suites: trixie trixie-updates');
+    expect(text).toContain('URIs: http://security.debian.org/debian-security');
+    expect(text).not.toMatch(/debug|deb-src/);
+  });
+  it('uses the mirror and the snapshot', () => {
+    expect(aptSources({ release: 'trixie', mirror: 'http://m.example/debian' })).toContain('URIs: http://m.example/debian\n');
+    expect(aptSources({ release: 'trixie', snapshot: '2025-01-15' })).toContain('snapshot.debian.org/archive/debian-security/20250115T000000Z');
+    expect(aptSources({ release: 'sid' })).not.toContain('security');
+  });
+});
+
+describe('runner helpers', () => {
+  it('quotes command lines so they can be pasted back', () => {
+    expect(commandLine(['mkosi', '--x=a b', "it's"], { PYTHONPATH: '/p' })).toBe(`PYTHONPATH=/p mkosi '--x=a b' 'it'\\''s'`);
+  });
+  it.each([
+    [['E: Unable to locate package nope'], /package does not exist/],
+    [['error: target not found: nope'], /package does not exist/],
+    [['Err:1 http://x trixie InRelease', '  Could not resolve host'], /mirror could not be reached/],
+    [['something else'], undefined],
+  ])('%j', (lines, expected) => {
+    const got = classifyFailure(lines);
+    if (expected) expect(got).toMatch(expected);
+    else expect(got).toBeUndefined();
+  });
+});

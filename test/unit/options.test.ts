@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/errors.js';
+import { parseBuildOptions, type RawBuildOptions } from '../../src/options.js';
+
+const ctx = { now: new Date('2026-11-23T15:30:00Z'), hostDistribution: 'debian' as const };
+
+describe('argv -> options', () => {
+  it.each<[RawBuildOptions, Record<string, unknown>]>([
+    [{ profile: 'container' }, { distribution: 'debian', release: 'trixie', sourceDateEpoch: 1795392000, buildVersion: '20261123.0', targets: [{ profile: 'container', variant: 'base' }] }],
+    [{ profile: 'container', distribution: 'arch', variant: 'base-devel' }, { distribution: 'arch', release: 'rolling', targets: [{ profile: 'container', variant: 'base-devel' }] }],
+    [{ profile: 'container', snapshot: '2025-01-15' }, { sourceDateEpoch: 1736899200, buildVersion: '20250115.0', snapshot: '2025-01-15' }],
+    [{ profile: 'container', snapshot: '2025-01-15', sourceDateEpoch: '42' }, { sourceDateEpoch: 42, buildVersion: '19700101.0' }],
+    [{ all: true, seed: '0E6B1C4D-7F52-4A39-9D0E-5B8A2C61F3E7' }, { seed: '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7', targets: [{ profile: 'container', variant: 'base' }] }],
+    [{ profile: 'container', buildVersion: '1.2', outputDir: 'x', repositoryKeyCheck: false }, { buildVersion: '1.2', outputDir: 'x', repositoryKeyCheck: false }],
+  ])('%j', (input, expected) => {
+    expect(parseBuildOptions(input, ctx)).toMatchObject(expected);
+  });
+});
+
+describe('bad input is a usage error naming the problem', () => {
+  it.each<[RawBuildOptions, RegExp]>([
+    [{ profile: 'nope' }, /unknown profile 'nope' \(valid: container\)/],
+    [{}, /--profile P .* or --all/],
+    [{ profile: 'container', all: true }, /either --profile or --all/],
+    [{ profile: 'container', distribution: 'fedora' }, /unknown distribution 'fedora'/],
+    [{ profile: 'container', variant: 'huge' }, /no variant 'huge'/],
+    [{ profile: 'container', sourceDateEpoch: '-1' }, /non-negative integer/],
+    [{ profile: 'container', sourceDateEpoch: '1.5' }, /non-negative integer/],
+    [{ profile: 'container', seed: 'not-a-uuid' }, /seed must be a UUID/],
+    [{ profile: 'container', snapshot: '2025-02-30' }, /not a real date/],
+    [{ profile: 'container', snapshot: '2999-01-01' }, /in the future/],
+    [{ profile: 'container', mirror: 'ftp://x' }, /mirror must be/],
+    [{ profile: 'container', distribution: 'arch', release: 'trixie' }, /only the release "rolling"/],
+  ])('%j', (input, message) => {
+    expect(() => parseBuildOptions(input, ctx)).toThrow(UsageError);
+    expect(() => parseBuildOptions(input, ctx)).toThrow(message);
+  });
+
+  it('reports every problem at once', () => {
+    expect(() => parseBuildOptions({ profile: 'container', seed: 'x', sourceDateEpoch: 'y' }, ctx)).toThrow(/source-date-epoch.*; seed/);
+  });
+
+  it('asks for --distribution on hosts it cannot build natively', () => {
+    expect(() => parseBuildOptions({ profile: 'container' }, { now: ctx.now })).toThrow(/cannot tell which distribution/);
+  });
+});
