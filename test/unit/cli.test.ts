@@ -1,0 +1,131 @@
+// The built CLI driven end to end with a fake mkosi (BOXES_MKOSI): exit codes, the recorded mkosi
+// command line, atomic outputs, the output lock and Ctrl-C handling.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+const cli = join(root, 'dist/cli.js');
+const fake = join(root, 'test/support/fake-mkosi.mjs');
+
+beforeAll(() => {
+  const r = spawnSync('npx', ['tsc', '-p', root], { cwd: root, encoding: 'utf8' });
+  expect(r.status, r.stdout + r.stderr).toBe(0);
+}, 60_000);
+
+function env(dir: string, extra: Record<string, string> = {}) {
+  return { ...process.env, CI: 'true', BOXES_MKOSI: fake, BOXES_CACHE_DIR: join(dir, 'cache'), FAKE_MKOSI_RECORD: join(dir, 'argv.jsonl'), FAKE_MKOSI_PIDDIR: dir, ...extra };
+}
+function boxes(dir: string, args: string[], extra: Record<string, string> = {}) {
+  return spawnSync('node', [cli, ...args], { env: env(dir, extra), encoding: 'utf8', timeout: 60_000 });
+}
+const tools = (dir: string) => {
+  mkdirSync(join(dir, 'tools/usr/bin'), { recursive: true });
+  return ['--tools-tree', join(dir, 'tools')];
+};
+
+describe('boxes build with a fake mkosi', () => {
+  it.each([
+    ['debian', 'base', 'Debian-13-x86_64-container-base-20251123.0.tar'],
+    ['debian', 'multilib-devel', 'Debian-13-x86_64-container-multilib-devel-20251123.0.tar'],
+    ['arch', 'base-devel', 'Arch-Linux-x86_64-container-base-devel-20251123.0.tar'],
+  ])('%s %s: records the mkosi command line and moves the artifact into place', (distribution, variant, name) => {
+    const dir = mkdtempSync(join(tmpdir(), 'boxes-cli-'));
+    const out = join(dir, 'out');
+    const extra = distribution === 'arch' ? ['--mirror', 'file:///srv/repo', '--no-repository-key-check'] : [];
+    const r = boxes(dir, ['build', '--profile', 'container', '--distribution', distribution, '--variant', variant, '--source-date-epoch', '1763856000', '--output-dir', out, '--json', ...tools(dir), ...extra], { FAKE_MKOSI_ARTIFACT: name });
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.artifacts[0].path).toBe(join(out, name));
+    expect(report.artifacts[0].digest).toBe('sha256:feed');
+    expect(readdirSync(out).sort()).toEqual(['SHA256SUMS', name, `${name}.SHA256`, 'logs'].sort());
+    expect(readFileSync(join(out, 'SHA256SUMS'), 'utf8')).toContain(`  ${name}\n`);
+    const calls = readFileSync(join(dir, 'argv.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    const buildCall = calls.find((c) => c.at(-1) === 'build')!;
+    expect(buildCall.slice(0, 6)).toEqual(['--directory', root, '--profile', 'container', '--profile', variant]);
+    expect(buildCall).toContain('--source-date-epoch=1763856000');
+    expect(buildCall).toContain('--image-version=20251123.0');
+    if (distribution === 'arch') {
+      expect(buildCall).toContain('--local-mirror=file:///srv/repo');
+      expect(buildCall).toContain('--repository-key-check=no');
+      expect(r.stderr).toMatch(/warning: repository key checks are off/);
+    } else {
+      expect(buildCall.find((a) => a.startsWith('--sandbox-tree='))).toBeDefined();
+    }
+  });
+
+  it('a failing mkosi exits 1 with the cause, the command to re-run and the log tail; earlier artifacts stay', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'boxes-cli-'));
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    writeFileSync(join(out, 'earlier.tar'), 'keep me');
+    const r = boxes(dir, ['build', '--profile', 'container', '--distribution', 'debian', '--output-dir', out, ...tools(dir)], { FAKE_MKOSI_MODE: 'fail', FAKE_MKOSI_ARTIFACT: 'x.tar' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/mkosi build of container \(base\) exited with 1: a requested package does not exist/);
+    expect(r.stderr).toMatch(/re-run: .*fake-mkosi\.mjs .*build/);
+    expect(r.stderr).toContain('E: Unable to locate package does-not-exist');
+    expect(readFileSync(join(out, 'earlier.tar'), 'utf8')).toBe('keep me');
+    expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
+  it('bad input exits 2 without creating the output directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'boxes-cli-'));
+    for (const args of [['--profile', 'nope'], ['--profile', 'container', '--seed', 'x'], ['--profile', 'container', '--variant', 'x']]) {
+      const r = boxes(dir, ['build', ...args, '--distribution', 'debian', '--output-dir', join(dir, 'out')]);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(existsSync(join(dir, 'out'))).toBe(false);
+    }
+    const file = join(dir, 'file');
+    writeFileSync(file, '');
+    const r = boxes(dir, ['build', '--profile', 'container', '--distribution', 'debian', '--output-dir', join(file, 'out')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/cannot write the output directory/);
+  });
+
+  it('a second build into a locked output directory refuses', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'boxes-cli-'));
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    writeFileSync(join(out, '.boxes.lock'), `${process.pid}\n`);
+    const r = boxes(dir, ['build', '--profile', 'container', '--distribution', 'debian', '--output-dir', out, ...tools(dir)]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/another boxes build \(pid \d+\) is writing to/);
+  });
+
+  it.each([
+    ['hang', 'obeys'],
+    ['ignore-term', 'ignores'],
+  ])('Ctrl-C with a child that %s SIGTERM exits 130 and removes temporary files', async (mode) => {
+    const dir = mkdtempSync(join(tmpdir(), 'boxes-cli-'));
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    writeFileSync(join(out, 'earlier.tar'), 'keep me');
+    const child = spawn('node', [cli, 'build', '--profile', 'container', '--distribution', 'debian', '--output-dir', out, ...tools(dir)], {
+      env: env(dir, { FAKE_MKOSI_MODE: mode, BOXES_KILL_GRACE_MS: '1500' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const pidFile = join(dir, 'fake-mkosi.pid');
+    for (let i = 0; i < 200 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(pidFile)).toBe(true);
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/interrupted/);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(readdirSync(out).sort()).toEqual(['earlier.tar', 'logs']);
+  });
+});
+
+describe('boxes list', () => {
+  it('prints profiles and variants as JSON', () => {
+    const r = spawnSync('node', [cli, 'list', '--json'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).profiles[0]).toMatchObject({ name: 'container', variants: ['base', 'base-devel', 'multilib-devel'] });
+  });
+});
