@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { PrerequisiteError } from './errors.js';
@@ -95,12 +95,4 @@ export async function provisionMkosi(options: { signal?: AbortSignal; logFile?: 
   const found2 = await findMkosi();
   if (!found2) throw new PrerequisiteError('the provisioned mkosi does not run', 'python3 >= 3.9 is required');
   return found2;
-}
-
-export async function readMarker(): Promise<string | undefined> {
-  try {
-    return (await readFile(join(pinnedDir(), '.complete'), 'utf8')).trim();
-  } catch {
-    return undefined;
-  }
 }
