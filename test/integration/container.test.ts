@@ -39,6 +39,7 @@ function checkContent(rootfs: string, distribution: 'arch' | 'debian') {
   expect(readdirSync(join(rootfs, 'var/log'))).toEqual([]);
   expect(existsSync(join(rootfs, 'var/cache/ldconfig/aux-cache'))).toBe(false);
   expect(existsSync(join(rootfs, 'etc/machine-id'))).toBe(false);
+  expect(existsSync(join(rootfs, 'etc/.pwd.lock'))).toBe(false);
   expect(existsSync(join(rootfs, 'usr/share/man/man1'))).toBe(false);
   if (distribution === 'arch') {
     expect(existsSync(join(rootfs, 'var/lib/pacman/sync'))).toBe(false);
