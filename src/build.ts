@@ -20,7 +20,7 @@ import { treeRevision } from './revision.js';
 import { commandLine, run } from './runner.js';
 import { sha256File, writeSha256Sums } from './checksums.js';
 import { writeSandboxTree } from './sources.js';
-import { ensureToolsTree } from './tools-tree.js';
+import { ensureToolsTree, type ToolsTreeSpec } from './tools-tree.js';
 
 export interface ArtifactReport {
   profile: string;
@@ -50,6 +50,8 @@ interface Ctx {
   mkosi?: Mkosi;
   seed?: string;
   toolsTree?: string;
+  /** The default tools tree mkosi.conf asks for, built by boxes when --tools-tree is not given. */
+  toolsSpec?: ToolsTreeSpec;
   revision?: string;
   sandboxTree?: string;
   artifacts: ArtifactReport[];
@@ -104,9 +106,14 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
             const args = summaryArgs(mkosiBuildArgs(options, options.targets[0]!, paths(c, outputDir), c.revision));
             const resolved = await readResolvedConfig(c.mkosi!, args, io.signal);
             c.seed = options.seed ?? resolved.Seed;
-            if (!options.toolsTree && !resolved.ToolsTreeDistribution)
-              throw new UsageError('mkosi.conf names no ToolsTreeDistribution=', 'set it or pass --tools-tree');
-            c.toolsTree = options.toolsTree ?? `${resolved.ToolsTreeDistribution}/${resolved.ToolsTreeRelease}`;
+            if (options.toolsTree) return;
+            if (!resolved.ToolsTreeDistribution || !resolved.ToolsTreeRelease)
+              throw new UsageError('mkosi.conf names no ToolsTreeDistribution= and ToolsTreeRelease=', 'set them or pass --tools-tree');
+            c.toolsSpec = {
+              distribution: resolved.ToolsTreeDistribution,
+              release: resolved.ToolsTreeRelease,
+              mirror: resolved.ToolsTreeMirror ?? undefined,
+            };
           },
         },
         {
@@ -116,9 +123,9 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
               c.toolsTree = resolve(options.toolsTree);
               return;
             }
-            const [distribution, release] = c.toolsTree!.split('/') as [string, string];
-            task.output = `${distribution} ${release}: building on first use (about a minute), then cached`;
-            const tree = await ensureToolsTree(c.mkosi!, { distribution, release }, { signal: io.signal, logFile: join(logDir, 'tools-tree.log'), echo });
+            const { distribution, release } = c.toolsSpec!;
+            task.output = `${distribution} ${release}: building on first use (about two minutes), then cached`;
+            const tree = await ensureToolsTree(c.mkosi!, c.toolsSpec!, { signal: io.signal, logFile: join(logDir, 'tools-tree.log'), echo });
             c.toolsTree = tree.path;
             task.title = `Tools tree ${distribution} ${release} (${tree.built ? 'built' : 'cached'})`;
           },

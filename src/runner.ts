@@ -98,8 +98,9 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   if (result.isCanceled || options.signal?.aborted) {
     throw new InterruptedError(`interrupted; ${what} was stopped`);
   }
-  if ((result as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String(result.message ?? ''))) {
-    if (result.exitCode === undefined) throw new PrerequisiteError(`${file} is not installed`, 'run `boxes setup --check`');
+  // execa reports a missing executable as a spawn failure without an exit code.
+  if (result.failed && result.exitCode === undefined && !result.signal && /ENOENT/.test(String(result.message))) {
+    throw new PrerequisiteError(`${file} is not installed`, 'run `boxes setup --check`');
   }
   if (result.failed) {
     const how = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
