@@ -113,6 +113,7 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
               distribution: resolved.ToolsTreeDistribution,
               release: resolved.ToolsTreeRelease,
               mirror: resolved.ToolsTreeMirror ?? undefined,
+              packages: resolved.ToolsTreePackages ?? [],
             };
           },
         },

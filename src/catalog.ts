@@ -13,6 +13,10 @@ export interface ProfileSpec {
   variants: readonly Variant[];
   /** Artifact file name pattern, for `boxes list`. */
   artifact: string;
+  /** What the artifact is: an OCI archive or a bootable disk (which `boxes test` boots). */
+  kind: 'container' | 'disk';
+  /** The login `boxes test` uses; undefined where cloud-init creates it from the seed. */
+  login?: { user: Record<Distribution, string>; password: Record<Distribution, string> };
 }
 
 export const PROFILES: readonly ProfileSpec[] = [
@@ -21,6 +25,29 @@ export const PROFILES: readonly ProfileSpec[] = [
     description: 'OCI container image (podman/docker load, skopeo), archlinux-docker parity',
     variants: VARIANTS,
     artifact: '<Prefix>-x86_64-container-<variant>-<version>.tar',
+    kind: 'container',
+  },
+  {
+    name: 'basic',
+    description: 'qcow2 VM image, 40 GiB, user arch/arch (Debian: debian/debian) with passwordless sudo',
+    variants: [],
+    artifact: '<Prefix>-x86_64-basic-<version>.qcow2',
+    kind: 'disk',
+    login: { user: { arch: 'arch', debian: 'debian' }, password: { arch: 'arch', debian: 'debian' } },
+  },
+  {
+    name: 'cloud-init',
+    description: 'qcow2 cloud image configured by cloud-init; root grows to the disk on first boot',
+    variants: [],
+    artifact: '<Prefix>-x86_64-cloudimg-<version>.qcow2',
+    kind: 'disk',
+  },
+  {
+    name: 'libvirt-executor',
+    description: 'qcow2 guest for a GitLab custom libvirt executor: git, git-lfs, gitlab-runner, pinned kernel',
+    variants: [],
+    artifact: '<Prefix>-x86_64-libvirt-executor-<version>.qcow2',
+    kind: 'disk',
   },
 ];
 

@@ -12,6 +12,7 @@ const imageSchema = z.object({
   ToolsTreeDistribution: z.string().nullable(),
   ToolsTreeRelease: z.string().nullable(),
   ToolsTreeMirror: z.string().nullable().optional(),
+  ToolsTreePackages: z.array(z.string()).optional(),
   Environment: z.record(z.string(), z.string()),
 });
 export type ResolvedImage = z.infer<typeof imageSchema>;

@@ -28,6 +28,11 @@ export function artifactName(input: ArtifactNameInput): string {
   switch (input.profile) {
     case 'container':
       return `${prefix}-container-${input.variant ?? 'base'}-${input.version}.tar`;
+    case 'basic':
+    case 'libvirt-executor':
+      return `${prefix}-${input.profile}-${input.version}.qcow2`;
+    case 'cloud-init':
+      return `${prefix}-cloudimg-${input.version}.qcow2`;
     default:
       throw new Error(`no artifact name for profile ${input.profile}`);
   }

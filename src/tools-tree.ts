@@ -15,11 +15,14 @@ export interface ToolsTreeSpec {
   distribution: string;
   release: string;
   mirror?: string;
+  /** ToolsTreePackages=: extra packages on top of mkosi's default tools tree. */
+  packages?: string[];
 }
 
 export function toolsTreeKey(spec: ToolsTreeSpec, mkosiVersion: string): string {
   const sources = spec.distribution === 'debian' ? aptSources({ release: spec.release, mirror: spec.mirror }) : spec.mirror ?? '';
-  const hash = createHash('sha256').update(`${mkosiVersion}\n${sources}`).digest('hex').slice(0, 12);
+  const packages = [...(spec.packages ?? [])].sort().join(' ');
+  const hash = createHash('sha256').update(`${mkosiVersion}\n${sources}\n${packages}`).digest('hex').slice(0, 12);
   return `${spec.distribution}-${spec.release}-${hash}`;
 }
 
@@ -31,6 +34,7 @@ export function toolsTreeArgs(spec: ToolsTreeSpec, outputDir: string, sandboxTre
     '--distribution', spec.distribution,
     '--release', spec.release,
     ...(spec.mirror ? [`--mirror=${spec.mirror}`] : []),
+    ...(spec.packages ?? []).map((p) => `--package=${p}`),
     ...(sandboxTree ? [`--sandbox-tree=${sandboxTree}`] : []),
     `--output-directory=${outputDir}`,
     '--output=tools',
