@@ -8,6 +8,8 @@ import { formatListing, listing } from './list.js';
 import { parseBuildOptions, type RawBuildOptions } from './options.js';
 import { formatReport, reportJson } from './report.js';
 import { formatChecks, setup } from './setup.js';
+import { parseTestOptions, type RawTestOptions } from './test-options.js';
+import { formatTestReport, testImage } from './test-image.js';
 import { interruptController } from './signals.js';
 
 export function program(): Command {
@@ -62,6 +64,27 @@ export function program(): Command {
       try {
         const report = await build(options, { signal: interrupt.signal });
         process.stdout.write(options.json ? reportJson(report) : `${formatReport(report, options.dryRun)}\n`);
+      } finally {
+        interrupt.dispose();
+      }
+    });
+
+  cmd
+    .command('test')
+    .description('boot an image in QEMU (BIOS and UEFI) and check login, sudo, units, guest agent and first-boot identity')
+    .option('--profile <profile>', 'which image to test: basic or cloud-init')
+    .option('--artifact <path>', 'the image to boot (default: the newest of the profile in --output-dir)')
+    .option('--firmware <bios|uefi>', 'boot both VMs with this firmware (default: one BIOS and one UEFI boot)')
+    .option('--distribution <name>', 'arch or debian, when the file name does not tell')
+    .option('--output-dir <dir>', 'where to look for the image and write serial logs', 'output')
+    .option('--timeout <minutes>', 'time limit for each boot and its checks', '15')
+    .option('--json', 'print the results as JSON on stdout')
+    .action(async (raw: RawTestOptions) => {
+      const options = parseTestOptions(raw);
+      const interrupt = interruptController();
+      try {
+        const report = await testImage(options, { signal: interrupt.signal, onEvent: (line) => process.stderr.write(`boxes: ${line}\n`) });
+        process.stdout.write(raw.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatTestReport(report)}\n`);
       } finally {
         interrupt.dispose();
       }

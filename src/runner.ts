@@ -110,3 +110,33 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   }
   return { stdout: String(result.stdout ?? ''), tail };
 }
+
+export interface Started {
+  /** Settles when the child exits: resolves on exit 0, rejects like `run` otherwise. */
+  exited: Promise<RunResult>;
+  /** Whether the child is still running. */
+  running: () => boolean;
+  /** SIGTERM (SIGKILL after the grace period), then waits; never throws. */
+  stop: () => Promise<void>;
+}
+
+/** Starts a long-running child (a VM) under the same rules as `run`, and returns at once. */
+export function start(argv: readonly string[], options: RunOptions = {}): Started {
+  const own = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, own.signal]) : own.signal;
+  let alive = true;
+  const exited = run(argv, { ...options, signal });
+  const settled = exited.then(
+    () => undefined,
+    () => undefined,
+  );
+  void settled.then(() => (alive = false));
+  return {
+    exited,
+    running: () => alive,
+    stop: async () => {
+      own.abort();
+      await settled;
+    },
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * `boxes test`: boots an image twice in QEMU on throwaway overlays (BIOS and UEFI by default), runs
+ * the checks of src/vm/checks.ts in each, and compares the two machines' identities.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { findProfile, type Distribution, type ProfileSpec } from './catalog.js';
+import { BoxesError, PrerequisiteError } from './errors.js';
+import { run } from './runner.js';
+import { chooseAccel, type AccelChoice } from './vm/accel.js';
+import { chooseArtifact, type ChosenArtifact } from './vm/artifact.js';
+import { boot, waitForSsh } from './vm/boot.js';
+import { CHECKS, CheckFailed, identityProblems, type Facts } from './vm/checks.js';
+import { findOvmf, type Ovmf } from './vm/firmware.js';
+import type { Firmware } from './vm/qemu-args.js';
+import { writeSeedIso } from './vm/seed.js';
+import type { SshLogin } from './vm/ssh.js';
+import { requireTools } from './vm/tools.js';
+
+export interface TestOptions {
+  profile: string;
+  artifact?: string;
+  firmware?: Firmware;
+  outputDir: string;
+  distribution?: Distribution;
+  timeoutMinutes: number;
+}
+
+export interface CheckResult {
+  boot: string;
+  check: string;
+  ok: boolean;
+  detail?: string;
+}
+
+export interface TestReport {
+  artifact: string;
+  accel: AccelChoice;
+  results: CheckResult[];
+  serialLogs: string[];
+}
+
+export interface TestIo {
+  signal?: AbortSignal;
+  onEvent?: (line: string) => void;
+}
+
+/** A named check failed: exit 1, naming the check, the boot and where the serial console is. */
+export class TestFailure extends BoxesError {}
+
+interface BootPlan {
+  label: string;
+  firmware: Firmware;
+  dir: string;
+  serialLog: string;
+}
+
+interface Shared {
+  spec: ProfileSpec;
+  chosen: ChosenArtifact;
+  distribution?: Distribution;
+  accel: AccelChoice;
+  ovmf?: Ovmf;
+  deadline: number;
+  io: TestIo;
+  results: CheckResult[];
+}
+
+export async function testImage(options: TestOptions, io: TestIo = {}): Promise<TestReport> {
+  const spec = findProfile(options.profile)!;
+  const chosen = await chooseArtifact(spec, options.artifact, options.outputDir);
+  const distribution = chosen.distribution ?? options.distribution;
+  if (!spec.login && spec.name !== 'cloud-init')
+    throw new PrerequisiteError(`${spec.name} images have no login to test with`, 'their runner injects access; test the basic or cloud-init image');
+  if (spec.login && !distribution) throw new PrerequisiteError(`cannot tell which distribution ${basename(chosen.path)} is`, 'pass --distribution');
+  const firmwares: Firmware[] = options.firmware ? [options.firmware, options.firmware] : ['bios', 'uefi'];
+  const ovmf = findOvmf();
+  await requireTools({ ovmf: firmwares.includes('uefi') && !ovmf, password: Boolean(spec.login), seed: spec.name === 'cloud-init' });
+  const accel = await chooseAccel(ovmf);
+  io.onEvent?.(`accelerator: ${accel.accel} (${accel.reason})`);
+
+  const logDir = join(resolve(options.outputDir), 'logs');
+  await mkdir(logDir, { recursive: true });
+  const work = await mkdtemp(join(tmpdir(), 'boxes-test-'));
+  const shared: Shared = { spec, chosen, distribution, accel, ovmf, deadline: Date.now() + options.timeoutMinutes * 60_000, io, results: [] };
+  const plans: BootPlan[] = firmwares.map((firmware, i) => ({
+    label: `${firmware}#${i + 1}`,
+    firmware,
+    dir: join(work, `boot-${i + 1}`),
+    serialLog: join(logDir, `test-${spec.name}-${firmware}-${i + 1}.serial.log`),
+  }));
+  try {
+    // Both VMs run at once; allSettled so that neither is left running when the other fails.
+    const settled = await Promise.allSettled(plans.map((plan) => bootAndCheck(plan, shared)));
+    const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (rejected) throw rejected.reason;
+    const [a, b] = settled.map((s) => (s as PromiseFulfilledResult<Facts>).value);
+    if (a?.identity && b?.identity) {
+      const problems = identityProblems(a.identity, b.identity);
+      shared.results.push({ boot: 'both', check: 'unique-identity', ok: problems.length === 0, detail: problems.join('; ') || undefined });
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  const failed = shared.results.filter((r) => !r.ok);
+  if (failed.length > 0) {
+    const first = failed[0]!;
+    const log = plans.find((p) => p.label === first.boot)?.serialLog ?? logDir;
+    const more = failed.length > 1 ? ` (and ${failed.slice(1).map((r) => `${r.check} on ${r.boot}`).join(', ')})` : '';
+    throw new TestFailure(`check ${first.check} failed on boot ${first.boot}: ${first.detail ?? ''}${more}`, `serial console: ${log}`);
+  }
+  return { artifact: chosen.path, accel, results: shared.results, serialLogs: plans.map((p) => p.serialLog) };
+}
+
+async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
+  const { io, spec } = s;
+  const say = (line: string) => io.onEvent?.(`${plan.label}: ${line}`);
+  const cloudInit = spec.name === 'cloud-init';
+  await mkdir(plan.dir);
+  const facts: Facts = {};
+  let login: Omit<SshLogin, 'port'>;
+  let seedIso: string | undefined;
+  let password: string | undefined;
+  if (cloudInit) {
+    const identity = join(plan.dir, 'id_ed25519');
+    await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'boxes-test', '-f', identity], { signal: io.signal });
+    password = randomBytes(12).toString('base64url');
+    facts.cloudInitMarker = '/var/lib/boxes-test-runcmd';
+    const seed = {
+      instanceId: `boxes-test-${randomBytes(6).toString('hex')}`,
+      user: 'boxes-test',
+      password,
+      authorizedKey: await readFile(`${identity}.pub`, 'utf8'),
+      marker: facts.cloudInitMarker,
+    };
+    seedIso = await writeSeedIso(plan.dir, seed, io.signal);
+    login = { user: seed.user, identity };
+  } else {
+    login = { user: spec.login!.user[s.distribution!], password: spec.login!.password[s.distribution!] };
+  }
+  say(`booting ${basename(s.chosen.path)} (${plan.firmware}, ${s.accel.accel})`);
+  const diskBytes = cloudInit ? await grownSize(s.chosen.path, io.signal) : undefined;
+  const booted = await boot({
+    artifact: s.chosen.path,
+    format: s.chosen.format,
+    firmware: plan.firmware,
+    accel: s.accel.accel,
+    workDir: plan.dir,
+    serialLog: plan.serialLog,
+    login,
+    ovmf: s.ovmf,
+    seedIso,
+    diskBytes,
+    deadline: s.deadline,
+    signal: io.signal,
+  });
+  if (password) facts.cloudInitPasswordLogin = async () => void (await booted.sshAs({ user: login.user, password }, 'true'));
+  try {
+    await waitForSsh(booted, plan.serialLog, s.deadline, io.signal);
+    say('SSH answers');
+    for (const check of CHECKS) {
+      if ((check.onlyGrowing || check.onlyCloudInit) && !cloudInit) continue;
+      try {
+        await check.run(booted, facts);
+        s.results.push({ boot: plan.label, check: check.name, ok: true });
+        say(`ok   ${check.name}`);
+      } catch (error) {
+        if (io.signal?.aborted) throw error;
+        const detail = error instanceof CheckFailed ? error.message : ((error as Error).message.split('\n')[0] ?? '');
+        s.results.push({ boot: plan.label, check: check.name, ok: false, detail });
+        say(`FAIL ${check.name}: ${detail}`);
+      }
+    }
+  } finally {
+    await booted.vm.stop();
+  }
+  return facts;
+}
+
+/** Cloud images boot on a disk 4 GiB larger than the image, so that growth is visible. */
+async function grownSize(artifact: string, signal?: AbortSignal): Promise<number> {
+  const info = JSON.parse((await run(['qemu-img', 'info', '--output=json', artifact], { signal })).stdout) as { 'virtual-size': number };
+  return info['virtual-size'] + 4 * 2 ** 30;
+}
+
+export function formatTestReport(r: TestReport): string {
+  const lines = [`Tested ${r.artifact} (${r.accel.accel}: ${r.accel.reason})`];
+  for (const c of r.results) lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.boot.padEnd(8)} ${c.check}${c.detail ? `: ${c.detail}` : ''}`);
+  lines.push(`serial consoles: ${r.serialLogs.join(', ')}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,48 @@
+/** `boxes test` flags -> validated options; every problem reported at once, one line. */
+import { z } from 'zod';
+import { DISTRIBUTIONS, PROFILES, findProfile, type Distribution } from './catalog.js';
+import { UsageError } from './errors.js';
+import type { TestOptions } from './test-image.js';
+
+export interface RawTestOptions {
+  profile?: string;
+  artifact?: string;
+  firmware?: string;
+  distribution?: string;
+  outputDir?: string;
+  timeout?: string;
+  json?: boolean;
+}
+
+const names = PROFILES.map((p) => p.name).join(', ');
+
+const schema = z.object({
+  profile: z
+    .string({ error: `say which image to test: --profile P (one of: ${names})` })
+    .refine((p) => findProfile(p) !== undefined, { error: (i) => `unknown profile '${String(i.input)}' (valid: ${names})` }),
+  artifact: z.string().min(1).optional(),
+  firmware: z.enum(['bios', 'uefi'], { error: (i) => `firmware must be bios or uefi, not '${String(i.input)}'` }).optional(),
+  distribution: z
+    .string()
+    .refine((d) => (DISTRIBUTIONS as readonly string[]).includes(d), { error: (i) => `unknown distribution '${String(i.input)}'` })
+    .optional(),
+  outputDir: z.string().min(1).optional(),
+  timeout: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, { error: 'timeout must be a number of minutes' })
+    .refine((t) => Number(t) > 0, { error: 'timeout must be more than 0 minutes' })
+    .optional(),
+});
+
+export function parseTestOptions(raw: RawTestOptions): TestOptions {
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new UsageError(r.error.issues.map((i) => i.message).join('; '));
+  return {
+    profile: r.data.profile,
+    artifact: r.data.artifact,
+    firmware: r.data.firmware,
+    distribution: r.data.distribution as Distribution | undefined,
+    outputDir: r.data.outputDir ?? 'output',
+    timeoutMinutes: Number(r.data.timeout ?? '15'),
+  };
+}

@@ -1,0 +1,60 @@
+/** Which image `boxes test` boots: the --artifact given, or the newest of the profile in the output directory. */
+import { open, readdir, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { PROFILES, type Distribution, type ProfileSpec } from '../catalog.js';
+import { UsageError } from '../errors.js';
+
+const KIND: Record<string, string> = { basic: 'basic', 'cloud-init': 'cloudimg', 'libvirt-executor': 'libvirt-executor' };
+
+/** Parses `<Prefix>-x86_64-<kind>-<version>.(qcow2|raw)`; undefined for other names. */
+export function parseDiskName(name: string): { distribution: Distribution; profile: string; version: string } | undefined {
+  const m = /^(Arch-Linux|Debian-[\w.]+)-x86_64-(basic|cloudimg|libvirt-executor)-(.+)\.(qcow2|raw)$/.exec(name);
+  if (!m) return undefined;
+  const profile = Object.keys(KIND).find((p) => KIND[p] === m[2])!;
+  return { distribution: m[1] === 'Arch-Linux' ? 'arch' : 'debian', profile, version: m[3]! };
+}
+
+/** Reads the first sector: qcow2's magic, or a GPT header in a raw disk. */
+export async function diskFormat(path: string): Promise<'qcow2' | 'raw' | undefined> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(520);
+    const { bytesRead } = await fh.read(buf, 0, 520, 0);
+    if (bytesRead >= 4 && buf.subarray(0, 4).equals(Buffer.from([0x51, 0x46, 0x49, 0xfb]))) return 'qcow2';
+    if (bytesRead >= 520 && buf.subarray(512, 520).toString('latin1') === 'EFI PART') return 'raw';
+    return undefined;
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface ChosenArtifact {
+  path: string;
+  format: 'qcow2' | 'raw';
+  distribution?: Distribution;
+}
+
+export async function chooseArtifact(spec: ProfileSpec, artifact: string | undefined, outputDir: string): Promise<ChosenArtifact> {
+  if (spec.kind !== 'disk') {
+    const disks = PROFILES.filter((p) => p.kind === 'disk').map((p) => p.name).join(', ');
+    throw new UsageError(`boxes test boots disk images; ${spec.name} is not one`, `use one of: ${disks}`);
+  }
+  let path: string;
+  if (artifact) {
+    path = resolve(artifact);
+    const s = await stat(path).catch(() => undefined);
+    if (!s?.isFile()) throw new UsageError(`${artifact} does not exist or is not a file`, 'pass the path of a built image');
+  } else {
+    const dir = resolve(outputDir);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const mine = names.filter((n) => parseDiskName(n)?.profile === spec.name && n.endsWith('.qcow2')).sort();
+    if (mine.length === 0) throw new UsageError(`no ${spec.name} image in ${dir}`, `build one with \`boxes build --profile ${spec.name}\` or pass --artifact`);
+    path = join(dir, mine.at(-1)!);
+  }
+  const parsed = parseDiskName(basename(path));
+  if (parsed && parsed.profile !== spec.name)
+    throw new UsageError(`${basename(path)} is a ${parsed.profile} image, not ${spec.name}`, `run \`boxes test --profile ${parsed.profile}\``);
+  const format = await diskFormat(path);
+  if (!format) throw new UsageError(`${basename(path)} is not a qcow2 or raw disk image`, 'pass a .qcow2 built by boxes');
+  return { path, format, distribution: parsed?.distribution };
+}

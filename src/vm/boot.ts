@@ -1,0 +1,113 @@
+/**
+ * One throwaway boot of an image: a qcow2 overlay (the artifact is never written), QEMU with
+ * forwarded SSH and a guest-agent socket, the serial console in a log file.
+ */
+import { copyFile, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { BuildError } from '../errors.js';
+import { run, start, type Started } from '../runner.js';
+import { agentCommand } from './agent.js';
+import type { Ovmf } from './firmware.js';
+import { qemuArgs, type Accel, type Firmware } from './qemu-args.js';
+import { sshArgs, type SshLogin } from './ssh.js';
+
+export interface BootSpec {
+  artifact: string;
+  format: 'qcow2' | 'raw';
+  firmware: Firmware;
+  accel: Accel;
+  /** Private directory for the overlay, sockets and firmware variables; removed by the caller. */
+  workDir: string;
+  serialLog: string;
+  login: Omit<SshLogin, 'port'>;
+  ovmf?: Ovmf;
+  seedIso?: string;
+  /** Grow the overlay to this many bytes (cloud-init images grow their root into it). */
+  diskBytes?: number;
+  deadline: number;
+  signal?: AbortSignal;
+  logFile?: string;
+}
+
+export interface Booted {
+  port: number;
+  diskBytes: number;
+  ssh(command: string, timeoutMs?: number): Promise<string>;
+  /** The same guest with another login (e.g. the password cloud-init set). */
+  sshAs(login: Omit<SshLogin, 'port'>, command: string): Promise<string>;
+  agent(command: string): Promise<unknown>;
+  vm: Started;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function serialTail(path: string, lines = 30): Promise<string[]> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  // Terminal control sequences from firmware and GRUB make the tail unreadable.
+  return text
+    .replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, '')
+    .replace(/[^\x20-\x7e\n\t]/g, '')
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(-lines);
+}
+
+export async function boot(spec: BootSpec): Promise<Booted> {
+  const disk = join(spec.workDir, 'disk.qcow2');
+  const sizeArg = spec.diskBytes ? [String(spec.diskBytes)] : [];
+  await run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', spec.format, '-b', spec.artifact, disk, ...sizeArg], { signal: spec.signal, what: 'qemu-img create (overlay)' });
+  const info = JSON.parse((await run(['qemu-img', 'info', '--output=json', disk], { signal: spec.signal })).stdout) as { 'virtual-size': number };
+  let ovmf: { code: string; vars: string } | undefined;
+  if (spec.firmware === 'uefi') {
+    if (!spec.ovmf) throw new BuildError('a UEFI boot needs OVMF', 'apt-get install ovmf');
+    ovmf = { code: spec.ovmf.code, vars: join(spec.workDir, 'vars.fd') };
+    await copyFile(spec.ovmf.vars, ovmf.vars);
+  }
+  const port = await freePort();
+  const agentSocket = join(spec.workDir, 'qga.sock');
+  const argv = qemuArgs({ accel: spec.accel, firmware: spec.firmware, disk, sshPort: port, agentSocket, serialLog: spec.serialLog, seedIso: spec.seedIso, ovmf });
+  const vm = start(argv, { signal: spec.signal, logFile: spec.logFile, what: `qemu (${spec.firmware})` });
+  vm.exited.catch(() => undefined);
+  const sshAs = async (login: Omit<SshLogin, 'port'>, command: string, timeoutMs = 10 * 60_000) => {
+    const signal = spec.signal ? AbortSignal.any([spec.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+    return (await run(sshArgs({ ...login, port }, command), { signal, graceMs: 2000, what: `ssh ${command}` })).stdout;
+  };
+  return {
+    port,
+    diskBytes: info['virtual-size'],
+    ssh: (command, timeoutMs) => sshAs(spec.login, command, timeoutMs),
+    sshAs: (login, command) => sshAs(login, command),
+    agent: (c) => agentCommand(agentSocket, c),
+    vm,
+  };
+}
+
+/** Polls until SSH answers, QEMU dies, or the deadline passes. */
+export async function waitForSsh(b: Booted, serialLog: string, deadline: number, signal?: AbortSignal): Promise<void> {
+  let last = '';
+  while (Date.now() < deadline) {
+    if (signal?.aborted) return;
+    if (!b.vm.running()) {
+      const reason = await b.vm.exited.then(() => 'exited', (e: Error) => e.message);
+      throw new BuildError(`QEMU stopped before the VM answered on SSH (${reason})`, `serial console: ${serialLog}`, await serialTail(serialLog));
+    }
+    try {
+      await b.ssh('true', 30_000);
+      return;
+    } catch (error) {
+      last = (error as Error).message.split('\n')[0] ?? '';
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+  }
+  throw new BuildError(`the VM did not answer on SSH before the time limit (last: ${last})`, `serial console: ${serialLog}`, await serialTail(serialLog));
+}

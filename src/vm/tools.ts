@@ -1,0 +1,43 @@
+/** Host programs `boxes test` needs, checked before anything boots; each missing one names its package. */
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { PrerequisiteError } from '../errors.js';
+
+export async function onPath(name: string, path = process.env.PATH ?? ''): Promise<boolean> {
+  for (const dir of path.split(delimiter)) {
+    if (!dir) continue;
+    try {
+      await access(join(dir, name), constants.X_OK);
+      return true;
+    } catch {
+      // next directory
+    }
+  }
+  return false;
+}
+
+export interface ToolNeeds {
+  /** OVMF is missing although a UEFI boot was asked for. */
+  ovmf: boolean;
+  password: boolean;
+  seed: boolean;
+}
+
+export async function requireTools(needs: ToolNeeds): Promise<void> {
+  const missing: string[] = [];
+  const want: [string, string][] = [
+    ['qemu-system-x86_64', 'qemu-system-x86'],
+    ['qemu-img', 'qemu-utils'],
+    ['ssh', 'openssh-client'],
+    ['ssh-keygen', 'openssh-client'],
+  ];
+  if (needs.password) want.push(['sshpass', 'sshpass']);
+  for (const [tool, pkg] of want) if (!(await onPath(tool))) missing.push(pkg);
+  if (needs.seed && !(await onPath('genisoimage')) && !(await onPath('xorriso'))) missing.push('genisoimage');
+  if (needs.ovmf) missing.push('ovmf');
+  if (missing.length > 0) {
+    const pkgs = [...new Set(missing)].join(' ');
+    throw new PrerequisiteError(`boxes test needs ${pkgs}`, `apt-get install ${pkgs}`);
+  }
+}
