@@ -124,10 +124,13 @@ export function parseBuildOptions(input: RawBuildOptions, context: Context): Bui
     throw new UsageError('cannot tell which distribution to build on this host', 'pass --distribution arch or --distribution debian');
   }
   const profiles = o.all ? PROFILES.map((p) => p.name) : [...new Set(o.profile!.split(','))];
-  const targets: BuildTarget[] = profiles.map((name) => {
-    const spec = findProfile(name)!;
-    if (o.variant !== undefined) {
-      if (spec.variants.length === 0) throw new UsageError(`profile ${name} has no variants (drop --variant)`);
+  const specs = profiles.map((name) => findProfile(name)!);
+  if (o.variant !== undefined && specs.every((s) => s.variants.length === 0))
+    throw new UsageError(`${profiles.join(', ')} ${profiles.length > 1 ? 'have' : 'has'} no variants (drop --variant)`);
+  const targets: BuildTarget[] = specs.map((spec) => {
+    const name = spec.name;
+    // --variant picks the container variant; profiles without variants ignore it.
+    if (o.variant !== undefined && spec.variants.length > 0) {
       if (!(spec.variants as readonly string[]).includes(o.variant))
         throw new UsageError(`profile ${name} has no variant '${o.variant}' (valid: ${spec.variants.join(', ')})`);
       return { profile: name, variant: o.variant as Variant };
