@@ -1,28 +1,13 @@
 // Real mkosi builds of the container image, Debian from Debian's archive and Arch from a fixture
 // repository, proven with podman, skopeo, umoci and chroot. Builds are shared across the checks.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { build as boxes, EPOCH, root, rootlessUser, sh, VERSION, workDir } from '../support/cli.js';
 
-const root = resolve(import.meta.dirname, '../..');
-const cli = join(root, 'dist/cli.js');
-const work = mkdtempSync('/var/tmp/boxes-it-');
-chmodSync(work, 0o755);
-const cache = join(work, 'cache');
-const EPOCH = '1763856000';
-const VERSION = '20251123.0';
-const ROOTLESS_USER = 'boxes-test';
-
-function boxes(args: string[], opts: { user?: string; cacheDir?: string } = {}) {
-  const env = { ...process.env, BOXES_CACHE_DIR: opts.cacheDir ?? cache };
-  const argv = ['node', cli, 'build', '--source-date-epoch', EPOCH, '--json', ...args];
-  const cmd = opts.user ? ['runuser', '-u', opts.user, '--', 'env', `BOXES_CACHE_DIR=${env.BOXES_CACHE_DIR}`, ...argv] : argv;
-  const r = spawnSync(cmd[0]!, cmd.slice(1), { env, encoding: 'utf8', timeout: 25 * 60_000, maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`boxes ${args.join(' ')} exited ${r.status}\n${r.stderr.slice(-4000)}`);
-  return JSON.parse(r.stdout) as { artifacts: { path: string; sha256: string; digest: string }[]; toolsTree: string };
-}
-const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+const work = workDir();
+/** The tools tree the Debian build used; the Arch fixture repository is made with its pacman tools. */
+let toolsTree: string;
 
 /** umoci unpack of one ref into a bundle; returns the root filesystem path. */
 function unpack(archive: string, ref: string): string {
@@ -82,6 +67,7 @@ describe('debian container', () => {
   beforeAll(() => {
     first = boxes(['--profile', 'container', '--distribution', 'debian', '--output-dir', join(work, 'debian-a')]);
     second = boxes(['--profile', 'container', '--distribution', 'debian', '--output-dir', join(work, 'debian-b/elsewhere')]);
+    toolsTree = first.toolsTree;
   });
 
   it('is byte-for-byte reproducible across output directories', () => {
@@ -101,10 +87,9 @@ describe('arch container from a local repository', () => {
   let repo: string;
   let rootBuild: ReturnType<typeof boxes>;
   beforeAll(() => {
-    const tools = readdirSync(join(cache, 'tools')).find((n) => n.startsWith('debian-trixie-'));
-    expect(tools, 'the Debian build provides the tools tree').toBeDefined();
+    expect(toolsTree, 'the Debian build provides the tools tree').toBeDefined();
     repo = join(work, 'arch-repo');
-    sh('bash', [join(root, 'test/support/make-arch-repo.sh'), repo, join(cache, 'tools', tools!)]);
+    sh('bash', [join(root, 'test/support/make-arch-repo.sh'), repo, toolsTree]);
     rootBuild = boxes(['--profile', 'container', '--distribution', 'arch', '--mirror', `file://${repo}`, '--no-repository-key-check', '--output-dir', join(work, 'arch-a')]);
   });
 
@@ -122,14 +107,14 @@ describe('arch container from a local repository', () => {
   });
 
   it('is reproducible when built rootless by an unprivileged user', () => {
-    if (process.getuid?.() !== 0) return; // already unprivileged: the root build above was rootless
-    if (spawnSync('id', [ROOTLESS_USER]).status !== 0) sh('useradd', ['--create-home', ROOTLESS_USER]);
+    const user = rootlessUser();
+    if (!user) return; // already unprivileged: the root build above was rootless
     const userDir = join(work, 'rootless');
     mkdirSync(userDir);
-    sh('chown', [ROOTLESS_USER, userDir]);
+    sh('chown', [user, userDir]);
     const r = boxes(
       ['--profile', 'container', '--distribution', 'arch', '--mirror', `file://${repo}`, '--no-repository-key-check', '--output-dir', join(userDir, 'out'), '--tools-tree', rootBuild.toolsTree],
-      { user: ROOTLESS_USER, cacheDir: join(userDir, 'cache') },
+      { user, cacheDir: join(userDir, 'cache') },
     );
     expect(r.artifacts[0]!.sha256).toBe(rootBuild.artifacts[0]!.sha256);
     rmSync(userDir, { recursive: true, force: true });

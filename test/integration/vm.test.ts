@@ -1,0 +1,141 @@
+// Real mkosi builds of the Debian VM images, booted in QEMU by `boxes test` (BIOS and UEFI, with
+// SSH, sudo, units, guest agent and first-boot identity checks), rebuilt for byte equality, one of
+// them built rootless, and the libvirt-executor's settings read out of its disk.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { boxesRaw, build, rootlessUser, sh, VERSION, workDir, type Built } from '../support/cli.js';
+import { openDisk } from '../support/disk-files.js';
+
+const work = workDir();
+const debian = ['--distribution', 'debian'];
+let toolsTree: string;
+
+interface TestJson {
+  accel: { accel: string };
+  results: { boot: string; check: string; ok: boolean }[];
+}
+
+function boxesTest(profile: string, artifact: string): TestJson {
+  const r = boxesRaw(['test', '--profile', profile, '--artifact', artifact, '--output-dir', join(work, 'test-logs'), '--json']);
+  if (r.status !== 0) throw new Error(`boxes test --profile ${profile} exited ${r.status}\n${r.stderr.slice(-6000)}`);
+  return JSON.parse(r.stdout) as TestJson;
+}
+
+function expectAllChecks(report: TestJson, checks: string[]) {
+  for (const boot of ['bios#1', 'uefi#2'])
+    for (const check of checks) expect(report.results, `${check} on ${boot}`).toContainEqual(expect.objectContaining({ boot, check, ok: true }));
+  expect(report.results).toContainEqual(expect.objectContaining({ boot: 'both', check: 'unique-identity', ok: true }));
+}
+
+const COMMON_CHECKS = ['boot-finished', 'sudo', 'no-failed-units', 'guest-agent', 'swap', 'first-boot-identity'];
+
+describe('debian basic image', () => {
+  let first: Built;
+  beforeAll(() => {
+    first = build(['--profile', 'basic', ...debian, '--output-dir', join(work, 'basic-a')]);
+    toolsTree = first.toolsTree;
+  });
+
+  it('is a 40 GiB compressed qcow2 with its checksum, and no raw disk next to it', () => {
+    const path = first.artifacts[0]!.path;
+    expect(path).toMatch(/\/Debian-13-x86_64-basic-20251123\.0\.qcow2$/);
+    const info = JSON.parse(sh('qemu-img', ['info', '--output=json', path]));
+    expect(info.format).toBe('qcow2');
+    expect(info['virtual-size']).toBeGreaterThan(39.5 * 2 ** 30);
+    expect(info['virtual-size']).toBeLessThanOrEqual(40 * 2 ** 30);
+    expect(info['actual-size']).toBeLessThan(2 * 2 ** 30);
+    expect(readFileSync(`${path}.SHA256`, 'utf8')).toBe(`${first.artifacts[0]!.sha256}  Debian-13-x86_64-basic-${VERSION}.qcow2\n`);
+    expect(sh('ls', [join(work, 'basic-a')]).split('\n').filter((n) => n.endsWith('.raw'))).toEqual([]);
+  });
+
+  it('ships no host keys, an uninitialized machine-id, the user and arch-boxes settings', () => {
+    const disk = openDisk(first.artifacts[0]!.path, work);
+    try {
+      expect(disk.partitions.map((p) => p.type.toUpperCase())).toEqual([
+        'C12A7328-F81F-11D2-BA4B-00A0C93EC93B',
+        '21686148-6449-6E6F-744E-656564454649',
+        '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709',
+      ]);
+      expect(disk.rootList('/etc/ssh').filter((n) => n.startsWith('ssh_host_'))).toEqual([]);
+      expect(disk.root('/etc/machine-id')).toBe('uninitialized\n');
+      expect(disk.root('/etc/passwd')).toMatch(/^debian:x:1000:1000::\/home\/debian:\/bin\/bash$/m);
+      expect(disk.root('/etc/shadow')).toMatch(/^root:!:/m);
+      expect(disk.root('/etc/sudoers.d/10-boxes-debian')).toBe('debian ALL=(ALL) NOPASSWD: ALL\n');
+      expect(disk.root('/etc/hostname').trim()).toBe('debian');
+      expect(disk.root('/etc/locale.conf')).toContain('LANG=C.UTF-8');
+      expect(disk.root('/etc/systemd/network/80-dhcp.network')).toContain('DHCP=yes');
+      expect(disk.rootList('/var/log')).toEqual([]);
+      const grub = disk.esp('/grub/grub.cfg');
+      expect(grub).toMatch(/linux .* net\.ifnames=0/);
+      expect(disk.esp('/EFI/BOOT/BOOTX64.EFI').length).toBeGreaterThan(0);
+    } finally {
+      disk.close();
+    }
+  });
+
+  it('boots under BIOS and UEFI and passes every check', () => {
+    expectAllChecks(boxesTest('basic', first.artifacts[0]!.path), COMMON_CHECKS);
+  });
+
+  it('is byte-for-byte reproducible', () => {
+    const second = build(['--profile', 'basic', ...debian, '--output-dir', join(work, 'basic-b/elsewhere')]);
+    expect(second.artifacts[0]!.sha256).toBe(first.artifacts[0]!.sha256);
+  });
+});
+
+describe('debian cloud-init image, built rootless', () => {
+  let image: string;
+  beforeAll(() => {
+    const user = rootlessUser();
+    const out = join(work, 'cloud');
+    let opts = {};
+    if (user) {
+      mkdirSync(out);
+      sh('chown', [user, out]);
+      opts = { user, cacheDir: join(out, 'cache') };
+    }
+    // The tools tree the basic build made (read-only use is fine for another user).
+    image = build(['--profile', 'cloud-init', ...debian, '--output-dir', join(out, 'out'), '--tools-tree', toolsTree], opts).artifacts[0]!.path;
+  });
+
+  it('is small, and boots under BIOS and UEFI with a NoCloud seed: key and password login, runcmd, root grown', () => {
+    expect(image).toMatch(/\/Debian-13-x86_64-cloudimg-20251123\.0\.qcow2$/);
+    const info = JSON.parse(sh('qemu-img', ['info', '--output=json', image]));
+    expect(info['virtual-size']).toBeLessThan(8 * 2 ** 30);
+    expectAllChecks(boxesTest('cloud-init', image), [...COMMON_CHECKS, 'cloud-init-user-data', 'root-grown']);
+  });
+});
+
+describe('debian libvirt-executor image', () => {
+  it('holds the kernel, enables lockdown, has no static hostname and does not wait for time sync', () => {
+    const built = build(['--profile', 'libvirt-executor', ...debian, '--output-dir', join(work, 'executor')]);
+    const disk = openDisk(built.artifacts[0]!.path, work);
+    try {
+      expect(disk.esp('/grub/grub.cfg')).toMatch(/linux .*lockdown=confidentiality/);
+      expect(disk.rootList('/etc')).not.toContain('hostname');
+      expect(disk.root('/var/lib/dpkg/status')).toMatch(/Package: linux-image-amd64\nStatus: hold ok installed/);
+      expect(disk.root('/usr/bin/git-lfs').length).toBeGreaterThan(0);
+      expect(disk.rootList('/etc/systemd/system')).toContain('systemd-time-wait-sync.service');
+    } finally {
+      disk.close();
+    }
+  });
+});
+
+describe('boxes test refuses bad input with exit 2', () => {
+  it.each([
+    [['--profile', 'container'], /boxes test boots disk images; container is not one/],
+    [['--profile', 'basic', '--artifact', 'Debian-13-x86_64-cloudimg-1.qcow2'], /is a cloud-init image, not basic/],
+    [['--profile', 'basic', '--artifact', 'notes.txt'], /is not a qcow2 or raw disk image/],
+    [['--profile', 'basic', '--firmware', 'coreboot'], /firmware must be bios or uefi/],
+  ])('%j', (args, message) => {
+    writeFileSync(join(work, 'notes.txt'), 'hello');
+    writeFileSync(join(work, 'Debian-13-x86_64-cloudimg-1.qcow2'), 'x');
+    const fixed = args.map((a) => (a.includes('.') ? join(work, a) : a));
+    const r = boxesRaw(['test', ...fixed, '--output-dir', work]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});

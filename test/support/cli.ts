@@ -1,0 +1,51 @@
+// Runs the built CLI for integration tests. Every test file shares one cache (tools tree, packages),
+// so the tools tree is built once per machine.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const root = resolve(import.meta.dirname, '../..');
+export const cli = join(root, 'dist/cli.js');
+export const cache = process.env.BOXES_IT_CACHE ?? '/var/tmp/boxes-it-cache';
+export const EPOCH = '1763856000';
+export const VERSION = '20251123.0';
+export const ROOTLESS_USER = 'boxes-test';
+
+export function workDir(): string {
+  mkdirSync(cache, { recursive: true });
+  const dir = mkdtempSync('/var/tmp/boxes-it-');
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+export interface Built {
+  artifacts: { path: string; sha256: string; digest: string }[];
+  toolsTree: string;
+}
+
+export interface RunAs {
+  user?: string;
+  cacheDir?: string;
+}
+
+export function boxesRaw(args: string[], opts: RunAs = {}) {
+  const env = { ...process.env, BOXES_CACHE_DIR: opts.cacheDir ?? cache };
+  const argv = ['node', cli, ...args];
+  const cmd = opts.user ? ['runuser', '-u', opts.user, '--', 'env', `BOXES_CACHE_DIR=${env.BOXES_CACHE_DIR}`, ...argv] : argv;
+  return spawnSync(cmd[0]!, cmd.slice(1), { env, encoding: 'utf8', timeout: 40 * 60_000, maxBuffer: 64 << 20 });
+}
+
+export function build(args: string[], opts: RunAs = {}): Built {
+  const r = boxesRaw(['build', '--source-date-epoch', EPOCH, '--json', ...args], opts);
+  if (r.status !== 0) throw new Error(`boxes build ${args.join(' ')} exited ${r.status}\n${r.stderr.slice(-4000)}`);
+  return JSON.parse(r.stdout) as Built;
+}
+
+export const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+
+/** An unprivileged user for rootless builds; undefined when the tests already run unprivileged. */
+export function rootlessUser(): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  if (spawnSync('id', [ROOTLESS_USER]).status !== 0) sh('useradd', ['--create-home', ROOTLESS_USER]);
+  return ROOTLESS_USER;
+}
