@@ -53,8 +53,8 @@ describe('debian basic image', () => {
     const disk = openDisk(first.artifacts[0]!.path, work);
     try {
       expect(disk.partitions.map((p) => p.type.toUpperCase())).toEqual([
-        'C12A7328-F81F-11D2-BA4B-00A0C93EC93B',
         '21686148-6449-6E6F-744E-656564454649',
+        'C12A7328-F81F-11D2-BA4B-00A0C93EC93B',
         '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709',
       ]);
       expect(disk.rootList('/etc/ssh').filter((n) => n.startsWith('ssh_host_'))).toEqual([]);
