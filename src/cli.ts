@@ -34,7 +34,7 @@ export function program(): Command {
     .action(async (o: { check?: boolean }) => {
       const checks = await setup(Boolean(o.check));
       process.stdout.write(`${formatChecks(checks)}\n`);
-      if (checks.some((c) => !c.ok)) process.exitCode = 1;
+      if (checks.some((c) => !c.ok && !c.optional)) process.exitCode = 1;
     });
 
   cmd

@@ -2,12 +2,16 @@
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { findMkosi, PINNED, provisionMkosi } from './mkosi.js';
+import { findOvmf } from './vm/firmware.js';
+import { onPath, TEST_TOOLS } from './vm/tools.js';
 
 export interface Check {
   name: string;
   ok: boolean;
   detail: string;
   fix?: string;
+  /** Needed only by some commands; a missing one does not fail `boxes setup`. */
+  optional?: boolean;
 }
 
 async function version(cmd: string, args: string[]): Promise<string | undefined> {
@@ -42,6 +46,12 @@ export async function hostChecks(): Promise<Check[]> {
     detail: mkosi ? `${mkosi.version} (${mkosi.source})` : 'not provisioned',
     fix: `boxes setup (downloads mkosi ${PINNED.version}, sha256-checked)`,
   });
+  for (const [tool, pkg] of [...TEST_TOOLS, ['sshpass', 'sshpass'], ['genisoimage', 'genisoimage']] as const) {
+    const ok = await onPath(tool);
+    checks.push({ name: `${tool} (boxes test)`, ok, detail: ok ? 'present' : 'not found', fix: `apt-get install ${pkg}`, optional: true });
+  }
+  const ovmf = findOvmf();
+  checks.push({ name: 'OVMF (boxes test)', ok: ovmf !== undefined, detail: ovmf?.code ?? 'not found', fix: 'apt-get install ovmf', optional: true });
   return checks;
 }
 
@@ -52,6 +62,6 @@ export async function setup(check: boolean): Promise<Check[]> {
 
 export function formatChecks(checks: Check[]): string {
   return checks
-    .map((c) => `${c.ok ? 'ok     ' : 'MISSING'} ${c.name.padEnd(24)} ${c.detail}${c.ok || !c.fix ? '' : `\n        fix: ${c.fix}`}`)
+    .map((c) => `${c.ok ? 'ok     ' : c.optional ? 'missing' : 'MISSING'} ${c.name.padEnd(32)} ${c.detail}${c.ok || !c.fix ? '' : `\n        fix: ${c.fix}`}`)
     .join('\n');
 }

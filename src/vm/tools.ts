@@ -24,14 +24,17 @@ export interface ToolNeeds {
   seed: boolean;
 }
 
+/** Program and the Debian package that has it. */
+export const TEST_TOOLS: readonly (readonly [string, string])[] = [
+  ['qemu-system-x86_64', 'qemu-system-x86'],
+  ['qemu-img', 'qemu-utils'],
+  ['ssh', 'openssh-client'],
+  ['ssh-keygen', 'openssh-client'],
+];
+
 export async function requireTools(needs: ToolNeeds): Promise<void> {
   const missing: string[] = [];
-  const want: [string, string][] = [
-    ['qemu-system-x86_64', 'qemu-system-x86'],
-    ['qemu-img', 'qemu-utils'],
-    ['ssh', 'openssh-client'],
-    ['ssh-keygen', 'openssh-client'],
-  ];
+  const want = [...TEST_TOOLS];
   if (needs.password) want.push(['sshpass', 'sshpass']);
   for (const [tool, pkg] of want) if (!(await onPath(tool))) missing.push(pkg);
   if (needs.seed && !(await onPath('genisoimage')) && !(await onPath('xorriso'))) missing.push('genisoimage');
