@@ -1,10 +1,11 @@
 // Real mkosi builds of the Debian VM images, booted in QEMU by `boxes test` (BIOS and UEFI, with
 // SSH, sudo, units, guest agent and first-boot identity checks), rebuilt for byte equality, one of
 // them built rootless, and the libvirt-executor's settings read out of its disk.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { boxesRaw, build, rootlessUser, sh, VERSION, workDir, type Built } from '../support/cli.js';
+import { boxesRaw, build, cache, root, rootlessUser, sh, VERSION, workDir, type Built } from '../support/cli.js';
 import { openDisk } from '../support/disk-files.js';
 
 const work = workDir();
@@ -137,5 +138,25 @@ describe('boxes test refuses bad input with exit 2', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('arch VM profiles (no Arch mirror here: the resolved configuration is checked)', () => {
+  it.each([
+    ['basic', 'root-40g', ['linux', 'grub', 'openssh', 'qemu-guest-agent'], 'arch'],
+    ['cloud-init', 'root-grow', ['cloud-init', 'cloud-guest-utils'], undefined],
+    ['libvirt-executor', 'root-40g', ['git', 'git-lfs', 'gitlab-runner'], undefined],
+  ])('%s', (profile, repart, packages, user) => {
+    const mkosi = join(cache, 'mkosi/25.3-7/usr/lib/python3/dist-packages');
+    const out = execFileSync('python3', ['-m', 'mkosi', '--directory', root, '--profile', profile, '--distribution', 'arch', '--json', 'summary'], {
+      env: { ...process.env, PYTHONPATH: mkosi },
+      encoding: 'utf8',
+    });
+    const image = JSON.parse(out).Images.at(-1);
+    expect(image).toMatchObject({ Format: 'disk', Bootloader: 'grub', BiosBootloader: 'grub', Hostname: 'archlinux' });
+    expect(image.Packages).toEqual(expect.arrayContaining(packages));
+    expect(image.RepartDirectories.map(String).at(-1)).toMatch(new RegExp(`/mkosi\\.vm/repart/${repart}$`));
+    expect(image.KernelCommandLine).toContain('net.ifnames=0');
+    expect(image.Environment.BOXES_VM_USER).toBe(user);
   });
 });
