@@ -20,8 +20,14 @@ const ESP = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
 export function openDisk(image: string, workDir: string): DiskFiles {
   const dir = mkdtempSync(join(workDir, 'disk-'));
   const raw = join(dir, 'disk.raw');
-  sh('qemu-img', ['convert', '-O', 'raw', image, raw]);
-  const table = JSON.parse(sh('sfdisk', ['--json', raw])) as { partitiontable: { sectorsize?: number; partitions: { type: string; start: number; size: number }[] } };
+  let table;
+  try {
+    sh('qemu-img', ['convert', '-O', 'raw', image, raw]);
+    table = JSON.parse(sh('sfdisk', ['--json', raw])) as { partitiontable: { sectorsize?: number; partitions: { type: string; start: number; size: number }[] } };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const sector = table.partitiontable.sectorsize ?? 512;
   const partitions = table.partitiontable.partitions;
   const find = (type: string) => {
