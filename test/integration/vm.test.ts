@@ -68,7 +68,9 @@ describe('debian basic image', () => {
       expect(disk.root('/etc/systemd/network/80-dhcp.network')).toContain('DHCP=yes');
       expect(disk.rootList('/var/log')).toEqual([]);
       const grub = disk.esp('/grub/grub.cfg');
-      expect(grub).toMatch(/linux .* net\.ifnames=0/);
+      expect(grub).toMatch(/linux .* rw net\.ifnames=0 console=tty0 console=ttyS0,115200/);
+      expect(disk.esp('/grub/i386-pc/serial.mod').length).toBeGreaterThan(0);
+      expect(disk.esp('/grub/x86_64-efi/serial.mod').length).toBeGreaterThan(0);
       expect(disk.esp('/EFI/BOOT/BOOTX64.EFI').length).toBeGreaterThan(0);
     } finally {
       disk.close();
