@@ -16,6 +16,15 @@ describe('naming', () => {
     expect(artifactName({ profile: 'container', version: '20251123.0', ...input })).toBe(name);
   });
 
+  it.each([
+    ['basic', 'arch', 'Arch-Linux-x86_64-basic-20251123.0.qcow2'],
+    ['cloud-init', 'arch', 'Arch-Linux-x86_64-cloudimg-20251123.0.qcow2'],
+    ['libvirt-executor', 'arch', 'Arch-Linux-x86_64-libvirt-executor-20251123.0.qcow2'],
+    ['cloud-init', 'debian', 'Debian-13-x86_64-cloudimg-20251123.0.qcow2'],
+  ] as const)('VM profile %s (%s) -> %s', (profile, distribution, name) => {
+    expect(artifactName({ profile, distribution, release: distribution === 'arch' ? 'rolling' : 'trixie', version: '20251123.0' })).toBe(name);
+  });
+
   it('derives versions and days in UTC', () => {
     expect(buildVersionFromEpoch(1763856000)).toBe('20251123.0');
     expect(startOfUtcDay(new Date('2025-11-23T18:59:59Z'))).toBe(1763856000);
