@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { findProfile, type Distribution, type ProfileSpec } from './catalog.js';
 import { BoxesError, PrerequisiteError } from './errors.js';
+import { makeDirectory } from './host.js';
 import { run } from './runner.js';
 import { chooseAccel, type AccelChoice } from './vm/accel.js';
 import { chooseArtifact, type ChosenArtifact } from './vm/artifact.js';
@@ -78,11 +79,11 @@ export async function testImage(options: TestOptions, io: TestIo = {}): Promise<
   const firmwares: Firmware[] = options.firmware ? [options.firmware, options.firmware] : ['bios', 'uefi'];
   const ovmf = findOvmf();
   await requireTools({ ovmf: firmwares.includes('uefi') && !ovmf, password: Boolean(spec.login), seed: spec.name === 'cloud-init' });
+  const logDir = join(resolve(options.outputDir), 'logs');
+  await makeDirectory(logDir);
   const accel = await chooseAccel(ovmf);
   io.onEvent?.(`accelerator: ${accel.accel} (${accel.reason})`);
 
-  const logDir = join(resolve(options.outputDir), 'logs');
-  await mkdir(logDir, { recursive: true });
   const work = await mkdtemp(join(tmpdir(), 'boxes-test-'));
   const shared: Shared = { spec, chosen, distribution, accel, ovmf, deadline: Date.now() + options.timeoutMinutes * 60_000, io, results: [] };
   const plans: BootPlan[] = firmwares.map((firmware, i) => ({
