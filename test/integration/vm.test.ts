@@ -29,7 +29,7 @@ function expectAllChecks(report: TestJson, checks: string[]) {
   expect(report.results).toContainEqual(expect.objectContaining({ boot: 'both', check: 'unique-identity', ok: true }));
 }
 
-const COMMON_CHECKS = ['boot-finished', 'sudo', 'no-failed-units', 'guest-agent', 'swap', 'first-boot-identity'];
+const COMMON_CHECKS = ['boot-finished', 'sudo', 'no-failed-units', 'no-ordering-cycles', 'guest-agent', 'swap', 'first-boot-identity'];
 
 describe('debian basic image', () => {
   let first: Built;

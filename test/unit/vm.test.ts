@@ -128,6 +128,7 @@ describe('checks', () => {
   it.each([
     ['boot-finished', { 'is-system-running': 'starting\n' }, /system state is 'starting'/],
     ['no-failed-units', { '--failed': 'ssh.service loaded failed failed OpenBSD Secure Shell server\n' }, /failed units: ssh\.service/],
+    ['no-ordering-cycles', { 'ordering cycle': 'tmp.mount: Found ordering cycle on swap.target/start\n' }, /ordering cycles: tmp\.mount: Found ordering cycle/],
     ['sudo', { sudo: new Error('exit 1') }, /sudo -n true failed/],
     ['swap', { '/proc/swaps': 'Filename Type\n' }, /swap file is not active/],
     ['first-boot-identity', { 'machine-id': 'uninitialized\n' }, /machine-id is 'uninitialized'/],
