@@ -19,7 +19,11 @@ interface TestJson {
 
 function boxesTest(profile: string, artifact: string): TestJson {
   const r = boxesRaw(['test', '--profile', profile, '--artifact', artifact, '--output-dir', join(work, 'test-logs'), '--json']);
-  if (r.status !== 0) throw new Error(`boxes test --profile ${profile} exited ${r.status}\n${r.stderr.slice(-6000)}`);
+  if (r.status !== 0) {
+    // boxes' own lines first: the serial console tail after them can be long.
+    const own = r.stderr.split('\n').filter((l) => l.startsWith('boxes:')).join('\n');
+    throw new Error(`boxes test --profile ${profile} exited ${r.status}\n${own}\n${r.stderr.slice(-3000)}`);
+  }
   return JSON.parse(r.stdout) as TestJson;
 }
 
@@ -87,19 +91,10 @@ describe('debian basic image', () => {
   });
 });
 
-describe('debian cloud-init image, built rootless', () => {
+describe('debian cloud-init image', () => {
   let image: string;
   beforeAll(() => {
-    const user = rootlessUser();
-    const out = join(work, 'cloud');
-    let opts = {};
-    if (user) {
-      mkdirSync(out);
-      sh('chown', [user, out]);
-      opts = { user, cacheDir: join(out, 'cache') };
-    }
-    // The tools tree the basic build made (read-only use is fine for another user).
-    image = build(['--profile', 'cloud-init', ...debian, '--output-dir', join(out, 'out'), '--tools-tree', toolsTree], opts).artifacts[0]!.path;
+    image = build(['--profile', 'cloud-init', ...debian, '--output-dir', join(work, 'cloud')]).artifacts[0]!.path;
   });
 
   it('is small, and boots under BIOS and UEFI with a NoCloud seed: key and password login, runcmd, root grown', () => {
@@ -110,9 +105,18 @@ describe('debian cloud-init image, built rootless', () => {
   });
 });
 
-describe('debian libvirt-executor image', () => {
+describe('debian libvirt-executor image, built rootless', () => {
   it('holds the kernel, enables lockdown, has no static hostname and does not wait for time sync', () => {
-    const built = build(['--profile', 'libvirt-executor', ...debian, '--output-dir', join(work, 'executor')]);
+    const user = rootlessUser();
+    const out = join(work, 'executor');
+    let opts = {};
+    if (user) {
+      mkdirSync(out);
+      sh('chown', [user, out]);
+      opts = { user, cacheDir: join(out, 'cache') };
+    }
+    // The tools tree the basic build made (read-only use is fine for another user).
+    const built = build(['--profile', 'libvirt-executor', ...debian, '--output-dir', join(out, 'out'), '--tools-tree', toolsTree], opts);
     const disk = openDisk(built.artifacts[0]!.path, work);
     try {
       expect(disk.esp('/grub/grub.cfg')).toMatch(/linux .*lockdown=confidentiality/);
