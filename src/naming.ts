@@ -23,19 +23,15 @@ export interface ArtifactNameInput {
   version: string;
 }
 
+/** The word a disk profile's images carry in their names (arch-boxes calls the cloud image cloudimg). */
+export const DISK_KIND: Readonly<Record<string, string>> = { basic: 'basic', 'cloud-init': 'cloudimg', 'libvirt-executor': 'libvirt-executor' };
+
 export function artifactName(input: ArtifactNameInput): string {
   const prefix = `${namePrefix(input.distribution, input.release)}-x86_64`;
-  switch (input.profile) {
-    case 'container':
-      return `${prefix}-container-${input.variant ?? 'base'}-${input.version}.tar`;
-    case 'basic':
-    case 'libvirt-executor':
-      return `${prefix}-${input.profile}-${input.version}.qcow2`;
-    case 'cloud-init':
-      return `${prefix}-cloudimg-${input.version}.qcow2`;
-    default:
-      throw new Error(`no artifact name for profile ${input.profile}`);
-  }
+  if (input.profile === 'container') return `${prefix}-container-${input.variant ?? 'base'}-${input.version}.tar`;
+  const kind = DISK_KIND[input.profile];
+  if (!kind) throw new Error(`no artifact name for profile ${input.profile}`);
+  return `${prefix}-${kind}-${input.version}.qcow2`;
 }
 
 /** `YYYYMMDD.0` of the epoch's UTC date. */

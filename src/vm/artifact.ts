@@ -3,14 +3,16 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { PROFILES, type Distribution, type ProfileSpec } from '../catalog.js';
 import { UsageError } from '../errors.js';
+import { DISK_KIND } from '../naming.js';
 
-const KIND: Record<string, string> = { basic: 'basic', 'cloud-init': 'cloudimg', 'libvirt-executor': 'libvirt-executor' };
+const KINDS = Object.values(DISK_KIND).join('|');
+const DISK_NAME = new RegExp(`^(Arch-Linux|Debian-[\\w.]+)-x86_64-(${KINDS})-(.+)\\.(qcow2|raw)$`);
 
 /** Parses `<Prefix>-x86_64-<kind>-<version>.(qcow2|raw)`; undefined for other names. */
 export function parseDiskName(name: string): { distribution: Distribution; profile: string; version: string } | undefined {
-  const m = /^(Arch-Linux|Debian-[\w.]+)-x86_64-(basic|cloudimg|libvirt-executor)-(.+)\.(qcow2|raw)$/.exec(name);
+  const m = DISK_NAME.exec(name);
   if (!m) return undefined;
-  const profile = Object.keys(KIND).find((p) => KIND[p] === m[2])!;
+  const profile = Object.keys(DISK_KIND).find((p) => DISK_KIND[p] === m[2])!;
   return { distribution: m[1] === 'Arch-Linux' ? 'arch' : 'debian', profile, version: m[3]! };
 }
 

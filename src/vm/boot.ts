@@ -25,6 +25,7 @@ export interface BootSpec {
   seedIso?: string;
   /** Grow the overlay to this many bytes (cloud-init images grow their root into it). */
   diskBytes?: number;
+  /** Epoch ms by which the boot and its checks must be over: no SSH command outlives it. */
   deadline: number;
   signal?: AbortSignal;
   logFile?: string;
@@ -78,15 +79,17 @@ export async function boot(spec: BootSpec): Promise<Booted> {
   const argv = qemuArgs({ accel: spec.accel, firmware: spec.firmware, disk, sshPort: port, agentSocket, serialLog: spec.serialLog, seedIso: spec.seedIso, ovmf });
   const vm = start(argv, { signal: spec.signal, logFile: spec.logFile, what: `qemu (${spec.firmware})` });
   vm.exited.catch(() => undefined);
-  const sshAs = async (login: Omit<SshLogin, 'port'>, command: string, timeoutMs = 10 * 60_000) => {
-    const signal = spec.signal ? AbortSignal.any([spec.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+  const sshAs = async (login: Omit<SshLogin, 'port'>, command: string, timeoutMs?: number) => {
+    const left = Math.max(1000, spec.deadline - Date.now());
+    const limit = AbortSignal.timeout(Math.min(timeoutMs ?? left, left));
+    const signal = spec.signal ? AbortSignal.any([spec.signal, limit]) : limit;
     return (await run(sshArgs({ ...login, port }, command), { signal, graceMs: 2000, what: `ssh ${command}` })).stdout;
   };
   return {
     port,
     diskBytes: info['virtual-size'],
     ssh: (command, timeoutMs) => sshAs(spec.login, command, timeoutMs),
-    sshAs: (login, command) => sshAs(login, command),
+    sshAs,
     agent: (c) => agentCommand(agentSocket, c),
     vm,
   };

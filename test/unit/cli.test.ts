@@ -4,16 +4,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '../..');
 const cli = join(root, 'dist/cli.js');
 const fake = join(root, 'test/support/fake-mkosi.mjs');
-
-beforeAll(() => {
-  const r = spawnSync('npx', ['tsc', '-p', root], { cwd: root, encoding: 'utf8' });
-  expect(r.status, r.stdout + r.stderr).toBe(0);
-}, 60_000);
 
 function env(dir: string, extra: Record<string, string> = {}) {
   return { ...process.env, CI: 'true', BOXES_MKOSI: fake, BOXES_CACHE_DIR: join(dir, 'cache'), FAKE_MKOSI_RECORD: join(dir, 'argv.jsonl'), FAKE_MKOSI_PIDDIR: dir, ...extra };

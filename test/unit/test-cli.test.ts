@@ -4,16 +4,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '../..');
 const cli = join(root, 'dist/cli.js');
 const fakes = join(root, 'test/support/fake-vm');
-
-beforeAll(() => {
-  const r = spawnSync('npx', ['tsc', '-p', root], { cwd: root, encoding: 'utf8' });
-  expect(r.status, r.stdout + r.stderr).toBe(0);
-}, 60_000);
 
 function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'boxes-testcmd-'));
