@@ -2,7 +2,7 @@
 /** The `boxes` command line: parses argv, calls the API, and is the one place that sets exit codes. */
 import { Command, CommanderError, Option } from 'commander';
 import { build } from './build.js';
-import { exitCodeFor, formatError, UsageError } from './errors.js';
+import { exitCodeFor, formatError } from './errors.js';
 import { hostDistribution } from './host.js';
 import { formatListing, listing } from './list.js';
 import { parseBuildOptions, type RawBuildOptions } from './options.js';
