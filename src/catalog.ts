@@ -13,11 +13,21 @@ export interface ProfileSpec {
   variants: readonly Variant[];
   /** Artifact file name pattern, for `boxes list`. */
   artifact: string;
-  /** What the artifact is: an OCI archive or a bootable disk (which `boxes test` boots). */
-  kind: 'container' | 'disk';
+  /** What the artifact is: an OCI archive, a bootable disk, or a Vagrant box holding one (`boxes test` boots both). */
+  kind: 'container' | 'disk' | 'box';
   /** The login `boxes test` uses; undefined where cloud-init creates it from the seed. */
-  login?: { user: Record<Distribution, string>; password: Record<Distribution, string> };
+  login?: Login;
 }
+
+export interface Login {
+  user: Record<Distribution, string>;
+  /** SSH password login (the basic image, for local use). */
+  password?: Record<Distribution, string>;
+  /** Key login with Vagrant's insecure private key (Vagrant boxes). */
+  vagrantKey?: boolean;
+}
+
+const VAGRANT_LOGIN: Login = { user: { arch: 'vagrant', debian: 'vagrant' }, vagrantKey: true };
 
 export const PROFILES: readonly ProfileSpec[] = [
   {
@@ -48,6 +58,22 @@ export const PROFILES: readonly ProfileSpec[] = [
     variants: [],
     artifact: '<Prefix>-x86_64-libvirt-executor-<version>.qcow2',
     kind: 'disk',
+  },
+  {
+    name: 'vagrant-libvirt',
+    description: 'Vagrant box for vagrant-libvirt (qcow2): user vagrant/vagrant, insecure keys, passwordless sudo',
+    variants: [],
+    artifact: '<Prefix>-x86_64-libvirt-<version>.box',
+    kind: 'box',
+    login: VAGRANT_LOGIN,
+  },
+  {
+    name: 'vagrant-virtualbox',
+    description: 'Vagrant box for VirtualBox (OVF + streamOptimized VMDK): user vagrant/vagrant, insecure keys',
+    variants: [],
+    artifact: '<Prefix>-x86_64-virtualbox-<version>.box',
+    kind: 'box',
+    login: VAGRANT_LOGIN,
   },
 ];
 

@@ -26,9 +26,14 @@ export interface ArtifactNameInput {
 /** The word a disk profile's images carry in their names (arch-boxes calls the cloud image cloudimg). */
 export const DISK_KIND: Readonly<Record<string, string>> = { basic: 'basic', 'cloud-init': 'cloudimg', 'libvirt-executor': 'libvirt-executor' };
 
+/** The provider word a Vagrant box carries in its name (arch-boxes: `-libvirt-`, `-virtualbox-`). */
+export const BOX_KIND: Readonly<Record<string, string>> = { 'vagrant-libvirt': 'libvirt', 'vagrant-virtualbox': 'virtualbox' };
+
 export function artifactName(input: ArtifactNameInput): string {
   const prefix = `${namePrefix(input.distribution, input.release)}-x86_64`;
   if (input.profile === 'container') return `${prefix}-container-${input.variant ?? 'base'}-${input.version}.tar`;
+  const box = BOX_KIND[input.profile];
+  if (box) return `${prefix}-${box}-${input.version}.box`;
   const kind = DISK_KIND[input.profile];
   if (!kind) throw new Error(`no artifact name for profile ${input.profile}`);
   return `${prefix}-${kind}-${input.version}.qcow2`;

@@ -139,7 +139,7 @@ async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
     seedIso = await writeSeedIso(plan.dir, seed, io.signal);
     login = { user: seed.user, identity };
   } else {
-    login = { user: spec.login!.user[s.distribution!], password: spec.login!.password[s.distribution!] };
+    login = { user: spec.login!.user[s.distribution!], password: spec.login!.password?.[s.distribution!] };
   }
   say(`booting ${basename(s.chosen.path)} (${plan.firmware}, ${s.accel.accel})`);
   const diskBytes = cloudInit ? await grownSize(s.chosen.path, io.signal) : undefined;

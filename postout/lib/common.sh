@@ -1,0 +1,60 @@
+# shellcheck shell=bash
+# Sourced by the post-output hooks: mkosi's resolved config, artifact names, seed-derived
+# identifiers and deterministic box tarballs. Everything derives from $MKOSI_CONFIG.
+
+cfg() { jq -r "$1" "${MKOSI_CONFIG:?}"; }
+
+image_version() {
+    local v
+    v=$(cfg '.ImageVersion // empty')
+    echo "${v:?ImageVersion= must be set}"
+}
+
+# arch-boxes' prefix; Debian names carry the release number.
+artifact_prefix() {
+    local prefix=${BOXES_NAME_PREFIX:?} release
+    if [ "$(cfg .Distribution)" = debian ]; then
+        release=$(cfg .Release)
+        case $release in
+            bullseye) release=11 ;; bookworm) release=12 ;; trixie) release=13 ;;
+            forky) release=14 ;; duke) release=15 ;;
+        esac
+        prefix=$prefix-$release
+    fi
+    echo "$prefix-x86_64"
+}
+
+# LABEL -> 32 hex digits from Seed= and LABEL: the same seed gives the same identifiers.
+seed_hex() {
+    local seed
+    seed=$(cfg '.Seed // empty')
+    printf '%s/%s' "${seed:?Seed= must be set}" "$1" | sha256sum | cut -c1-32
+}
+
+# LABEL -> a UUID (RFC 9562 version 8, "custom": derived, not random).
+seed_uuid() {
+    local h v
+    h=$(seed_hex "$1")
+    v=$(printf '%x' $(((0x${h:16:1} & 3) | 8)))
+    echo "${h:0:8}-${h:8:4}-8${h:13:3}-$v${h:17:3}-${h:20:12}"
+}
+
+# BYTES -> GiB, rounded up (Vagrant's virtual_size).
+gib_rounded_up() { echo $((($1 + (1 << 30) - 1) >> 30)); }
+
+# DIR ARTIFACT: DIR's files as a gzipped tar $OUTPUTDIR/ARTIFACT, plus ARTIFACT.SHA256. Sorted
+# members, owner 0, mode 0644, mtime SOURCE_DATE_EPOCH, no atime/ctime records, no gzip name/time.
+pack_box() {
+    local dir=$1 artifact=$2 out=${OUTPUTDIR:?} epoch members
+    epoch=$(cfg '.SourceDateEpoch // empty')
+    mapfile -t members < <(cd "$dir" && LC_ALL=C ls -A)
+    tar --create --file=- --directory="$dir" --format=posix --numeric-owner --owner=0 --group=0 \
+        --mode=0644 --mtime="@${epoch:?SourceDateEpoch= must be set}" \
+        --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
+        -- "${members[@]}" | gzip -n -6 >"$out/.$artifact.tmp"
+    mv "$out/.$artifact.tmp" "$out/$artifact"
+    (cd "$out" && sha256sum "$artifact" >"$artifact.SHA256")
+}
+
+# mkosi stats its output after the hooks, so the raw disk stays as an empty placeholder.
+drop_raw_disk() { : >"$1"; }

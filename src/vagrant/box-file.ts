@@ -1,0 +1,86 @@
+/**
+ * Reads a Vagrant box (a gzipped tar) in one pass: its sha256, its members and metadata.json.
+ * Also extracts one member, for `boxes test` to boot the disk inside.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import * as tar from 'tar';
+import { z } from 'zod';
+import { UsageError } from '../errors.js';
+
+const metadataSchema = z.looseObject({
+  provider: z.string().min(1),
+  format: z.string().optional(),
+  virtual_size: z.number().optional(),
+});
+export type BoxMetadata = z.infer<typeof metadataSchema>;
+
+export interface BoxFile {
+  path: string;
+  sha256: string;
+  members: string[];
+  metadata: BoxMetadata;
+}
+
+class NotABox extends UsageError {
+  constructor(path: string, why: string) {
+    super(`${basename(path)} is not a Vagrant box: ${why}`, 'pass .box files built by `boxes build --profile vagrant-libvirt` or `vagrant-virtualbox`');
+  }
+}
+
+async function isGzip(path: string): Promise<boolean> {
+  const fh = await open(path, 'r').catch(() => undefined);
+  if (!fh) throw new UsageError(`cannot read ${path}`, 'check the path');
+  try {
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await fh.read(head, 0, 2, 0);
+    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function readBox(path: string): Promise<BoxFile> {
+  if (!(await isGzip(path))) throw new NotABox(path, 'not a gzipped tar');
+  const hash = createHash('sha256');
+  const members: string[] = [];
+  let metadataText: string | undefined;
+  const parser = new tar.Parser({
+    strict: true,
+    onReadEntry: (entry) => {
+      const name = entry.path.replace(/^\.\//, '');
+      members.push(name);
+      if (name !== 'metadata.json') return entry.resume();
+      const chunks: Buffer[] = [];
+      entry.on('data', (c: Buffer) => chunks.push(c));
+      entry.on('end', () => (metadataText = Buffer.concat(chunks).toString('utf8')));
+    },
+  });
+  const hashing = new PassThrough();
+  hashing.on('data', (c: Buffer) => hash.update(c));
+  try {
+    await pipeline(createReadStream(path), hashing, createGunzip(), parser);
+  } catch (error) {
+    throw new NotABox(path, `unreadable archive (${(error as Error).message})`);
+  }
+  if (metadataText === undefined) throw new NotABox(path, 'it has no metadata.json');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(metadataText);
+  } catch {
+    throw new NotABox(path, 'its metadata.json is not JSON');
+  }
+  const metadata = metadataSchema.safeParse(parsed);
+  if (!metadata.success) throw new NotABox(path, 'its metadata.json names no provider');
+  return { path, sha256: hash.digest('hex'), members, metadata: metadata.data };
+}
+
+/** Extracts one member of a box into a directory (the disk that `boxes test` boots). */
+export async function extractMember(box: string, member: string, dir: string): Promise<void> {
+  await tar.x({ file: box, cwd: dir, strict: true, filter: (p) => p.replace(/^\.\//, '') === member });
+}
