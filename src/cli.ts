@@ -73,8 +73,8 @@ export function program(): Command {
 
   cmd
     .command('test')
-    .description('boot an image in QEMU (BIOS and UEFI) and check login, sudo, units, guest agent and first-boot identity')
-    .option('--profile <profile>', 'which image to test: basic or cloud-init')
+    .description('boot an image or a Vagrant box disk in QEMU (BIOS and UEFI) and check login, sudo, units, guest agent and first-boot identity')
+    .option('--profile <profile>', 'which image to test: basic, cloud-init, vagrant-libvirt or vagrant-virtualbox')
     .option('--artifact <path>', 'the image to boot (default: the newest of the profile in --output-dir)')
     .option('--firmware <bios|uefi>', 'boot both VMs with this firmware (default: one BIOS and one UEFI boot)')
     .option('--distribution <name>', 'arch or debian, when the file name does not tell')

@@ -17,6 +17,8 @@ import { CHECKS, CheckFailed, identityProblems, type Facts } from './vm/checks.j
 import { findOvmf, type Ovmf } from './vm/firmware.js';
 import type { Firmware } from './vm/qemu-args.js';
 import { writeSeedIso } from './vm/seed.js';
+import { unpackBoxDisk } from './vagrant/box-file.js';
+import { vagrantInsecureKey } from './vagrant/insecure-key.js';
 import type { SshLogin } from './vm/ssh.js';
 import { requireTools } from './vm/tools.js';
 
@@ -61,6 +63,10 @@ interface BootPlan {
 interface Shared {
   spec: ProfileSpec;
   chosen: ChosenArtifact;
+  /** What QEMU boots: the artifact, or the disk unpacked from a box. */
+  disk: { path: string; format: string };
+  /** Vagrant's insecure private key, for boxes. */
+  identity?: string;
   distribution?: Distribution;
   accel: AccelChoice;
   ovmf?: Ovmf;
@@ -78,14 +84,14 @@ export async function testImage(options: TestOptions, io: TestIo = {}): Promise<
   if (spec.login && !distribution) throw new PrerequisiteError(`cannot tell which distribution ${basename(chosen.path)} is`, 'pass --distribution');
   const firmwares: Firmware[] = options.firmware ? [options.firmware, options.firmware] : ['bios', 'uefi'];
   const ovmf = findOvmf();
-  await requireTools({ ovmf: firmwares.includes('uefi') && !ovmf, password: Boolean(spec.login), seed: spec.name === 'cloud-init' });
+  await requireTools({ ovmf: firmwares.includes('uefi') && !ovmf, password: Boolean(spec.login?.password), seed: spec.name === 'cloud-init' });
   const logDir = join(resolve(options.outputDir), 'logs');
   await makeDirectory(logDir);
   const accel = await chooseAccel(ovmf);
   io.onEvent?.(`accelerator: ${accel.accel} (${accel.reason})`);
 
   const work = await mkdtemp(join(tmpdir(), 'boxes-test-'));
-  const shared: Shared = { spec, chosen, distribution, accel, ovmf, deadline: Date.now() + options.timeoutMinutes * 60_000, io, results: [] };
+  const shared: Shared = { spec, chosen, disk: chosen, distribution, accel, ovmf, deadline: Date.now() + options.timeoutMinutes * 60_000, io, results: [] };
   const plans: BootPlan[] = firmwares.map((firmware, i) => ({
     label: `${firmware}#${i + 1}`,
     firmware,
@@ -93,6 +99,11 @@ export async function testImage(options: TestOptions, io: TestIo = {}): Promise<
     serialLog: join(logDir, `test-${spec.name}-${firmware}-${i + 1}.serial.log`),
   }));
   try {
+    if (chosen.format === 'box') {
+      io.onEvent?.(`unpacking the disk of ${basename(chosen.path)}`);
+      shared.disk = await unpackBoxDisk(chosen.path, work);
+    }
+    if (spec.login?.vagrantKey) shared.identity = await vagrantInsecureKey(work);
     // Both VMs run at once; allSettled so that neither is left running when the other fails.
     const settled = await Promise.allSettled(plans.map((plan) => bootAndCheck(plan, shared)));
     const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -139,13 +150,14 @@ async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
     seedIso = await writeSeedIso(plan.dir, seed, io.signal);
     login = { user: seed.user, identity };
   } else {
-    login = { user: spec.login!.user[s.distribution!], password: spec.login!.password?.[s.distribution!] };
+    const user = spec.login!.user[s.distribution!];
+    login = s.identity ? { user, identity: s.identity } : { user, password: spec.login!.password?.[s.distribution!] };
   }
   say(`booting ${basename(s.chosen.path)} (${plan.firmware}, ${s.accel.accel})`);
-  const diskBytes = cloudInit ? await grownSize(s.chosen.path, io.signal) : undefined;
+  const diskBytes = cloudInit ? await grownSize(s.disk.path, io.signal) : undefined;
   const booted = await boot({
-    artifact: s.chosen.path,
-    format: s.chosen.format,
+    artifact: s.disk.path,
+    format: s.disk.format,
     firmware: plan.firmware,
     accel: s.accel.accel,
     workDir: plan.dir,
@@ -163,6 +175,7 @@ async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
     say('SSH answers');
     for (const check of CHECKS) {
       if ((check.onlyGrowing || check.onlyCloudInit) && !cloudInit) continue;
+      if (check.onlyVagrant && !spec.login?.vagrantKey) continue;
       try {
         await check.run(booted, facts);
         s.results.push({ boot: plan.label, check: check.name, ok: true });

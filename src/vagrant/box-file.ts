@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -33,7 +33,7 @@ class NotABox extends UsageError {
   }
 }
 
-async function isGzip(path: string): Promise<boolean> {
+export async function isGzip(path: string): Promise<boolean> {
   const fh = await open(path, 'r').catch(() => undefined);
   if (!fh) throw new UsageError(`cannot read ${path}`, 'check the path');
   try {
@@ -80,7 +80,11 @@ export async function readBox(path: string): Promise<BoxFile> {
   return { path, sha256: hash.digest('hex'), members, metadata: metadata.data };
 }
 
-/** Extracts one member of a box into a directory (the disk that `boxes test` boots). */
-export async function extractMember(box: string, member: string, dir: string): Promise<void> {
+/** Unpacks the disk of a box into DIR, for `boxes test` to boot: box.img (libvirt) or the VMDK (VirtualBox). */
+export async function unpackBoxDisk(box: string, dir: string): Promise<{ path: string; format: 'qcow2' | 'vmdk' }> {
+  const { metadata, members } = await readBox(box);
+  const member = metadata.provider === 'libvirt' ? members.find((m) => m === 'box.img') : members.find((m) => m.endsWith('.vmdk'));
+  if (!member) throw new NotABox(box, `no disk for provider ${metadata.provider} in it`);
   await tar.x({ file: box, cwd: dir, strict: true, filter: (p) => p.replace(/^\.\//, '') === member });
+  return { path: join(dir, member), format: metadata.provider === 'libvirt' ? 'qcow2' : 'vmdk' };
 }

@@ -4,6 +4,8 @@ import { basename, join, resolve } from 'node:path';
 import { PROFILES, type Distribution, type ProfileSpec } from '../catalog.js';
 import { UsageError } from '../errors.js';
 import { DISK_KIND } from '../naming.js';
+import { isGzip } from '../vagrant/box-file.js';
+import { parseBoxName } from '../vagrant/box-name.js';
 
 const KINDS = Object.values(DISK_KIND).join('|');
 const DISK_NAME = new RegExp(`^(Arch-Linux|Debian-[\\w.]+)-x86_64-(${KINDS})-(.+)\\.(qcow2|raw)$`);
@@ -32,15 +34,22 @@ export async function diskFormat(path: string): Promise<'qcow2' | 'raw' | undefi
 
 export interface ChosenArtifact {
   path: string;
-  format: 'qcow2' | 'raw';
+  /** `box`: a Vagrant box, whose disk is unpacked before booting. */
+  format: 'qcow2' | 'raw' | 'box';
   distribution?: Distribution;
 }
 
+/** Parses disk image and Vagrant box names alike. */
+function parseName(name: string): { distribution: Distribution; profile: string } | undefined {
+  return parseDiskName(name) ?? parseBoxName(name);
+}
+
 export async function chooseArtifact(spec: ProfileSpec, artifact: string | undefined, outputDir: string): Promise<ChosenArtifact> {
-  if (spec.kind !== 'disk') {
-    const disks = PROFILES.filter((p) => p.kind === 'disk').map((p) => p.name).join(', ');
-    throw new UsageError(`boxes test boots disk images; ${spec.name} is not one`, `use one of: ${disks}`);
+  if (spec.kind === 'container') {
+    const bootable = PROFILES.filter((p) => p.kind !== 'container').map((p) => p.name).join(', ');
+    throw new UsageError(`boxes test boots disk images and Vagrant boxes; ${spec.name} is neither`, `use one of: ${bootable}`);
   }
+  const suffix = spec.kind === 'box' ? '.box' : '.qcow2';
   let path: string;
   if (artifact) {
     path = resolve(artifact);
@@ -49,13 +58,17 @@ export async function chooseArtifact(spec: ProfileSpec, artifact: string | undef
   } else {
     const dir = resolve(outputDir);
     const names = await readdir(dir).catch(() => [] as string[]);
-    const mine = names.filter((n) => parseDiskName(n)?.profile === spec.name && n.endsWith('.qcow2')).sort();
+    const mine = names.filter((n) => parseName(n)?.profile === spec.name && n.endsWith(suffix)).sort();
     if (mine.length === 0) throw new UsageError(`no ${spec.name} image in ${dir}`, `build one with \`boxes build --profile ${spec.name}\` or pass --artifact`);
     path = join(dir, mine.at(-1)!);
   }
-  const parsed = parseDiskName(basename(path));
+  const parsed = parseName(basename(path));
   if (parsed && parsed.profile !== spec.name)
     throw new UsageError(`${basename(path)} is a ${parsed.profile} image, not ${spec.name}`, `run \`boxes test --profile ${parsed.profile}\``);
+  if (spec.kind === 'box') {
+    if (!(await isGzip(path))) throw new UsageError(`${basename(path)} is not a Vagrant box (not a gzipped tar)`, `pass a .box built by \`boxes build --profile ${spec.name}\``);
+    return { path, format: 'box', distribution: parsed?.distribution };
+  }
   const format = await diskFormat(path);
   if (!format) throw new UsageError(`${basename(path)} is not a qcow2 or raw disk image`, 'pass a .qcow2 built by boxes');
   return { path, format, distribution: parsed?.distribution };

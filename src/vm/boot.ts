@@ -14,7 +14,8 @@ import { sshArgs, type SshLogin } from './ssh.js';
 
 export interface BootSpec {
   artifact: string;
-  format: 'qcow2' | 'raw';
+  /** qemu's name of the artifact's format (qcow2, raw, vmdk): the overlay's backing format. */
+  format: string;
   firmware: Firmware;
   accel: Accel;
   /** Private directory for the overlay, sockets and firmware variables; removed by the caller. */

@@ -23,6 +23,8 @@ export interface Check {
   onlyGrowing?: boolean;
   /** Only where a seed made cloud-init do something visible. */
   onlyCloudInit?: boolean;
+  /** Only for Vagrant boxes. */
+  onlyVagrant?: boolean;
   run(guest: Guest, facts: Facts): Promise<void>;
 }
 
@@ -101,6 +103,19 @@ export const CHECKS: readonly Check[] = [
       if (!/status: done/.test(status)) fail(`cloud-init ${status.replace(/\s+/g, ' ')}`);
       await g.ssh(`test -e ${facts.cloudInitMarker}`).catch(() => fail(`runcmd did not create ${facts.cloudInitMarker}`));
       await facts.cloudInitPasswordLogin?.().catch((e: Error) => fail(`the password from user-data does not log in: ${e.message}`));
+    },
+  },
+  {
+    // What `vagrant up` relies on: sshd accepts the insecure keys only from a private ~/.ssh.
+    name: 'vagrant-conventions',
+    onlyVagrant: true,
+    async run(g) {
+      const modes = (await g.ssh('stat -c "%U %a" ~/.ssh ~/.ssh/authorized_keys')).trim().split('\n');
+      if (modes[0] !== 'vagrant 700' || modes[1] !== 'vagrant 600') fail(`~/.ssh and authorized_keys are '${modes.join("', '")}', not 'vagrant 700', 'vagrant 600'`);
+      const keys = (await g.ssh('cat ~/.ssh/authorized_keys')).split('\n').map((l) => l.split(' ')[0]);
+      if (!keys.includes('ssh-rsa') || !keys.includes('ssh-ed25519')) fail(`authorized_keys holds ${keys.filter(Boolean).join(', ')}, not the RSA and ED25519 insecure keys`);
+      const useDns = (await g.ssh('sudo -n sshd -T | grep -i "^usedns"')).trim().toLowerCase();
+      if (useDns !== 'usedns no') fail(`sshd has '${useDns}'`);
     },
   },
   {

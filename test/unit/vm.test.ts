@@ -120,6 +120,9 @@ describe('checks', () => {
       ssh_host_ed25519: 'ssh-ed25519 AAAAkey root@debian\n',
       'cloud-init status': 'status: done\n',
       'df -B1': `${9 * 2 ** 30}\n`,
+      'stat -c': 'vagrant 700\nvagrant 600\n',
+      'cat ~/.ssh/authorized_keys': 'ssh-rsa AAAA vagrant insecure public key\nssh-ed25519 AAAA vagrant insecure public key\n',
+      'sshd -T': 'usedns no\n',
     });
     for (const c of CHECKS) await c.run(g, facts);
     expect(facts.identity).toEqual({ machineId: '0123456789abcdef0123456789abcdef', hostKey: 'ssh-ed25519 AAAAkey' });
@@ -134,6 +137,9 @@ describe('checks', () => {
     ['first-boot-identity', { 'machine-id': 'uninitialized\n' }, /machine-id is 'uninitialized'/],
     ['cloud-init-user-data', { 'cloud-init status': 'status: error\n' }, /cloud-init status: error/],
     ['root-grown', { 'df -B1': `${2 * 2 ** 30}\n` }, /root is 2\.0 GiB on a 10\.0 GiB disk/],
+    ['vagrant-conventions', { 'stat -c': 'vagrant 755\nvagrant 600\n' }, /are 'vagrant 755', 'vagrant 600', not/],
+    ['vagrant-conventions', { 'stat -c': 'vagrant 700\nvagrant 600\n', 'cat ~/.ssh': 'ssh-rsa AAAA\n' }, /holds ssh-rsa, not the RSA and ED25519/],
+    ['vagrant-conventions', { 'stat -c': 'vagrant 700\nvagrant 600\n', 'cat ~/.ssh': 'ssh-rsa A\nssh-ed25519 B\n', 'sshd -T': 'usedns yes\n' }, /sshd has 'usedns yes'/],
   ])('%s fails with a reason', async (name, answers, message) => {
     const run = check(name).run(guest(answers as Record<string, string | Error>), { cloudInitMarker: '/m' });
     await expect(run).rejects.toBeInstanceOf(CheckFailed);
@@ -172,11 +178,22 @@ describe('which artifact boxes test boots', () => {
   writeFileSync(raw, gpt);
   const text = join(dir, 'Debian-13-x86_64-cloudimg-1.qcow2');
   writeFileSync(text, 'not a disk');
+  writeFileSync(join(dir, 'Debian-13-x86_64-virtualbox-1.box'), 'not a box');
 
   it('recognises qcow2 and raw GPT disks by their bytes', async () => {
     expect(await diskFormat(qcow2)).toBe('qcow2');
     expect(await diskFormat(raw)).toBe('raw');
     expect(await diskFormat(text)).toBeUndefined();
+  });
+
+  it('finds the newest box of a Vagrant profile, not the disk images', async () => {
+    const gz = Buffer.from([0x1f, 0x8b, 8, 0]);
+    for (const v of ['20251101.0', '20251123.0']) writeFileSync(join(dir, `Debian-13-x86_64-libvirt-${v}.box`), gz);
+    expect(await chooseArtifact(findProfile('vagrant-libvirt')!, undefined, dir)).toEqual({
+      path: join(dir, 'Debian-13-x86_64-libvirt-20251123.0.box'),
+      format: 'box',
+      distribution: 'debian',
+    });
   });
 
   it('finds the newest image of the profile in the output directory', async () => {
@@ -185,7 +202,10 @@ describe('which artifact boxes test boots', () => {
   });
 
   it.each([
-    ['container', undefined, /boxes test boots disk images; container is not one/],
+    ['container', undefined, /boxes test boots disk images and Vagrant boxes; container is neither/],
+    ['vagrant-libvirt', 'Debian-13-x86_64-basic-20251123.0.qcow2', /is a basic image, not vagrant-libvirt/],
+    ['vagrant-virtualbox', 'Debian-13-x86_64-virtualbox-1.box', /is not a Vagrant box \(not a gzipped tar\)/],
+    ['vagrant-virtualbox', undefined, /virtualbox-1.box is not a Vagrant box/],
     ['basic', 'Debian-13-x86_64-cloudimg-1.qcow2', /is a cloud-init image, not basic/],
     ['cloud-init', 'Debian-13-x86_64-cloudimg-1.qcow2', /is not a qcow2 or raw disk image/],
     ['basic', 'missing.qcow2', /does not exist/],
