@@ -21,6 +21,8 @@ describe('naming', () => {
     ['cloud-init', 'arch', 'Arch-Linux-x86_64-cloudimg-20251123.0.qcow2'],
     ['libvirt-executor', 'arch', 'Arch-Linux-x86_64-libvirt-executor-20251123.0.qcow2'],
     ['cloud-init', 'debian', 'Debian-13-x86_64-cloudimg-20251123.0.qcow2'],
+    ['vagrant-libvirt', 'arch', 'Arch-Linux-x86_64-libvirt-20251123.0.box'],
+    ['vagrant-virtualbox', 'debian', 'Debian-13-x86_64-virtualbox-20251123.0.box'],
   ] as const)('VM profile %s (%s) -> %s', (profile, distribution, name) => {
     expect(artifactName({ profile, distribution, release: distribution === 'arch' ? 'rolling' : 'trixie', version: '20251123.0' })).toBe(name);
   });

@@ -10,7 +10,7 @@ describe('argv -> options', () => {
     [{ profile: 'container', distribution: 'arch', variant: 'base-devel' }, { distribution: 'arch', release: 'rolling', targets: [{ profile: 'container', variant: 'base-devel' }] }],
     [{ profile: 'container', snapshot: '2025-01-15' }, { sourceDateEpoch: 1736899200, buildVersion: '20250115.0', snapshot: '2025-01-15' }],
     [{ profile: 'container', snapshot: '2025-01-15', sourceDateEpoch: '42' }, { sourceDateEpoch: 42, buildVersion: '19700101.0' }],
-    [{ all: true, seed: '0E6B1C4D-7F52-4A39-9D0E-5B8A2C61F3E7' }, { seed: '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7', targets: [{ profile: 'container', variant: 'base' }, { profile: 'basic' }, { profile: 'cloud-init' }, { profile: 'libvirt-executor' }] }],
+    [{ all: true, seed: '0E6B1C4D-7F52-4A39-9D0E-5B8A2C61F3E7' }, { seed: '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7', targets: [{ profile: 'container', variant: 'base' }, { profile: 'basic' }, { profile: 'cloud-init' }, { profile: 'libvirt-executor' }, { profile: 'vagrant-libvirt' }, { profile: 'vagrant-virtualbox' }] }],
     [{ profile: 'basic,cloud-init', distribution: 'debian' }, { targets: [{ profile: 'basic' }, { profile: 'cloud-init' }] }],
     [{ profile: 'container,basic', variant: 'base-devel' }, { targets: [{ profile: 'container', variant: 'base-devel' }, { profile: 'basic' }] }],
     [{ profile: 'container', buildVersion: '1.2', outputDir: 'x', repositoryKeyCheck: false }, { buildVersion: '1.2', outputDir: 'x', repositoryKeyCheck: false }],
@@ -21,7 +21,7 @@ describe('argv -> options', () => {
 
 describe('bad input is a usage error naming the problem', () => {
   it.each<[RawBuildOptions, RegExp]>([
-    [{ profile: 'nope' }, /unknown profile 'nope' \(valid: container, basic, cloud-init, libvirt-executor\)/],
+    [{ profile: 'nope' }, /unknown profile 'nope' \(valid: container, basic, cloud-init, libvirt-executor, vagrant-libvirt, vagrant-virtualbox\)/],
     [{ profile: 'basic', variant: 'base' }, /basic has no variants/],
     [{}, /--profile P .* or --all/],
     [{ profile: 'container', all: true }, /either --profile or --all/],

@@ -1,0 +1,119 @@
+// Real mkosi builds of the Debian Vagrant boxes: built twice for byte equality, read with qemu-img
+// and an XML parser, added by Debian's vagrant (directly and through `boxes catalog`), and the
+// libvirt box's disk booted by `boxes test` with Vagrant's insecure key.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { boxesRaw, build, sh, VERSION, workDir, type Built } from '../support/cli.js';
+import { openDisk } from '../support/disk-files.js';
+
+const work = workDir();
+const LIBVIRT = `Debian-13-x86_64-libvirt-${VERSION}.box`;
+const VIRTUALBOX = `Debian-13-x86_64-virtualbox-${VERSION}.box`;
+const profiles = ['--profile', 'vagrant-libvirt,vagrant-virtualbox', '--distribution', 'debian'];
+
+function unpack(box: string): string {
+  const dir = mkdtempSync(join(work, 'unpacked-'));
+  sh('tar', ['-xzf', box, '-C', dir]);
+  return dir;
+}
+
+function vagrant(home: string, args: string[]) {
+  const r = spawnSync('vagrant', args, { env: { ...process.env, VAGRANT_HOME: home, VAGRANT_CHECKPOINT_DISABLE: '1' }, encoding: 'utf8', timeout: 10 * 60_000 });
+  if (r.error) throw new Error(`vagrant is not installed (apt-get install vagrant vagrant-libvirt): ${r.error.message}`);
+  return r;
+}
+
+describe('debian vagrant boxes', () => {
+  let first: Built;
+  const path = (name: string) => first.artifacts.find((a) => a.path.endsWith(name))!.path;
+
+  beforeAll(() => {
+    first = build([...profiles, '--output-dir', join(work, 'a')]);
+  });
+
+  it('are byte-for-byte reproducible', () => {
+    const second = build([...profiles, '--output-dir', join(work, 'b/elsewhere')]);
+    expect(second.artifacts.map((a) => [a.path.split('/').at(-1), a.sha256])).toEqual(first.artifacts.map((a) => [a.path.split('/').at(-1), a.sha256]));
+    expect(first.artifacts.map((a) => a.path.split('/').at(-1))).toEqual([LIBVIRT, VIRTUALBOX]);
+  });
+
+  it('libvirt box: a qcow2 box.img, metadata and Vagrantfile; vagrant user with the insecure keys, no host keys', () => {
+    const dir = unpack(path(LIBVIRT));
+    expect(JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8'))).toEqual({ provider: 'libvirt', format: 'qcow2', virtual_size: 40 });
+    expect(readFileSync(join(dir, 'Vagrantfile'), 'utf8')).toContain('libvirt.driver = "kvm"');
+    const info = JSON.parse(sh('qemu-img', ['info', '--output=json', join(dir, 'box.img')]));
+    expect(info.format).toBe('qcow2');
+    expect(Math.ceil(info['virtual-size'] / 2 ** 30)).toBe(40);
+    const disk = openDisk(join(dir, 'box.img'), work);
+    try {
+      expect(disk.root('/etc/passwd')).toMatch(/^vagrant:x:1000:1000::\/home\/vagrant:\/bin\/bash$/m);
+      expect(disk.root('/etc/sudoers.d/10-boxes-vagrant')).toBe('vagrant ALL=(ALL) NOPASSWD: ALL\n');
+      const keys = disk.root('/home/vagrant/.ssh/authorized_keys');
+      expect(keys).toContain('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIN1YdxBpNlzxDqfJyw/QKow1F+wvG9hXGoqiysfJOn5Y vagrant insecure public key');
+      expect(keys).toMatch(/^ssh-rsa AAAAB3NzaC1yc2EAAAABIwAAAQEA6NF8iallvQVp22WDkTkyrtvp9eWW6A8YVr\S+ vagrant insecure public key$/m);
+      expect(disk.rootList('/etc/ssh').filter((n) => n.startsWith('ssh_host_'))).toEqual([]);
+      expect(disk.root('/etc/machine-id')).toBe('uninitialized\n');
+      expect(disk.root('/etc/ssh/sshd_config.d/10-boxes-vagrant.conf')).toBe('UseDNS no\n');
+    } finally {
+      disk.close();
+    }
+  });
+
+  it('virtualbox box: a streamOptimized VMDK and an OVF whose disk, machine and MAC agree with the Vagrantfile', () => {
+    const dir = unpack(path(VIRTUALBOX));
+    expect(sh('tar', ['-tzf', path(VIRTUALBOX)]).trim().split('\n')).toEqual(['Vagrantfile', 'box-disk001.vmdk', 'box.ovf', 'metadata.json']);
+    const info = JSON.parse(sh('qemu-img', ['info', '--output=json', join(dir, 'box-disk001.vmdk')]));
+    expect(info.format).toBe('vmdk');
+    expect(info['format-specific'].data['create-type']).toBe('streamOptimized');
+    sh('qemu-img', ['check', join(dir, 'box-disk001.vmdk')]);
+    const ovf = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@' }).parse(readFileSync(join(dir, 'box.ovf'), 'utf8')).Envelope;
+    const disk = ovf.DiskSection.Disk;
+    expect(Number(disk['@ovf:capacity'])).toBe(info['virtual-size']);
+    const machine = ovf.VirtualSystem['vbox:Machine'];
+    expect(machine).toMatchObject({ '@name': 'debian', '@OSType': 'Debian_64' });
+    expect(machine.StorageControllers.StorageController.AttachedDevice.Image['@uuid']).toBe(`{${disk['@vbox:uuid']}}`);
+    const mac = machine.Hardware.Network.Adapter['@MACAddress'];
+    expect(readFileSync(join(dir, 'Vagrantfile'), 'utf8')).toContain(`config.vm.base_mac = "${mac}"`);
+  });
+
+  it('vagrant box add takes each box, and the catalog that boxes catalog writes', () => {
+    const home = join(work, 'vagrant-home');
+    mkdirSync(home);
+    for (const [name, file] of [['boxes-test/libvirt', LIBVIRT], ['boxes-test/virtualbox', VIRTUALBOX]] as const) {
+      const r = vagrant(home, ['box', 'add', '--name', name, path(file)]);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+    }
+    const catalog = join(work, 'catalog.json');
+    const c = boxesRaw(['catalog', '--name', 'debian/boxes-test', '--base-url', `file://${join(work, 'a')}`, '--output', catalog, path(LIBVIRT), path(VIRTUALBOX)]);
+    expect(c.status, c.stderr).toBe(0);
+    for (const provider of ['libvirt', 'virtualbox']) {
+      const r = vagrant(home, ['box', 'add', '--provider', provider, catalog]);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain('Calculating and comparing box checksum');
+    }
+    const list = vagrant(home, ['box', 'list']).stdout;
+    expect(list).toMatch(/^boxes-test\/libvirt\s+\(libvirt, 0\)$/m);
+    expect(list).toMatch(/^boxes-test\/virtualbox\s+\(virtualbox, 0\)$/m);
+    expect(list).toMatch(new RegExp(`^debian/boxes-test\\s+\\(libvirt, ${VERSION.replace('.', '\\.')}\\)$`, 'm'));
+    expect(list).toMatch(new RegExp(`^debian/boxes-test\\s+\\(virtualbox, ${VERSION.replace('.', '\\.')}\\)$`, 'm'));
+    // Vagrant checks the catalog's checksum: a wrong one is refused.
+    const text = readFileSync(catalog, 'utf8').replace(/"checksum": "[0-9a-f]{8}/, '"checksum": "00000000');
+    writeFileSync(catalog, text);
+    const bad = vagrant(join(work, 'vagrant-home-2'), ['box', 'add', '--provider', 'libvirt', catalog]);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/checksum/i);
+  });
+
+  it('the libvirt box boots under BIOS and UEFI; vagrant logs in with the insecure key and has passwordless sudo', () => {
+    const r = boxesRaw(['test', '--profile', 'vagrant-libvirt', '--artifact', path(LIBVIRT), '--output-dir', join(work, 'test-logs'), '--json']);
+    if (r.status !== 0) throw new Error(`boxes test exited ${r.status}\n${r.stderr.split('\n').filter((l) => l.startsWith('boxes:')).join('\n')}\n${r.stderr.slice(-3000)}`);
+    const report = JSON.parse(r.stdout) as { results: { boot: string; check: string; ok: boolean }[] };
+    for (const boot of ['bios#1', 'uefi#2'])
+      for (const check of ['boot-finished', 'sudo', 'no-failed-units', 'guest-agent', 'swap', 'first-boot-identity', 'vagrant-conventions'])
+        expect(report.results, `${check} on ${boot}`).toContainEqual({ boot, check, ok: true });
+    expect(report.results).toContainEqual(expect.objectContaining({ boot: 'both', check: 'unique-identity', ok: true }));
+  });
+});
