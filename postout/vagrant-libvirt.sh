@@ -5,11 +5,7 @@ set -euo pipefail
 # shellcheck source=postout/lib/common.sh
 . "${SRCDIR:?}/postout/lib/common.sh"
 
-out=${OUTPUTDIR:?}
-raw=$out/$(cfg .Output).raw
-artifact=$(artifact_prefix)-libvirt-$(image_version).box
-work=$(mktemp -d "$out/.box.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+begin_box libvirt
 
 # Uncompressed: vagrant-libvirt uploads box.img as the base volume of every machine; the box's
 # gzip layer does the compressing.
@@ -25,6 +21,4 @@ Vagrant.configure("2") do |config|
   end
 end
 VAGRANTFILE
-pack_box "$work" "$artifact"
-drop_raw_disk "$raw"
-echo "Wrote $artifact"
+finish_box

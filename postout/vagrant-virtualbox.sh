@@ -8,11 +8,7 @@ set -euo pipefail
 # shellcheck source=postout/lib/vmdk.sh
 . "$SRCDIR/postout/lib/vmdk.sh"
 
-out=${OUTPUTDIR:?}
-raw=$out/$(cfg .Output).raw
-artifact=$(artifact_prefix)-virtualbox-$(image_version).box
-work=$(mktemp -d "$out/.box.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+begin_box virtualbox
 
 case $(cfg .Distribution) in
     arch) ostype=ArchLinux_64 osid=100 name=archlinux ;;
@@ -144,6 +140,4 @@ Vagrant.configure("2") do |config|
   end
 end
 VAGRANTFILE
-pack_box "$work" "$artifact"
-drop_raw_disk "$raw"
-echo "Wrote $artifact"
+finish_box

@@ -42,6 +42,22 @@ seed_uuid() {
 # BYTES -> GiB, rounded up (Vagrant's virtual_size).
 gib_rounded_up() { echo $((($1 + (1 << 30) - 1) >> 30)); }
 
+# PROVIDER: sets raw (mkosi's disk), artifact (the box's name) and work (a private directory for
+# the box's files, removed on exit) for a Vagrant box hook.
+begin_box() {
+    raw=${OUTPUTDIR:?}/$(cfg .Output).raw
+    artifact=$(artifact_prefix)-$1-$(image_version).box
+    work=$(mktemp -d "$OUTPUTDIR/.box.XXXXXX")
+    trap 'rm -rf "$work"' EXIT
+}
+
+# Packs $work into $artifact and empties the raw disk.
+finish_box() {
+    pack_box "$work" "$artifact"
+    drop_raw_disk "$raw"
+    echo "Wrote $artifact"
+}
+
 # DIR ARTIFACT: DIR's files as a gzipped tar $OUTPUTDIR/ARTIFACT, plus ARTIFACT.SHA256. Sorted
 # members, owner 0, mode 0644, mtime SOURCE_DATE_EPOCH, no atime/ctime records, no gzip name/time.
 pack_box() {
