@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { findMkosi, PINNED, provisionMkosi } from './mkosi.js';
+import { findVagrantInsecureKey } from './vagrant/insecure-key.js';
 import { findOvmf } from './vm/firmware.js';
 import { onPath, TEST_TOOLS } from './vm/tools.js';
 
@@ -52,6 +53,14 @@ export async function hostChecks(): Promise<Check[]> {
   }
   const ovmf = findOvmf();
   checks.push({ name: 'OVMF (boxes test)', ok: ovmf !== undefined, detail: ovmf?.code ?? 'not found', fix: 'apt-get install ovmf', optional: true });
+  const key = await findVagrantInsecureKey();
+  checks.push({
+    name: 'Vagrant key (boxes test)',
+    ok: key !== undefined,
+    detail: key ?? 'not found',
+    fix: 'apt-get install vagrant, or set BOXES_VAGRANT_KEY (needed to test Vagrant boxes)',
+    optional: true,
+  });
   return checks;
 }
 

@@ -30,14 +30,21 @@ async function vagrantGemDirs(): Promise<string[]> {
   return dirs;
 }
 
+/** The first readable private key among the candidates; undefined when no Vagrant is installed. */
+export async function findVagrantInsecureKey(): Promise<string | undefined> {
+  for (const path of keyCandidates(process.env, homedir(), await vagrantGemDirs())) {
+    const text = await readFile(path, 'utf8').catch(() => undefined);
+    if (text?.includes('PRIVATE KEY')) return path;
+  }
+  return undefined;
+}
+
 /** Copies the key into DIR with mode 0600 (ssh refuses keys that others can read). */
 export async function vagrantInsecureKey(dir: string): Promise<string> {
-  const candidates = keyCandidates(process.env, homedir(), await vagrantGemDirs());
-  for (const path of candidates) {
-    const text = await readFile(path, 'utf8').catch(() => undefined);
-    if (!text?.includes('PRIVATE KEY')) continue;
+  const found = await findVagrantInsecureKey();
+  if (found) {
     const copy = join(dir, 'vagrant-insecure-key');
-    await copyFile(path, copy);
+    await copyFile(found, copy);
     await chmod(copy, 0o600);
     return copy;
   }
