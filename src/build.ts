@@ -21,6 +21,8 @@ import { commandLine, run } from './runner.js';
 import { sha256File, writeSha256Sums } from './checksums.js';
 import { writeSandboxTree } from './sources.js';
 import { ensureToolsTree, type ToolsTreeSpec } from './tools-tree.js';
+import { recordName, sbomName, writeRecord } from './record/write-record.js';
+import { checkSigningKey, signatureName, signFile } from './sign.js';
 
 export interface ArtifactReport {
   profile: string;
@@ -29,6 +31,11 @@ export interface ArtifactReport {
   sha256: string;
   /** OCI manifest digest, for container images */
   digest?: string;
+  /** The build record and SBOM written next to the artifact (not in dry runs). */
+  record?: string;
+  sbom?: string;
+  /** `--sign`: the detached signature. */
+  signature?: string;
   mkosiCommand: string;
 }
 
@@ -64,13 +71,14 @@ export interface BuildIo {
 
 const targetLabel = (t: BuildTarget) => (t.variant ? `${t.profile} (${t.variant})` : t.profile);
 
-export async function checkBuildInput(options: BuildOptions): Promise<void> {
+export async function checkBuildInput(options: BuildOptions, signal?: AbortSignal): Promise<void> {
   const problem = await outputDirProblem(options.outputDir);
   if (problem) throw new UsageError(`cannot write the output directory: ${problem}`, 'pass a writable --output-dir');
+  if (options.sign && !options.dryRun) await checkSigningKey(options.sign, signal);
 }
 
 export async function build(options: BuildOptions, io: BuildIo = {}): Promise<BuildReport> {
-  await checkBuildInput(options);
+  await checkBuildInput(options, io.signal);
   const treeDir = io.treeDir ?? TREE_DIR;
   const outputDir = resolve(options.outputDir);
   const logDir = join(outputDir, 'logs');
@@ -210,8 +218,22 @@ async function buildTarget(
   const sha256 = await sha256File(built);
   const digestFile = `${built}.digest`;
   const digest = existsSync(digestFile) ? (await readFile(digestFile, 'utf8')).trim() : undefined;
-  // The checksum file first, the artifact last: a reader never sees an artifact without its sum.
-  await rename(`${built}.SHA256`, join(outputDir, `${name}.SHA256`));
+  await writeRecord({
+    staging,
+    artifactName: name,
+    sha256,
+    revision: c.revision ?? 'unknown',
+    mkosiVersion: c.mkosi!.version,
+    toolsTreePath: c.toolsTree!,
+    toolsTreeSpec: c.toolsSpec,
+    options,
+    target,
+    seed: c.seed!,
+  });
+  if (options.sign) await signFile(options.sign, built, signal);
+  // Record, SBOM, checksum and signature first, the artifact last: a reader never sees an artifact without them.
+  const sides = [recordName(name), sbomName(name), `${name}.SHA256`, ...(options.sign ? [signatureName(name)] : [])];
+  for (const side of sides) await rename(join(staging, side), join(outputDir, side));
   await rename(built, join(outputDir, name));
   return {
     profile: target.profile,
@@ -219,6 +241,9 @@ async function buildTarget(
     path: join(outputDir, name),
     sha256,
     digest,
+    record: join(outputDir, recordName(name)),
+    sbom: join(outputDir, sbomName(name)),
+    signature: options.sign ? join(outputDir, signatureName(name)) : undefined,
     mkosiCommand: commandLine(argv, c.mkosi!.env),
   };
 }

@@ -10,9 +10,9 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-const ARTIFACT = /\.(tar|qcow2|box)$/;
+const ARTIFACT = /\.(tar|qcow2|box|manifest\.json|spdx\.json)$/;
 
-/** Rewrites SHA256SUMS over every artifact in `dir`, sorted by name; written atomically. */
+/** Rewrites SHA256SUMS over every artifact, build record and SBOM in `dir`, sorted by name; written atomically. */
 export async function writeSha256Sums(dir: string): Promise<string> {
   const names = (await readdir(dir)).filter((n) => ARTIFACT.test(n)).sort();
   const lines = [];

@@ -55,6 +55,7 @@ export function program(): Command {
     .option('--output-dir <dir>', 'where artifacts go', 'output')
     .addOption(new Option('--tools-tree <dir>', 'use this tools tree instead of the cached default').hideHelp())
     .option('--no-repository-key-check', 'skip package signature checks (local test repositories only)')
+    .option('--sign <keyid>', 'sign each artifact with this GnuPG key (<artifact>.sig)')
     .option('--json', 'print a machine-readable summary on stdout')
     .option('--verbose', 'show every command and its output')
     .option('--dry-run', 'validate and print the mkosi command lines; build nothing')

@@ -18,6 +18,7 @@ export interface RawBuildOptions {
   outputDir?: string;
   repositoryKeyCheck?: boolean;
   toolsTree?: string;
+  sign?: string;
   json?: boolean;
   verbose?: boolean;
   dryRun?: boolean;
@@ -40,6 +41,8 @@ export interface BuildOptions {
   outputDir: string;
   repositoryKeyCheck: boolean;
   toolsTree?: string;
+  /** GnuPG key that signs each artifact. */
+  sign?: string;
   json: boolean;
   verbose: boolean;
   dryRun: boolean;
@@ -94,6 +97,7 @@ const raw = z
     outputDir: z.string().min(1, { error: 'output directory must not be empty' }).optional(),
     repositoryKeyCheck: z.boolean().optional(),
     toolsTree: z.string().optional(),
+    sign: z.string().regex(/^[^\s-][^\s]*$/, { error: 'sign needs a GnuPG key id, fingerprint or e-mail address' }).optional(),
     json: z.boolean().optional(),
     verbose: z.boolean().optional(),
     dryRun: z.boolean().optional(),
@@ -156,6 +160,7 @@ export function parseBuildOptions(input: RawBuildOptions, context: Context): Bui
     outputDir: o.outputDir ?? 'output',
     repositoryKeyCheck: o.repositoryKeyCheck ?? true,
     toolsTree: o.toolsTree,
+    sign: o.sign,
     json: o.json ?? false,
     verbose: o.verbose ?? false,
     dryRun: o.dryRun ?? false,

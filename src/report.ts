@@ -14,6 +14,7 @@ export function formatReport(r: BuildReport, dryRun: boolean): string {
     lines.push(`${a.path}`);
     if (a.sha256) lines.push(`  sha256 ${a.sha256}`);
     if (a.digest) lines.push(`  manifest digest ${a.digest}`);
+    if (a.record) lines.push(`  record ${a.record}`);
     if (dryRun) lines.push(`  ${a.mkosiCommand}`);
   }
   return lines.join('\n');
@@ -37,6 +38,9 @@ export function reportJson(r: BuildReport): string {
         path: a.path,
         sha256: a.sha256,
         digest: a.digest ?? null,
+        record: a.record ?? null,
+        sbom: a.sbom ?? null,
+        signature: a.signature ?? null,
         mkosiCommand: a.mkosiCommand,
       })),
     },

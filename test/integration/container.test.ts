@@ -3,6 +3,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseDpkgStatus } from '../../src/record/packages.js';
+import { buildRecordSchema } from '../../src/record/schema.js';
 import { build as boxes, EPOCH, root, rootlessUser, sh, VERSION, workDir } from '../support/cli.js';
 
 const work = workDir();
@@ -75,7 +77,27 @@ describe('debian container', () => {
     expect(second.artifacts[0]!.sha256).toBe(first.artifacts[0]!.sha256);
     expect(second.artifacts[0]!.digest).toBe(first.artifacts[0]!.digest);
     const sums = readFileSync(join(work, 'debian-a/SHA256SUMS'), 'utf8');
-    expect(sums).toBe(`${first.artifacts[0]!.sha256}  Debian-13-x86_64-container-base-20251123.0.tar\n`);
+    expect(sums).toMatch(new RegExp(`^${first.artifacts[0]!.sha256}  Debian-13-x86_64-container-base-20251123\\.0\\.tar$`, 'm'));
+    expect(sums).toMatch(/^[0-9a-f]{64} {2}Debian-13-x86_64-container-base-20251123\.0\.tar\.manifest\.json$/m);
+    expect(sums).toMatch(/^[0-9a-f]{64} {2}Debian-13-x86_64-container-base-20251123\.0\.tar\.spdx\.json$/m);
+    // Records and SBOMs hold no paths or clocks: two builds give the same bytes.
+    for (const side of ['manifest.json', 'spdx.json'])
+      expect(readFileSync(`${second.artifacts[0]!.path}.${side}`, 'utf8')).toBe(readFileSync(`${first.artifacts[0]!.path}.${side}`, 'utf8'));
+  });
+
+  it("carries a build record and an SBOM whose packages are the image's", () => {
+    const archive = first.artifacts[0]!.path;
+    const record = buildRecordSchema.parse(JSON.parse(readFileSync(`${archive}.manifest.json`, 'utf8')));
+    expect(record.artifact).toMatchObject({ sha256: first.artifacts[0]!.sha256, digest: first.artifacts[0]!.digest });
+    expect(record.artifact.diffIds).toHaveLength(1);
+    expect(record.mkosi.version).toMatch(/^25\./);
+    expect(record.toolsTree.packages).toEqual(expect.arrayContaining([expect.stringMatching(/^mkosi /), expect.stringMatching(/^qemu-utils /)]));
+    const rootfs = unpack(archive, 'base');
+    const installed = parseDpkgStatus(readFileSync(join(rootfs, 'var/lib/dpkg/status'), 'utf8'));
+    expect(record.packages.map((p) => `${p.name} ${p.version}`).sort()).toEqual(installed);
+    const sbom = JSON.parse(readFileSync(`${archive}.spdx.json`, 'utf8'));
+    expect(sbom.spdxVersion).toBe('SPDX-2.3');
+    expect(sbom.packages).toHaveLength(record.packages.length + 1);
   });
 
   it('loads in podman and skopeo with both ref names', () => checkOci(first.artifacts[0]!.path, 'debian', 'base'));
@@ -97,7 +119,12 @@ describe('arch container from a local repository', () => {
     const archive = rootBuild.artifacts[0]!.path;
     expect(archive).toMatch(/\/Arch-Linux-x86_64-container-base-20251123\.0\.tar$/);
     checkOci(archive, 'archlinux', 'base');
-    checkContent(unpack(archive, 'base'), 'arch');
+    const rootfs = unpack(archive, 'base');
+    checkContent(rootfs, 'arch');
+    const record = buildRecordSchema.parse(JSON.parse(readFileSync(`${archive}.manifest.json`, 'utf8')));
+    const local = readdirSync(join(rootfs, 'var/lib/pacman/local')).filter((n) => n !== 'ALPM_DB_VERSION');
+    expect(record.packages.map((p) => `${p.name}-${p.version}`).sort()).toEqual(local.sort());
+    expect(record.reproduce).toEqual(expect.arrayContaining(['--mirror', `file://${repo}`, '--no-repository-key-check']));
   });
 
   it('builds the base-devel variant with its meta package', () => {

@@ -6,6 +6,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseDpkgStatus } from '../../src/record/packages.js';
+import { buildRecordSchema } from '../../src/record/schema.js';
 import { boxesRaw, build, sh, VERSION, workDir, type Built } from '../support/cli.js';
 import { openDisk } from '../support/disk-files.js';
 
@@ -38,6 +40,8 @@ describe('debian vagrant boxes', () => {
     const second = build([...profiles, '--output-dir', join(work, 'b/elsewhere')]);
     expect(second.artifacts.map((a) => [a.path.split('/').at(-1), a.sha256])).toEqual(first.artifacts.map((a) => [a.path.split('/').at(-1), a.sha256]));
     expect(first.artifacts.map((a) => a.path.split('/').at(-1))).toEqual([LIBVIRT, VIRTUALBOX]);
+    for (const a of first.artifacts)
+      expect(readFileSync(`${a.path.replace('/a/', '/b/elsewhere/')}.manifest.json`, 'utf8')).toBe(readFileSync(`${a.path}.manifest.json`, 'utf8'));
   });
 
   it('libvirt box: a qcow2 box.img, metadata and Vagrantfile; vagrant user with the insecure keys, no host keys', () => {
@@ -57,6 +61,10 @@ describe('debian vagrant boxes', () => {
       expect(disk.rootList('/etc/ssh').filter((n) => n.startsWith('ssh_host_'))).toEqual([]);
       expect(disk.root('/etc/machine-id')).toBe('uninitialized\n');
       expect(disk.root('/etc/ssh/sshd_config.d/10-boxes-vagrant.conf')).toBe('UseDNS no\n');
+      // The build record lists exactly the packages installed on the box's disk.
+      const record = buildRecordSchema.parse(JSON.parse(readFileSync(`${path(LIBVIRT)}.manifest.json`, 'utf8')));
+      expect(record.packages.map((p) => `${p.name} ${p.version}`).sort()).toEqual(parseDpkgStatus(disk.root('/var/lib/dpkg/status')));
+      expect(record.image).toMatchObject({ profile: 'vagrant-libvirt', distribution: 'debian', release: 'trixie' });
     } finally {
       disk.close();
     }

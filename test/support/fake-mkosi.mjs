@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // A stand-in for mkosi in unit tests: records its argv, answers --version and summary, and for
 // `build` writes the artifact the real post-output hook would. FAKE_MKOSI_MODE picks behaviours.
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as tar from 'tar';
 
 const argv = process.argv.slice(2);
 const mode = process.env.FAKE_MKOSI_MODE ?? 'ok';
@@ -35,11 +37,29 @@ if (argv.at(-1) === 'build') {
   } else {
     const out = flag('--output-directory');
     const name = process.env.FAKE_MKOSI_ARTIFACT;
-    writeFileSync(join(out, name), `artifact ${argv.join(' ')}\n`);
+    ociArchive(join(out, name), `artifact ${argv.join(' ')}\n`);
     writeFileSync(join(out, `${name}.SHA256`), `0  ${name}\n`);
     writeFileSync(join(out, `${name}.digest`), 'sha256:feed\n');
+    // mkosi's package manifest (ManifestFormat=json).
+    const packages = [{ type: 'deb', name: 'bash', version: '5.2.37-2', architecture: 'amd64' }, { type: 'deb', name: 'apt', version: '3.0.3', architecture: 'amd64' }];
+    writeFileSync(join(out, 'container.manifest'), JSON.stringify({ manifest_version: 1, config: {}, packages }));
   }
 } else {
   console.error(`fake mkosi: unexpected ${argv.join(' ')}`);
   process.exit(3);
+}
+
+/** A minimal OCI layout archive: index.json -> manifest -> config with one diff_id. */
+function ociArchive(path, payload) {
+  const dir = mkdtempSync(join(process.env.FAKE_MKOSI_PIDDIR ?? '/tmp', 'oci-'));
+  mkdirSync(join(dir, 'blobs/sha256'), { recursive: true });
+  const blob = (text) => {
+    const digest = createHash('sha256').update(text).digest('hex');
+    writeFileSync(join(dir, 'blobs/sha256', digest), text);
+    return { digest: `sha256:${digest}`, size: Buffer.byteLength(text) };
+  };
+  const config = blob(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [`sha256:${createHash('sha256').update(payload).digest('hex')}`] } }));
+  const manifest = blob(JSON.stringify({ schemaVersion: 2, config }));
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [manifest] }));
+  tar.c({ file: path, cwd: dir, sync: true }, ['index.json', 'blobs']);
 }

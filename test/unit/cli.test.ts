@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildRecordSchema } from '../../src/record/schema.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const cli = join(root, 'dist/cli.js');
@@ -35,8 +36,17 @@ describe('boxes build with a fake mkosi', () => {
     const report = JSON.parse(r.stdout);
     expect(report.artifacts[0].path).toBe(join(out, name));
     expect(report.artifacts[0].digest).toBe('sha256:feed');
-    expect(readdirSync(out).sort()).toEqual(['SHA256SUMS', name, `${name}.SHA256`, 'logs'].sort());
-    expect(readFileSync(join(out, 'SHA256SUMS'), 'utf8')).toContain(`  ${name}\n`);
+    expect(readdirSync(out).sort()).toEqual(['SHA256SUMS', name, `${name}.SHA256`, `${name}.manifest.json`, `${name}.spdx.json`, 'logs'].sort());
+    const sums = readFileSync(join(out, 'SHA256SUMS'), 'utf8');
+    for (const n of [name, `${name}.manifest.json`, `${name}.spdx.json`]) expect(sums).toContain(`  ${n}\n`);
+    const record = JSON.parse(readFileSync(join(out, `${name}.manifest.json`), 'utf8'));
+    expect(buildRecordSchema.parse(record)).toBeTruthy();
+    expect(record.artifact).toMatchObject({ name, sha256: report.artifacts[0].sha256, diffIds: [expect.stringMatching(/^sha256:[0-9a-f]{64}$/)] });
+    expect(record.artifact.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(record.packages.map((p: { name: string }) => p.name)).toEqual(['apt', 'bash']);
+    expect(record.image).toMatchObject({ distribution, profile: 'container', variant, sourceDateEpoch: 1763856000, seed: '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7', buildVersion: '20251123.0' });
+    expect(record.reproduce).toEqual(expect.arrayContaining(['build', '--profile', 'container', '--variant', variant, '--seed', '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7']));
+    expect(report.artifacts[0].record).toBe(join(out, `${name}.manifest.json`));
     const calls = readFileSync(join(dir, 'argv.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
     const buildCall = calls.find((c) => c.at(-1) === 'build')!;
     expect(buildCall.slice(0, 6)).toEqual(['--directory', root, '--profile', 'container', '--profile', variant]);
@@ -63,6 +73,31 @@ describe('boxes build with a fake mkosi', () => {
     expect(r.stderr).toContain('E: Unable to locate package does-not-exist');
     expect(readFileSync(join(out, 'earlier.tar'), 'utf8')).toBe('keep me');
     expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
+  it('--sign writes a detached signature that gpg verifies; an unknown key exits 2 before building', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'boxes-cli-'));
+    const gnupg = join(dir, 'gnupg');
+    mkdirSync(gnupg, { mode: 0o700 });
+    const gpg = (args: string[]) => spawnSync('gpg', ['--batch', ...args], { env: { ...process.env, GNUPGHOME: gnupg }, encoding: 'utf8' });
+    try {
+      expect(gpg(['--passphrase', '', '--quick-gen-key', 'boxes test <test@boxes.invalid>', 'ed25519', 'sign', 'never']).status).toBe(0);
+      const out = join(dir, 'out');
+      const name = 'Debian-13-x86_64-container-base-20251123.0.tar';
+      const args = ['build', '--profile', 'container', '--distribution', 'debian', '--source-date-epoch', '1763856000', '--output-dir', out, '--json', ...tools(dir)];
+      const bad = boxes(dir, [...args, '--sign', 'nobody@boxes.invalid'], { GNUPGHOME: gnupg, FAKE_MKOSI_ARTIFACT: name });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/cannot sign with nobody@boxes\.invalid: no such secret key/);
+      expect(existsSync(out)).toBe(false);
+      const r = boxes(dir, [...args, '--sign', 'test@boxes.invalid'], { GNUPGHOME: gnupg, FAKE_MKOSI_ARTIFACT: name });
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).artifacts[0].signature).toBe(join(out, `${name}.sig`));
+      expect(gpg(['--verify', join(out, `${name}.sig`), join(out, name)]).status).toBe(0);
+      writeFileSync(join(out, name), 'tampered');
+      expect(gpg(['--verify', join(out, `${name}.sig`), join(out, name)]).status).not.toBe(0);
+    } finally {
+      spawnSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: gnupg } });
+    }
   });
 
   it('bad input exits 2 without creating the output directory', () => {

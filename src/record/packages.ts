@@ -1,0 +1,30 @@
+/** Package lists: the image's from mkosi's JSON manifest, the tools tree's from dpkg's status file. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PackageEntry } from './schema.js';
+
+const byName = (a: PackageEntry, b: PackageEntry) => a.name.localeCompare(b.name) || a.architecture.localeCompare(b.architecture);
+
+/** mkosi's `ManifestFormat=json` output: `{manifest_version: 1, packages: [...]}`. */
+export function parseMkosiManifest(text: string): PackageEntry[] {
+  const manifest = JSON.parse(text) as { packages?: Partial<PackageEntry>[] };
+  return (manifest.packages ?? [])
+    .map((p) => ({ type: p.type ?? 'unknown', name: p.name ?? '', version: p.version ?? '', architecture: p.architecture ?? '' }))
+    .filter((p) => p.name)
+    .sort(byName);
+}
+
+/** `name version` of every installed package in a dpkg status file, sorted. */
+export function parseDpkgStatus(text: string): string[] {
+  const installed: string[] = [];
+  for (const stanza of text.split(/\n\s*\n/)) {
+    const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(stanza)?.[1]?.trim();
+    if (field('Status')?.endsWith(' installed') && field('Package')) installed.push(`${field('Package')} ${field('Version') ?? ''}`.trim());
+  }
+  return installed.sort();
+}
+
+export async function toolsTreePackages(toolsTree: string): Promise<string[]> {
+  const status = await readFile(join(toolsTree, 'var/lib/dpkg/status'), 'utf8').catch(() => undefined);
+  return status ? parseDpkgStatus(status) : [];
+}
