@@ -11,6 +11,7 @@ import { formatChecks, setup } from './setup.js';
 import { parseTestOptions, type RawTestOptions } from './test-options.js';
 import { formatTestReport, testImage } from './test-image.js';
 import { interruptController } from './signals.js';
+import { reproduce } from './reproduce.js';
 import { catalog, parseCatalogOptions, type RawCatalogOptions } from './vagrant/catalog.js';
 import { writeFileAtomic } from './write-atomic.js';
 
@@ -88,6 +89,31 @@ export function program(): Command {
       try {
         const report = await testImage(options, { signal: interrupt.signal, onEvent: (line) => process.stderr.write(`boxes: ${line}\n`) });
         process.stdout.write(raw.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatTestReport(report)}\n`);
+      } finally {
+        interrupt.dispose();
+      }
+    });
+
+  cmd
+    .command('reproduce')
+    .description('rebuild an artifact from its build record (<artifact>.manifest.json) and compare digests')
+    .argument('<record>', 'the build record')
+    .option('--output-dir <dir>', 'where the rebuilt artifact goes', 'reproduced')
+    .option('--ignore-mismatch', "rebuild even when the config tree's commit or mkosi's version differs from the record's")
+    .addOption(new Option('--tools-tree <dir>', 'use this tools tree instead of the cached default').hideHelp())
+    .option('--json', 'print the result as JSON on stdout')
+    .option('--verbose', 'show every command and its output')
+    .action(async (record: string, o: { outputDir: string; ignoreMismatch?: boolean; toolsTree?: string; json?: boolean; verbose?: boolean }) => {
+      const interrupt = interruptController();
+      try {
+        const r = await reproduce(
+          { record, outputDir: o.outputDir, ignoreMismatch: Boolean(o.ignoreMismatch), toolsTree: o.toolsTree, verbose: Boolean(o.verbose) },
+          { signal: interrupt.signal },
+        );
+        const a = r.build.artifacts[0]!;
+        process.stdout.write(
+          o.json ? `${JSON.stringify({ artifact: a.path, sha256: a.sha256, digest: a.digest ?? null, identical: r.identical }, null, 2)}\n` : `Reproduced ${a.path}: sha256 ${a.sha256} matches its record\n`,
+        );
       } finally {
         interrupt.dispose();
       }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseDpkgStatus } from '../../src/record/packages.js';
 import { buildRecordSchema } from '../../src/record/schema.js';
-import { build as boxes, EPOCH, root, rootlessUser, sh, VERSION, workDir } from '../support/cli.js';
+import { build as boxes, boxesRaw, EPOCH, root, rootlessUser, sh, VERSION, workDir } from '../support/cli.js';
 
 const work = workDir();
 /** The tools tree the Debian build used; the Arch fixture repository is made with its pacman tools. */
@@ -125,6 +125,13 @@ describe('arch container from a local repository', () => {
     const local = readdirSync(join(rootfs, 'var/lib/pacman/local')).filter((n) => n !== 'ALPM_DB_VERSION');
     expect(record.packages.map((p) => `${p.name}-${p.version}`).sort()).toEqual(local.sort());
     expect(record.reproduce).toEqual(expect.arrayContaining(['--mirror', `file://${repo}`, '--no-repository-key-check']));
+  });
+
+  it('reproduces from its build record to identical bytes', () => {
+    const archive = rootBuild.artifacts[0]!.path;
+    const r = boxesRaw(['reproduce', `${archive}.manifest.json`, '--output-dir', join(work, 'arch-reproduced'), '--tools-tree', rootBuild.toolsTree, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ identical: true, sha256: rootBuild.artifacts[0]!.sha256, digest: rootBuild.artifacts[0]!.digest });
   });
 
   it('builds the base-devel variant with its meta package', () => {

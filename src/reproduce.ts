@@ -1,0 +1,76 @@
+/**
+ * `boxes reproduce RECORD`: rebuilds an artifact from its build record and compares digests. The
+ * config tree's commit and the mkosi version must match the record's, unless told to go on.
+ */
+import { basename } from 'node:path';
+import { build, type BuildReport } from './build.js';
+import { BoxesError, UsageError } from './errors.js';
+import { findMkosi } from './mkosi.js';
+import { parseBuildOptions } from './options.js';
+import { TREE_DIR } from './paths.js';
+import { readRecord } from './record/read-record.js';
+import type { BuildRecord } from './record/schema.js';
+import { treeRevision } from './revision.js';
+
+export interface ReproduceOptions {
+  record: string;
+  outputDir: string;
+  /** Rebuild even when the tree's commit or mkosi's version differs from the record's. */
+  ignoreMismatch: boolean;
+  toolsTree?: string;
+  verbose: boolean;
+}
+
+export interface ReproduceResult {
+  record: BuildRecord;
+  build: BuildReport;
+  identical: boolean;
+}
+
+/** The rebuilt artifact's bytes differ from the recorded ones: exit 1. */
+export class NotReproduced extends BoxesError {}
+
+/** Where the current setup differs from the record's; empty when it matches. */
+export function mismatches(record: BuildRecord, revision: string, mkosiVersion: string | undefined): string[] {
+  const problems: string[] = [];
+  const commit = revision.replace(/-dirty$/, '');
+  if (commit !== record.config.commit) problems.push(`the config tree is at ${commit}, the record was built from ${record.config.commit}`);
+  if (revision.endsWith('-dirty')) problems.push('the config tree has local edits');
+  if (mkosiVersion !== record.mkosi.version) problems.push(`mkosi is ${mkosiVersion ?? 'not installed'}, the record used ${record.mkosi.version}`);
+  return problems;
+}
+
+export async function reproduce(options: ReproduceOptions, io: { signal?: AbortSignal } = {}): Promise<ReproduceResult> {
+  const record = await readRecord(options.record);
+  const problems = mismatches(record, await treeRevision(TREE_DIR), (await findMkosi())?.version);
+  if (problems.length > 0 && !options.ignoreMismatch)
+    throw new UsageError(`cannot reproduce ${record.artifact.name}: ${problems.join('; ')}`, `check out ${record.config.commit} and the same mkosi, or pass --ignore-mismatch`);
+  const image = record.image;
+  const buildOptions = parseBuildOptions(
+    {
+      profile: image.profile,
+      variant: image.variant ?? undefined,
+      distribution: image.distribution,
+      release: image.release,
+      mirror: image.mirror ?? undefined,
+      snapshot: image.snapshot ?? undefined,
+      sourceDateEpoch: String(image.sourceDateEpoch),
+      seed: image.seed,
+      buildVersion: image.buildVersion,
+      repositoryKeyCheck: !record.reproduce.includes('--no-repository-key-check'),
+      outputDir: options.outputDir,
+      toolsTree: options.toolsTree,
+      verbose: options.verbose,
+    },
+    { now: new Date(), hostDistribution: image.distribution },
+  );
+  const report = await build(buildOptions, io);
+  const artifact = report.artifacts[0]!;
+  const identical = artifact.sha256 === record.artifact.sha256 && (artifact.digest ?? null) === record.artifact.digest;
+  if (!identical)
+    throw new NotReproduced(
+      `${basename(artifact.path)} differs from its record: sha256 ${artifact.sha256}, recorded ${record.artifact.sha256}`,
+      `\`boxes verify\` with the same options shows where builds differ`,
+    );
+  return { record, build: report, identical };
+}
