@@ -23,6 +23,8 @@ import { writeSandboxTree } from './sources.js';
 import { ensureToolsTree, type ToolsTreeSpec } from './tools-tree.js';
 import { recordName, sbomName, writeRecord } from './record/write-record.js';
 import { checkSigningKey, signatureName, signFile } from './sign.js';
+import { AuditFailed } from './audit/audit-failed.js';
+import { auditArtifact } from './audit/audit-artifact.js';
 
 export interface ArtifactReport {
   profile: string;
@@ -230,6 +232,13 @@ async function buildTarget(
     target,
     seed: c.seed!,
   });
+  // The audit decides whether the artifact may be published at all: findings keep it in staging.
+  const audited = await auditArtifact(built, { signal }).catch((error: unknown) => {
+    if (error instanceof UsageError) throw new BuildError(`the built ${name} cannot be audited: ${error.message}`, `the post-output hook wrote a broken artifact; see ${logFile}`);
+    throw error;
+  });
+  if (audited.findings.length > 0)
+    throw new AuditFailed(`${name} breaks ${audited.findings.length} security rule${audited.findings.length > 1 ? 's' : ''}: ${audited.findings.map((f) => `${f.rule} ${f.path}`).join(', ')}`, 'the image tree must not ship these; see `boxes audit` in the README');
   if (options.sign) await signFile(options.sign, built, signal);
   // Record, SBOM, checksum and signature first, the artifact last: a reader never sees an artifact without them.
   const sides = [recordName(name), sbomName(name), `${name}.SHA256`, ...(options.sign ? [signatureName(name)] : [])];

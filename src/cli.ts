@@ -12,6 +12,9 @@ import { parseTestOptions, type RawTestOptions } from './test-options.js';
 import { formatTestReport, testImage } from './test-image.js';
 import { interruptController } from './signals.js';
 import { reproduce } from './reproduce.js';
+import { AuditFailed } from './audit/audit-failed.js';
+import { auditArtifact, detectKind, formatAudit } from './audit/audit-artifact.js';
+import { UsageError } from './errors.js';
 import { catalog, parseCatalogOptions, type RawCatalogOptions } from './vagrant/catalog.js';
 import { writeFileAtomic } from './write-atomic.js';
 
@@ -89,6 +92,26 @@ export function program(): Command {
       try {
         const report = await testImage(options, { signal: interrupt.signal, onEvent: (line) => process.stderr.write(`boxes: ${line}\n`) });
         process.stdout.write(raw.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatTestReport(report)}\n`);
+      } finally {
+        interrupt.dispose();
+      }
+    });
+
+  cmd
+    .command('audit')
+    .description('check artifacts for shipped secrets and unsafe files without booting them')
+    .argument('[artifacts...]', 'OCI archives, qcow2 or raw disks, Vagrant boxes')
+    .option('--json', 'print the findings as JSON on stdout')
+    .action(async (artifacts: string[], o: { json?: boolean }) => {
+      if (artifacts.length === 0) throw new UsageError('say what to audit: boxes audit ARTIFACT...');
+      for (const a of artifacts) await detectKind(a);
+      const interrupt = interruptController();
+      try {
+        const reports = [];
+        for (const a of artifacts) reports.push(await auditArtifact(a, { signal: interrupt.signal }));
+        process.stdout.write(o.json ? `${JSON.stringify(reports, null, 2)}\n` : `${reports.map(formatAudit).join('\n')}\n`);
+        const count = reports.reduce((n, r) => n + r.findings.length, 0);
+        if (count > 0) throw new AuditFailed(`audit found ${count} problem${count > 1 ? 's' : ''} in ${reports.filter((r) => r.findings.length).length} of ${reports.length} artifacts`);
       } finally {
         interrupt.dispose();
       }

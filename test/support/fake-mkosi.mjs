@@ -2,7 +2,7 @@
 // A stand-in for mkosi in unit tests: records its argv, answers --version and summary, and for
 // `build` writes the artifact the real post-output hook would. FAKE_MKOSI_MODE picks behaviours.
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tar from 'tar';
 
@@ -56,10 +56,22 @@ function ociArchive(path, payload) {
   const blob = (text) => {
     const digest = createHash('sha256').update(text).digest('hex');
     writeFileSync(join(dir, 'blobs/sha256', digest), text);
-    return { digest: `sha256:${digest}`, size: Buffer.byteLength(text) };
+    return { digest: `sha256:${digest}`, size: typeof text === "string" ? Buffer.byteLength(text) : text.length };
   };
-  const config = blob(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [`sha256:${createHash('sha256').update(payload).digest('hex')}`] } }));
-  const manifest = blob(JSON.stringify({ schemaVersion: 2, config }));
+  const tree = join(dir, 'tree');
+  mkdirSync(join(tree, 'etc'), { recursive: true });
+  writeFileSync(join(tree, 'etc/build'), payload);
+  // FAKE_MKOSI_PLANT=path: a file the audit must refuse, e.g. root/.bash_history.
+  const plant = process.env.FAKE_MKOSI_PLANT;
+  if (plant) {
+    mkdirSync(join(tree, plant, '..'), { recursive: true });
+    writeFileSync(join(tree, plant), 'planted\n');
+  }
+  tar.c({ file: join(dir, 'layer.tar'), cwd: tree, sync: true }, plant ? ['etc', plant.split('/')[0]] : ['etc']);
+  const layerData = readFileSync(join(dir, 'layer.tar'));
+  const layer = { mediaType: 'application/vnd.oci.image.layer.v1.tar', ...blob(layerData) };
+  const config = blob(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [layer.digest] } }));
+  const manifest = blob(JSON.stringify({ schemaVersion: 2, config, layers: [layer] }));
   writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [manifest] }));
   tar.c({ file: path, cwd: dir, sync: true }, ['index.json', 'blobs']);
 }

@@ -100,6 +100,20 @@ describe('boxes build with a fake mkosi', () => {
     }
   });
 
+  it('an artifact that breaks a security rule is not published: exit 1 naming rule and file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'boxes-cli-'));
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    writeFileSync(join(out, 'earlier.tar'), 'keep me');
+    const r = boxes(dir, ['build', '--profile', 'container', '--distribution', 'debian', '--source-date-epoch', '1763856000', '--output-dir', out, ...tools(dir)], {
+      FAKE_MKOSI_ARTIFACT: 'Debian-13-x86_64-container-base-20251123.0.tar',
+      FAKE_MKOSI_PLANT: 'root/.bash_history',
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/Debian-13-x86_64-container-base-20251123\.0\.tar breaks 1 security rule: shell-history \/root\/\.bash_history/);
+    expect(readdirSync(out).sort()).toEqual(['earlier.tar', 'logs']);
+  });
+
   it('bad input exits 2 without creating the output directory', () => {
     const dir = mkdtempSync(join(tmpdir(), 'boxes-cli-'));
     for (const args of [['--profile', 'nope'], ['--profile', 'container', '--seed', 'x'], ['--profile', 'container', '--variant', 'x']]) {

@@ -1,0 +1,111 @@
+// `boxes audit` on small artifacts of every kind: clean ones pass; each planted problem (host key,
+// machine-id, history, setuid file, unlocked root, ...) exits 1 naming the file and the rule.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseListings } from '../../src/audit/disk-view.js';
+import { audit } from '../../src/audit/rules.js';
+import type { FileEntry, FsView } from '../../src/audit/view.js';
+import { diskImage, ociArchive, PLANTED, rootTree, vagrantBox, type Plant } from '../support/artifact-fixtures.js';
+
+const cli = resolve(import.meta.dirname, '../../dist/cli.js');
+const dir = mkdtempSync(join(tmpdir(), 'boxes-audit-test-'));
+const boxesAudit = (...paths: string[]) => spawnSync('node', [cli, 'audit', ...paths], { encoding: 'utf8', timeout: 60_000 });
+
+const KINDS = {
+  container: (tree: string, n: string) => ociArchive([tree], join(dir, `Debian-13-x86_64-container-base-${n}.tar`)),
+  qcow2: (tree: string, n: string) => diskImage(tree, join(dir, `Debian-13-x86_64-cloudimg-${n}.qcow2`), 'qcow2'),
+  raw: (tree: string, n: string) => diskImage(tree, join(dir, `disk-${n}.raw`), 'raw'),
+  box: (tree: string, n: string) => vagrantBox(tree, join(dir, `Debian-13-x86_64-libvirt-${n}.box`)),
+};
+
+describe.each(Object.entries(KINDS))('boxes audit of a %s', (kind, make) => {
+  it('passes a clean artifact', () => {
+    const r = boxesAudit(make(rootTree(), 'clean'));
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/: clean \(\d+ entries checked\)/);
+  });
+
+  it.each(Object.keys(PLANTED) as Plant[])('exits 1 naming the file of a planted %s', (plant) => {
+    const r = boxesAudit(make(rootTree(plant), plant));
+    expect(r.status, `${kind} ${plant}: ${r.stdout}${r.stderr}`).toBe(1);
+    const { rule, path } = PLANTED[plant];
+    expect(r.stdout).toContain(`: ${rule}: ${path}: `);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/boxes: audit found 1 problem in 1 of 1 artifacts/);
+  });
+});
+
+describe('boxes audit', () => {
+  it('applies OCI whiteouts: a key deleted by a later layer is not there', () => {
+    const upper = mkdtempSync(join(tmpdir(), 'boxes-upper-'));
+    mkdirSync(join(upper, 'etc/ssh'), { recursive: true });
+    writeFileSync(join(upper, 'etc/ssh/.wh.ssh_host_ed25519_key'), '');
+    const r = boxesAudit(ociArchive([rootTree('host-key'), upper], join(dir, 'whiteout.tar')));
+    expect(r.status, r.stdout).toBe(0);
+  });
+
+  it("allows the basic image's documented user password, not a container's", () => {
+    const tree = rootTree('user-password');
+    expect(boxesAudit(diskImage(tree, join(dir, 'Debian-13-x86_64-basic-1.qcow2'), 'qcow2')).status).toBe(0);
+    expect(boxesAudit(ociArchive([tree], join(dir, 'Debian-13-x86_64-container-base-2.tar'))).status).toBe(1);
+  });
+
+  it('reports every artifact, and exits 2 on a file of unknown type before reading any', () => {
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'hello');
+    const r = boxesAudit(join(dir, 'Debian-13-x86_64-container-base-clean.tar'), text);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('boxes: notes.txt is of an unknown type (boxes audit reads OCI archives (.tar), qcow2 or raw disks and Vagrant boxes)');
+    expect(r.stdout).toBe('');
+    expect(boxesAudit().status).toBe(2);
+  });
+});
+
+const view = (entries: Partial<FileEntry>[], contents: Record<string, string> = {}): FsView => ({
+  entries: new Map(entries.map((e) => [e.path!, { type: 'file', mode: 0o644, uid: 0, size: 1, ...e } as FileEntry])),
+  content: (p) => (contents[p] === undefined ? undefined : Buffer.from(contents[p]!)),
+});
+
+describe('audit rules', () => {
+  it.each([
+    [{ path: 'var/cache/apt/archives/bash_5.2_amd64.deb' }, 'package-cache'],
+    [{ path: 'var/lib/pacman/sync/core.db' }, 'package-cache'],
+    [{ path: 'var/log/pacman.log' }, 'package-log'],
+    [{ path: 'var/log/apt/history.log' }, 'package-log'],
+    [{ path: 'home/arch/.ssh/id_ed25519' }, 'private-key'],
+    [{ path: 'var/lib/dbus/machine-id' }, 'machine-id'],
+    [{ path: 'srv', type: 'dir', mode: 0o777 }, 'world-writable'],
+  ] as const)('%j breaks %s', (entry, rule) => {
+    const findings = audit(view([entry as Partial<FileEntry>], { 'var/lib/dbus/machine-id': 'abc\n' }), {});
+    expect(findings.map((f) => f.rule)).toEqual([rule]);
+  });
+
+  it.each([
+    [{ path: 'tmp', type: 'dir', mode: 0o1777 }],
+    [{ path: 'var/spool/x', type: 'dir', mode: 0o1777 }],
+    [{ path: 'usr/bin/sh', type: 'symlink', mode: 0o777 }],
+    [{ path: 'var/lib/apt/lists/lock' }],
+    [{ path: 'home/vagrant/.ssh/authorized_keys' }],
+  ] as const)('%j is fine', (entry) => {
+    expect(audit(view([entry as Partial<FileEntry>]), {})).toEqual([]);
+  });
+
+  it('finds a PEM private key by its content', () => {
+    expect(audit(view([{ path: 'root/server.pem' }], { 'root/server.pem': '-----BEGIN RSA PRIVATE KEY-----\n' }), {})).toEqual([
+      { rule: 'private-key', path: '/root/server.pem', detail: 'holds a PEM private key' },
+    ]);
+  });
+
+  it('reads debugfs listings', () => {
+    const out = 'debugfs: ls -p "/"\n/2/040755/0/0/.//\n/2/040755/0/0/..//\n/12/040755/0/0/etc//\n\ndebugfs: ls -p "/usr/bin"\n/21/104755/0/0/su/35664/\n/20/120777/0/0/sh/4/\n';
+    const l = parseListings(out);
+    expect(l.get('/')).toEqual([{ name: 'etc', mode: 0o40755, uid: 0, size: 0 }]);
+    expect(l.get('/usr/bin')).toEqual([
+      { name: 'su', mode: 0o104755, uid: 0, size: 35664 },
+      { name: 'sh', mode: 0o120777, uid: 0, size: 4 },
+    ]);
+  });
+});
