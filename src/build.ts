@@ -69,6 +69,8 @@ interface Ctx {
 export interface BuildIo {
   signal?: AbortSignal;
   treeDir?: string;
+  /** The revision to record, for a copy of the tree that is not a git checkout (boxes verify). */
+  revision?: string;
 }
 
 const targetLabel = (t: BuildTarget) => (t.variant ? `${t.profile} (${t.variant})` : t.profile);
@@ -110,7 +112,7 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
         {
           title: 'Read the mkosi configuration',
           task: async (c) => {
-            c.revision = await treeRevision(treeDir);
+            c.revision = io.revision ?? (await treeRevision(treeDir));
             if (options.distribution === 'debian')
               c.sandboxTree = await writeSandboxTree(cache.sandbox, { release: options.release, mirror: options.mirror, snapshot: options.snapshot });
             const args = summaryArgs(mkosiBuildArgs(options, options.targets[0]!, paths(c, outputDir), c.revision));

@@ -12,11 +12,32 @@ import { parseTestOptions, type RawTestOptions } from './test-options.js';
 import { formatTestReport, testImage } from './test-image.js';
 import { interruptController } from './signals.js';
 import { reproduce } from './reproduce.js';
+import { formatVerify, NotReproducible, verify } from './verify/verify.js';
 import { AuditFailed } from './audit/audit-failed.js';
 import { auditArtifact, detectKind, formatAudit } from './audit/audit-artifact.js';
 import { UsageError } from './errors.js';
 import { catalog, parseCatalogOptions, type RawCatalogOptions } from './vagrant/catalog.js';
 import { writeFileAtomic } from './write-atomic.js';
+
+/** The options `boxes build` and `boxes verify` share. */
+function withBuildOptions(command: Command, outputDir: string): Command {
+  return command
+    .option('--profile <profiles>', 'comma-separated profiles (see `boxes list`)')
+    .option('--all', 'every profile')
+    .option('--distribution <name>', 'arch or debian (default: the host distribution)')
+    .option('--release <name>', 'distribution release (Debian default: trixie)')
+    .option('--variant <name>', 'container variant: base, base-devel or multilib-devel')
+    .option('--mirror <url>', 'package mirror; Arch also takes file:///path local repositories')
+    .option('--snapshot <YYYY-MM-DD>', 'pin to a dated archive (Arch: archive.archlinux.org, Debian: snapshot.debian.org)')
+    .option('--source-date-epoch <seconds>', 'timestamp for every file and record (default: the snapshot day, else today 00:00 UTC)')
+    .option('--seed <uuid>', 'seed for partition and filesystem UUIDs (default: Seed= in mkosi.conf)')
+    .option('--build-version <version>', 'version in artifact names (default: YYYYMMDD.0 of SOURCE_DATE_EPOCH)')
+    .option('--output-dir <dir>', 'where artifacts go', outputDir)
+    .addOption(new Option('--tools-tree <dir>', 'use this tools tree instead of the cached default').hideHelp())
+    .option('--no-repository-key-check', 'skip package signature checks (local test repositories only)')
+    .option('--json', 'print a machine-readable summary on stdout')
+    .option('--verbose', 'show every command and its output');
+}
 
 export function program(): Command {
   const cmd = new Command('boxes')
@@ -43,25 +64,8 @@ export function program(): Command {
       if (checks.some((c) => !c.ok && !c.optional)) process.exitCode = 1;
     });
 
-  cmd
-    .command('build')
-    .description('build images for one or more profiles')
-    .option('--profile <profiles>', 'comma-separated profiles (see `boxes list`)')
-    .option('--all', 'every profile')
-    .option('--distribution <name>', 'arch or debian (default: the host distribution)')
-    .option('--release <name>', 'distribution release (Debian default: trixie)')
-    .option('--variant <name>', 'container variant: base, base-devel or multilib-devel')
-    .option('--mirror <url>', 'package mirror; Arch also takes file:///path local repositories')
-    .option('--snapshot <YYYY-MM-DD>', 'pin to a dated archive (Arch: archive.archlinux.org, Debian: snapshot.debian.org)')
-    .option('--source-date-epoch <seconds>', 'timestamp for every file and record (default: the snapshot day, else today 00:00 UTC)')
-    .option('--seed <uuid>', 'seed for partition and filesystem UUIDs (default: Seed= in mkosi.conf)')
-    .option('--build-version <version>', 'version in artifact names (default: YYYYMMDD.0 of SOURCE_DATE_EPOCH)')
-    .option('--output-dir <dir>', 'where artifacts go', 'output')
-    .addOption(new Option('--tools-tree <dir>', 'use this tools tree instead of the cached default').hideHelp())
-    .option('--no-repository-key-check', 'skip package signature checks (local test repositories only)')
+  withBuildOptions(cmd.command('build').description('build images for one or more profiles'), 'output')
     .option('--sign <keyid>', 'sign each artifact with this GnuPG key (<artifact>.sig)')
-    .option('--json', 'print a machine-readable summary on stdout')
-    .option('--verbose', 'show every command and its output')
     .option('--dry-run', 'validate and print the mkosi command lines; build nothing')
     .action(async (raw: RawBuildOptions) => {
       const options = parseBuildOptions(raw, { now: new Date(), hostDistribution: await hostDistribution() });
@@ -92,6 +96,23 @@ export function program(): Command {
       try {
         const report = await testImage(options, { signal: interrupt.signal, onEvent: (line) => process.stderr.write(`boxes: ${line}\n`) });
         process.stdout.write(raw.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatTestReport(report)}\n`);
+      } finally {
+        interrupt.dispose();
+      }
+    });
+
+  withBuildOptions(cmd.command('verify').description('build twice (the second from a copy of the tree elsewhere), compare every artifact, explain differences'), 'verify')
+    .action(async (raw: RawBuildOptions) => {
+      const options = parseBuildOptions(raw, { now: new Date(), hostDistribution: await hostDistribution() });
+      const interrupt = interruptController();
+      try {
+        const results = await verify(options, { signal: interrupt.signal, onEvent: (line) => process.stderr.write(`boxes: verify: ${line}\n`) });
+        process.stdout.write(options.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatVerify(results)}\n`);
+        const differ = results.filter((r) => !r.identical);
+        if (differ.length > 0)
+          throw new NotReproducible(
+            `${differ.length} of ${results.length} artifacts differ between two builds: ${differ.map((r) => `${r.artifact.split('/').at(-1)} (${r.where[0] ?? 'see diffoscope'})`).join('; ')}`,
+          );
       } finally {
         interrupt.dispose();
       }

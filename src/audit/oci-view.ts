@@ -6,12 +6,13 @@ import * as tar from 'tar';
 import { UsageError } from '../errors.js';
 import { wantsContent, type FileEntry, type FsView } from './view.js';
 
-interface Blobs {
+export interface Blobs {
   small: Map<string, Buffer>;
   layers: Map<string, Buffer>;
 }
 
-async function readArchive(archive: string): Promise<Blobs> {
+/** Every member of an OCI archive in memory: JSON documents and layers. */
+export async function readArchive(archive: string): Promise<Blobs> {
   const small = new Map<string, Buffer>();
   const layers = new Map<string, Buffer>();
   await tar.t({

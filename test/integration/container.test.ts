@@ -1,11 +1,13 @@
 // Real mkosi builds of the container image, Debian from Debian's archive and Arch from a fixture
 // repository, proven with podman, skopeo, umoci and chroot. Builds are shared across the checks.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseDpkgStatus } from '../../src/record/packages.js';
 import { buildRecordSchema } from '../../src/record/schema.js';
-import { build as boxes, boxesRaw, EPOCH, root, rootlessUser, sh, VERSION, workDir } from '../support/cli.js';
+import { TREE_PARTS } from '../../src/verify/verify.js';
+import { build as boxes, boxesRaw, cache, EPOCH, root, rootlessUser, sh, VERSION, workDir } from '../support/cli.js';
 
 const work = workDir();
 /** The tools tree the Debian build used; the Arch fixture repository is made with its pacman tools. */
@@ -132,6 +134,32 @@ describe('arch container from a local repository', () => {
     const r = boxesRaw(['reproduce', `${archive}.manifest.json`, '--output-dir', join(work, 'arch-reproduced'), '--tools-tree', rootBuild.toolsTree, '--json']);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ identical: true, sha256: rootBuild.artifacts[0]!.sha256, digest: rootBuild.artifacts[0]!.digest });
+  });
+
+  const arch = () => ['--profile', 'container', '--distribution', 'arch', '--mirror', `file://${repo}`, '--no-repository-key-check', '--source-date-epoch', EPOCH, '--tools-tree', rootBuild.toolsTree];
+
+  it('verify builds twice from two tree paths and finds the archives identical', () => {
+    const r = boxesRaw(['verify', ...arch(), '--output-dir', join(work, 'verify-clean')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^identical Arch-Linux-x86_64-container-base-20251123\.0\.tar \(sha256 [0-9a-f]{64}\)$/m);
+  });
+
+  it('verify exits 1 and points at the file a test-only drop-in stamps with the build time', () => {
+    // A copy of the project with one more drop-in: every build writes the clock into the image.
+    const project = mkdtempSync(join(work, 'clock-'));
+    for (const part of [...TREE_PARTS, 'dist']) cpSync(join(root, part), join(project, part), { recursive: true });
+    symlinkSync(join(root, 'node_modules'), join(project, 'node_modules'));
+    writeFileSync(join(project, 'mkosi.conf.d/99-clock.conf'), '[Content]\nFinalizeScripts=%D/mkosi.conf.d/clock.finalize\n');
+    writeFileSync(join(project, 'mkosi.conf.d/clock.finalize'), '#!/bin/sh\ndate +%s%N >"$BUILDROOT/etc/build-time"\n', { mode: 0o755 });
+    const r = spawnSync('node', [join(project, 'dist/cli.js'), 'verify', ...arch(), '--output-dir', join(work, 'verify-clock')], {
+      env: { ...process.env, BOXES_CACHE_DIR: cache },
+      encoding: 'utf8',
+      timeout: 20 * 60_000,
+    });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/^DIFFERS +Arch-Linux-x86_64-container-base-20251123\.0\.tar: sha256 [0-9a-f]{64} vs [0-9a-f]{64}$/m);
+    expect(r.stdout).toContain('layer 1: /etc/build-time: content differs');
+    expect(r.stderr).toMatch(/1 of 1 artifacts differ between two builds: .*\(layer 1: \/etc\/build-time: content differs\)/);
   });
 
   it('builds the base-devel variant with its meta package', () => {

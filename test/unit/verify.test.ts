@@ -1,0 +1,45 @@
+// `boxes verify` with a fake mkosi whose artifact embeds its command line (paths differ between the
+// two builds): exit 1, naming the artifact and the file inside it that differs.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { entryDifferences, type TarEntry } from '../../src/verify/tar-entries.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const NAME = 'Debian-13-x86_64-container-base-20251123.0.tar';
+
+describe('boxes verify', () => {
+  it('exits 1 and points at the file that differs between the two builds', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'boxes-verify-'));
+    mkdirSync(join(dir, 'tools/usr/bin'), { recursive: true });
+    const env = { ...process.env, CI: 'true', BOXES_MKOSI: join(root, 'test/support/fake-mkosi.mjs'), BOXES_CACHE_DIR: join(dir, 'cache'), FAKE_MKOSI_PIDDIR: dir, FAKE_MKOSI_ARTIFACT: NAME, FAKE_MKOSI_RECORD: join(dir, 'argv.jsonl') };
+    const out = join(dir, 'verify');
+    const r = spawnSync('node', [join(root, 'dist/cli.js'), 'verify', '--profile', 'container', '--distribution', 'debian', '--source-date-epoch', '1763856000', '--output-dir', out, '--tools-tree', join(dir, 'tools')], { env, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`DIFFERS +${NAME.replace(/\./g, '\\.')}: sha256 [0-9a-f]{64} vs [0-9a-f]{64}`));
+    expect(r.stdout).toContain('layer 1: /etc/build: content, size differ');
+    expect(r.stderr).toMatch(/boxes: 1 of 1 artifacts differ between two builds: .*\(layer 1: \/etc\/build: content, size differ\)/);
+    // Both builds exist for inspection; the second came from a copy of the tree elsewhere.
+    expect(existsSync(join(out, 'first', NAME))).toBe(true);
+    expect(existsSync(join(out, 'second/elsewhere', NAME))).toBe(true);
+    const dirs = readFileLines(join(dir, 'argv.jsonl')).filter((a) => a.at(-1) === 'build').map((a) => a[a.indexOf('--directory') + 1]);
+    expect(dirs[0]).toBe(root);
+    expect(dirs[1]).toMatch(/boxes-verify-.*\/another\/tree$/);
+    expect(existsSync(dirs[1]!)).toBe(false);
+  });
+});
+
+function readFileLines(path: string): string[][] {
+  return spawnSync('cat', [path], { encoding: 'utf8' }).stdout.trim().split('\n').map((l) => JSON.parse(l) as string[]);
+}
+
+describe('tar entry differences', () => {
+  const e = (over: Partial<TarEntry> = {}): TarEntry => ({ type: 'File', mode: 0o644, owner: '0:0', mtime: 1, size: 3, sha256: 'a', linkpath: '', ...over });
+  it('names what differs, and what only one side has', () => {
+    const a = new Map([['etc/x', e()], ['etc/y', e()], ['etc/z', e()]]);
+    const b = new Map([['etc/x', e({ sha256: 'b' })], ['etc/y', e({ mtime: 2, mode: 0o600 })], ['etc/w', e()]]);
+    expect(entryDifferences(a, b)).toEqual(['etc/w: only in the second build', 'etc/x: content differs', 'etc/y: mode, mtime differ', 'etc/z: only in the first build']);
+  });
+});
