@@ -1,7 +1,7 @@
 // `boxes verify` with a fake mkosi whose artifact embeds its command line (paths differ between the
 // two builds): exit 1, naming the artifact and the file inside it that differs.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,6 +28,28 @@ describe('boxes verify', () => {
     expect(dirs[0]).toBe(root);
     expect(dirs[1]).toMatch(/boxes-verify-.*\/another\/tree$/);
     expect(existsSync(dirs[1]!)).toBe(false);
+  });
+});
+
+describe('Ctrl-C', () => {
+  it('stops verify with exit 130, stopping mkosi and removing the tree copy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'boxes-verify-int-'));
+    mkdirSync(join(dir, 'tools/usr/bin'), { recursive: true });
+    const tmp = join(dir, 'tmp');
+    mkdirSync(tmp);
+    const env = { ...process.env, CI: 'true', TMPDIR: tmp, BOXES_MKOSI: join(root, 'test/support/fake-mkosi.mjs'), BOXES_CACHE_DIR: join(dir, 'cache'), FAKE_MKOSI_PIDDIR: dir, FAKE_MKOSI_MODE: 'hang', BOXES_KILL_GRACE_MS: '1500' };
+    const child = spawn('node', [join(root, 'dist/cli.js'), 'verify', '--profile', 'container', '--distribution', 'debian', '--output-dir', join(dir, 'v'), '--tools-tree', join(dir, 'tools')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const pidFile = join(dir, 'fake-mkosi.pid');
+    for (let i = 0; i < 200 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(pidFile)).toBe(true);
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code, stderr).toBe(130);
+    expect(() => process.kill(Number(readFileSync(pidFile, 'utf8')), 0)).toThrow();
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(readdirSync(join(dir, 'v/first')).filter((n) => n.startsWith('.'))).toEqual([]);
   });
 });
 
