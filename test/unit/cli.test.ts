@@ -1,11 +1,12 @@
 // The built CLI driven end to end with a fake mkosi (BOXES_MKOSI): exit codes, the recorded mkosi
 // command line, atomic outputs, the output lock and Ctrl-C handling.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildRecordSchema } from '../../src/record/schema.js';
+import { interruptOnceMkosiRuns } from '../support/interrupt.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const cli = join(root, 'dist/cli.js');
@@ -147,21 +148,11 @@ describe('boxes build with a fake mkosi', () => {
     const out = join(dir, 'out');
     mkdirSync(out);
     writeFileSync(join(out, 'earlier.tar'), 'keep me');
-    const child = spawn('node', [cli, 'build', '--profile', 'container', '--distribution', 'debian', '--output-dir', out, ...tools(dir)], {
-      env: env(dir, { FAKE_MKOSI_MODE: mode, BOXES_KILL_GRACE_MS: '1500' }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += String(d)));
-    const pidFile = join(dir, 'fake-mkosi.pid');
-    for (let i = 0; i < 200 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(existsSync(pidFile)).toBe(true);
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    const argv = [cli, 'build', '--profile', 'container', '--distribution', 'debian', '--output-dir', out, ...tools(dir)];
+    const { code, stderr, mkosiAlive } = await interruptOnceMkosiRuns(argv, env(dir, { FAKE_MKOSI_MODE: mode, BOXES_KILL_GRACE_MS: '1500' }), dir);
     expect(code, stderr).toBe(130);
     expect(stderr).toMatch(/interrupted/);
-    const pid = Number(readFileSync(pidFile, 'utf8'));
-    expect(() => process.kill(pid, 0)).toThrow();
+    expect(mkosiAlive).toBe(false);
     expect(readdirSync(out).sort()).toEqual(['earlier.tar', 'logs']);
   });
 });
