@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { auditArtifact } from '../../src/audit/audit-artifact.js';
 import { parseListings } from '../../src/audit/disk-view.js';
 import { audit } from '../../src/audit/rules.js';
 import type { FileEntry, FsView } from '../../src/audit/view.js';
@@ -21,36 +22,52 @@ const KINDS = {
   box: (tree: string, n: string) => vagrantBox(tree, join(dir, `Debian-13-x86_64-libvirt-${n}.box`)),
 };
 
-describe.each(Object.entries(KINDS))('boxes audit of a %s', (kind, make) => {
-  it('passes a clean artifact', () => {
-    const r = boxesAudit(make(rootTree(), 'clean'));
-    expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/: clean \(\d+ entries checked\)/);
+describe.each(Object.entries(KINDS))('audit of a %s', (kind, make) => {
+  it('passes a clean artifact', async () => {
+    const r = await auditArtifact(make(rootTree(), 'clean'));
+    expect(r.findings).toEqual([]);
+    expect(r.entries).toBeGreaterThan(10);
   });
 
-  it.each(Object.keys(PLANTED) as Plant[])('exits 1 naming the file of a planted %s', (plant) => {
-    const r = boxesAudit(make(rootTree(plant), plant));
-    expect(r.status, `${kind} ${plant}: ${r.stdout}${r.stderr}`).toBe(1);
+  it.each(Object.keys(PLANTED) as Plant[])('names the file and rule of a planted %s', async (plant) => {
+    const r = await auditArtifact(make(rootTree(plant), plant));
     const { rule, path } = PLANTED[plant];
-    expect(r.stdout).toContain(`: ${rule}: ${path}: `);
-    expect(r.stdout.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/boxes: audit found 1 problem in 1 of 1 artifacts/);
+    expect(r.findings, kind).toEqual([expect.objectContaining({ rule, path })]);
   });
 });
 
-describe('boxes audit', () => {
-  it('applies OCI whiteouts: a key deleted by a later layer is not there', () => {
+describe('boxes audit command', () => {
+  it.each([
+    ['container', 'history'],
+    ['qcow2', 'setuid'],
+    ['box', 'root-password'],
+  ] as const)('exits 1 on a %s with a planted %s, one line naming rule and file', (kind, plant) => {
+    const r = boxesAudit(KINDS[kind](rootTree(plant), `cli-${plant}`));
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    const { rule, path } = PLANTED[plant];
+    expect(r.stdout.trim()).toMatch(new RegExp(`^[^:]+: ${rule}: ${path.replace(/\./g, '\\.')}: .+$`));
+    expect(r.stderr).toMatch(/boxes: audit found 1 problem in 1 of 1 artifacts/);
+  });
+
+  it('exits 0 on clean artifacts and says so', () => {
+    const r = boxesAudit(join(dir, 'Debian-13-x86_64-container-base-clean.tar'), join(dir, 'Debian-13-x86_64-cloudimg-clean.qcow2'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Debian-13-x86_64-container-base-clean\.tar: clean \(\d+ entries checked\)\nDebian-13-x86_64-cloudimg-clean\.qcow2: clean/);
+  });
+});
+
+describe('audit', () => {
+  it('applies OCI whiteouts: a key deleted by a later layer is not there', async () => {
     const upper = mkdtempSync(join(tmpdir(), 'boxes-upper-'));
     mkdirSync(join(upper, 'etc/ssh'), { recursive: true });
     writeFileSync(join(upper, 'etc/ssh/.wh.ssh_host_ed25519_key'), '');
-    const r = boxesAudit(ociArchive([rootTree('host-key'), upper], join(dir, 'whiteout.tar')));
-    expect(r.status, r.stdout).toBe(0);
+    expect((await auditArtifact(ociArchive([rootTree('host-key'), upper], join(dir, 'whiteout.tar')))).findings).toEqual([]);
   });
 
-  it("allows the basic image's documented user password, not a container's", () => {
+  it("allows the basic image's documented user password, not a container's", async () => {
     const tree = rootTree('user-password');
-    expect(boxesAudit(diskImage(tree, join(dir, 'Debian-13-x86_64-basic-1.qcow2'), 'qcow2')).status).toBe(0);
-    expect(boxesAudit(ociArchive([tree], join(dir, 'Debian-13-x86_64-container-base-2.tar'))).status).toBe(1);
+    expect((await auditArtifact(diskImage(tree, join(dir, 'Debian-13-x86_64-basic-1.qcow2'), 'qcow2'))).findings).toEqual([]);
+    expect((await auditArtifact(ociArchive([tree], join(dir, 'Debian-13-x86_64-container-base-2.tar')))).findings).toHaveLength(1);
   });
 
   it('reports every artifact, and exits 2 on a file of unknown type before reading any', () => {
