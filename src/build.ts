@@ -25,6 +25,8 @@ import { recordName, sbomName, writeRecord } from './record/write-record.js';
 import { checkSigningKey, signatureName, signFile } from './sign.js';
 import { AuditFailed } from './audit/audit-failed.js';
 import { auditArtifact } from './audit/audit-artifact.js';
+import { diskTools } from './audit/tools.js';
+import { findProfile } from './catalog.js';
 
 export interface ArtifactReport {
   profile: string;
@@ -79,6 +81,8 @@ export async function checkBuildInput(options: BuildOptions, signal?: AbortSigna
   const problem = await outputDirProblem(options.outputDir);
   if (problem) throw new UsageError(`cannot write the output directory: ${problem}`, 'pass a writable --output-dir');
   if (options.sign && !options.dryRun) await checkSigningKey(options.sign, signal);
+  // Disk images and boxes are audited by reading their disk; say what is missing before building.
+  if (!options.dryRun && options.targets.some((t) => findProfile(t.profile)?.kind !== 'container')) await diskTools();
 }
 
 export async function build(options: BuildOptions, io: BuildIo = {}): Promise<BuildReport> {

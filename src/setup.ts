@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { findMkosi, PINNED, provisionMkosi } from './mkosi.js';
+import { DISK_TOOLS, findTool } from './audit/tools.js';
 import { findVagrantInsecureKey } from './vagrant/insecure-key.js';
 import { findOvmf } from './vm/firmware.js';
 import { onPath, TEST_TOOLS } from './vm/tools.js';
@@ -53,6 +54,10 @@ export async function hostChecks(): Promise<Check[]> {
   }
   const ovmf = findOvmf();
   checks.push({ name: 'OVMF (boxes test)', ok: ovmf !== undefined, detail: ovmf?.code ?? 'not found', fix: 'apt-get install ovmf', optional: true });
+  for (const [tool, pkg] of Object.entries(DISK_TOOLS)) {
+    const path = await findTool(tool);
+    checks.push({ name: `${tool} (disk builds, audit)`, ok: path !== undefined, detail: path ?? 'not found', fix: `apt-get install ${pkg}`, optional: true });
+  }
   const key = await findVagrantInsecureKey();
   checks.push({
     name: 'Vagrant key (boxes test)',

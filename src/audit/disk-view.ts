@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { run } from '../runner.js';
+import { diskTools } from './tools.js';
 import { typeOfMode, wantsContent, type FileEntry, type FsView } from './view.js';
 
 const ROOT_TYPES = ['4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709', '0FC63DAF-8483-4772-8E79-3D69D8477DE4'];
@@ -34,16 +35,17 @@ const quotable = (path: string) => !/["\n\\]/.test(path);
 async function debugfs(device: string, commands: string[], work: string, signal?: AbortSignal): Promise<string> {
   const file = join(work, 'debugfs.cmds');
   await writeFile(file, `${commands.join('\n')}\n`);
-  return (await run(['debugfs', '-f', file, device], { signal, what: 'debugfs' })).stdout;
+  return (await run([(await diskTools()).debugfs, '-f', file, device], { signal, what: 'debugfs' })).stdout;
 }
 
 export async function diskView(image: string, format: string, work: string, signal?: AbortSignal): Promise<FsView> {
+  const tools = await diskTools();
   let raw = image;
   if (format !== 'raw') {
     raw = join(work, 'disk.raw');
-    await run(['qemu-img', 'convert', '-f', format, '-O', 'raw', image, raw], { signal, what: 'qemu-img convert' });
+    await run([tools['qemu-img'], 'convert', '-f', format, '-O', 'raw', image, raw], { signal, what: 'qemu-img convert' });
   }
-  const table = JSON.parse((await run(['sfdisk', '--json', raw], { signal, what: 'sfdisk --json' })).stdout) as {
+  const table = JSON.parse((await run([tools.sfdisk, '--json', raw], { signal, what: 'sfdisk --json' })).stdout) as {
     partitiontable: { sectorsize?: number; partitions?: { type: string; start: number }[] };
   };
   const root = table.partitiontable.partitions?.find((p) => ROOT_TYPES.includes(p.type.toUpperCase()));

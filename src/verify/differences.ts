@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { detectKind } from '../audit/audit-artifact.js';
 import { diskView } from '../audit/disk-view.js';
+import { diskTools } from '../audit/tools.js';
 import { readArchive, type Blobs } from '../audit/oci-view.js';
 import type { FsView } from '../audit/view.js';
 import { run } from '../runner.js';
@@ -77,7 +78,7 @@ async function diskDifferences(a: string, b: string, format: string, work: strin
   const rawA = join(work, 'a.raw');
   await run(['qemu-img', 'convert', '-f', format, '-O', 'raw', a, rawA], { signal, what: 'qemu-img convert' });
   if (offset) {
-    const table = JSON.parse((await run(['sfdisk', '--json', rawA], { signal })).stdout) as { partitiontable: { sectorsize?: number; partitions?: { node: string; start: number; size: number; type: string }[] } };
+    const table = JSON.parse((await run([(await diskTools()).sfdisk, '--json', rawA], { signal })).stdout) as { partitiontable: { sectorsize?: number; partitions?: { node: string; start: number; size: number; type: string }[] } };
     const sector = table.partitiontable.sectorsize ?? 512;
     const at = Number(offset);
     const part = table.partitiontable.partitions?.find((p) => at >= p.start * sector && at < (p.start + p.size) * sector);

@@ -4,7 +4,7 @@
  * difference is explained (src/verify/differences.ts), and diffoscope, where installed, writes its
  * report next to the artifacts.
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { build, type BuildReport } from '../build.js';
@@ -16,8 +16,11 @@ import { run } from '../runner.js';
 import { onPath } from '../vm/tools.js';
 import { explainDifference } from './differences.js';
 
-/** What of the project a build reads: the mkosi tree, the hooks and package.json (the tool's version). */
-export const TREE_PARTS = ['mkosi.conf', 'mkosi.conf.d', 'mkosi.profiles', 'mkosi.vm', 'mkosi.vagrant', 'hooks', 'postout', 'package.json'];
+/** What of the project a build reads: every top-level mkosi.* entry, the hooks and package.json. */
+export async function treeParts(dir: string): Promise<string[]> {
+  const names = await readdir(dir);
+  return names.filter((n) => /^mkosi\./.test(n) && !/^mkosi\.(output|cache|tools|builddir)$/.test(n)).concat(['hooks', 'postout', 'package.json']);
+}
 
 export interface VerifyResult {
   artifact: string;
@@ -34,7 +37,7 @@ export class NotReproducible extends BoxesError {}
 async function copyTree(from: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'boxes-verify-'));
   const tree = join(dir, 'another', 'tree');
-  for (const part of TREE_PARTS) await cp(join(from, part), join(tree, part), { recursive: true, verbatimSymlinks: true }).catch(() => undefined);
+  for (const part of await treeParts(from)) await cp(join(from, part), join(tree, part), { recursive: true, verbatimSymlinks: true }).catch(() => undefined);
   return tree;
 }
 
