@@ -3,7 +3,7 @@
  * into a private staging directory; artifacts reach the output directory only by rename.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Listr, PRESET_TIMER } from 'listr2';
 import { BuildError, UsageError } from './errors.js';
@@ -22,10 +22,9 @@ import { sha256File, writeSha256Sums } from './checksums.js';
 import { writeSandboxTree } from './sources.js';
 import { ensureToolsTree, type ToolsTreeSpec } from './tools-tree.js';
 import { recordName, sbomName, writeRecord } from './record/write-record.js';
-import { checkSigningKey, signatureName, signFile } from './sign.js';
-import { AuditFailed } from './audit/audit-failed.js';
-import { auditArtifact } from './audit/audit-artifact.js';
+import { checkSigningKey } from './sign.js';
 import { diskTools } from './audit/tools.js';
+import { publish } from './publish.js';
 import { findProfile } from './catalog.js';
 
 export interface ArtifactReport {
@@ -238,18 +237,7 @@ async function buildTarget(
     target,
     seed: c.seed!,
   });
-  // The audit decides whether the artifact may be published at all: findings keep it in staging.
-  const audited = await auditArtifact(built, { signal }).catch((error: unknown) => {
-    if (error instanceof UsageError) throw new BuildError(`the built ${name} cannot be audited: ${error.message}`, `the post-output hook wrote a broken artifact; see ${logFile}`);
-    throw error;
-  });
-  if (audited.findings.length > 0)
-    throw new AuditFailed(`${name} breaks ${audited.findings.length} security rule${audited.findings.length > 1 ? 's' : ''}: ${audited.findings.map((f) => `${f.rule} ${f.path}`).join(', ')}`, 'the image tree must not ship these; see `boxes audit` in the README');
-  if (options.sign) await signFile(options.sign, built, signal);
-  // Record, SBOM, checksum and signature first, the artifact last: a reader never sees an artifact without them.
-  const sides = [recordName(name), sbomName(name), `${name}.SHA256`, ...(options.sign ? [signatureName(name)] : [])];
-  for (const side of sides) await rename(join(staging, side), join(outputDir, side));
-  await rename(built, join(outputDir, name));
+  const { signature } = await publish({ staging, outputDir, name, logFile, sign: options.sign, signal });
   return {
     profile: target.profile,
     variant: target.variant,
@@ -258,7 +246,7 @@ async function buildTarget(
     digest,
     record: join(outputDir, recordName(name)),
     sbom: join(outputDir, sbomName(name)),
-    signature: options.sign ? join(outputDir, signatureName(name)) : undefined,
+    signature,
     mkosiCommand: commandLine(argv, c.mkosi!.env),
   };
 }

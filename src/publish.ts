@@ -1,0 +1,39 @@
+/**
+ * The last step of every artifact's build: audit it, sign it if asked, then move its record, SBOM,
+ * checksum and signature, and last the artifact itself, from staging into the output directory.
+ */
+import { rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { auditArtifact } from './audit/audit-artifact.js';
+import { AuditFailed } from './audit/audit-failed.js';
+import { BuildError, UsageError } from './errors.js';
+import { recordName, sbomName } from './record/write-record.js';
+import { signatureName, signFile } from './sign.js';
+
+export interface Publish {
+  staging: string;
+  outputDir: string;
+  name: string;
+  /** mkosi's log, named when the artifact is broken. */
+  logFile: string;
+  sign?: string;
+  signal?: AbortSignal;
+}
+
+export async function publish(p: Publish): Promise<{ signature?: string }> {
+  const built = join(p.staging, p.name);
+  // Findings keep the artifact in staging, which the build removes: it is never published.
+  const audited = await auditArtifact(built, { signal: p.signal }).catch((error: unknown) => {
+    if (error instanceof UsageError) throw new BuildError(`the built ${p.name} cannot be audited: ${error.message}`, `the post-output hook wrote a broken artifact; see ${p.logFile}`);
+    throw error;
+  });
+  const n = audited.findings.length;
+  if (n > 0)
+    throw new AuditFailed(`${p.name} breaks ${n} security rule${n > 1 ? 's' : ''}: ${audited.findings.map((f) => `${f.rule} ${f.path}`).join(', ')}`, 'the image tree must not ship these; see `boxes audit` in the README');
+  if (p.sign) await signFile(p.sign, built, p.signal);
+  // A reader never sees an artifact without its record, SBOM, checksum and signature.
+  const sides = [recordName(p.name), sbomName(p.name), `${p.name}.SHA256`, ...(p.sign ? [signatureName(p.name)] : [])];
+  for (const side of sides) await rename(join(p.staging, side), join(p.outputDir, side));
+  await rename(built, join(p.outputDir, p.name));
+  return { signature: p.sign ? join(p.outputDir, signatureName(p.name)) : undefined };
+}
