@@ -232,7 +232,6 @@ async function buildTarget(
     revision: c.revision ?? 'unknown',
     mkosiVersion: c.mkosi!.version,
     toolsTreePath: c.toolsTree!,
-    toolsTreeSpec: c.toolsSpec,
     options,
     target,
     seed: c.seed!,

@@ -151,7 +151,7 @@ export function program(): Command {
       const interrupt = interruptController();
       try {
         const r = await reproduce(
-          { record, outputDir: o.outputDir, ignoreMismatch: Boolean(o.ignoreMismatch), toolsTree: o.toolsTree, verbose: Boolean(o.verbose) },
+          { record, outputDir: o.outputDir, ignoreMismatch: Boolean(o.ignoreMismatch), toolsTree: o.toolsTree, json: Boolean(o.json), verbose: Boolean(o.verbose) },
           { signal: interrupt.signal },
         );
         const a = r.build.artifacts[0]!;

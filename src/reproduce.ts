@@ -18,6 +18,8 @@ export interface ReproduceOptions {
   /** Rebuild even when the tree's commit or mkosi's version differs from the record's. */
   ignoreMismatch: boolean;
   toolsTree?: string;
+  /** The result goes to stdout as JSON: progress stays off it. */
+  json: boolean;
   verbose: boolean;
 }
 
@@ -60,6 +62,7 @@ export async function reproduce(options: ReproduceOptions, io: { signal?: AbortS
       repositoryKeyCheck: !record.reproduce.includes('--no-repository-key-check'),
       outputDir: options.outputDir,
       toolsTree: options.toolsTree,
+      json: options.json,
       verbose: options.verbose,
     },
     { now: new Date(), hostDistribution: image.distribution },

@@ -28,3 +28,10 @@ export async function toolsTreePackages(toolsTree: string): Promise<string[]> {
   const status = await readFile(join(toolsTree, 'var/lib/dpkg/status'), 'utf8').catch(() => undefined);
   return status ? parseDpkgStatus(status) : [];
 }
+
+/** The tools tree's distribution and release, from its own os-release (ID, VERSION_CODENAME). */
+export async function toolsTreeIdentity(toolsTree: string): Promise<{ distribution: string | null; release: string | null }> {
+  const text = (await readFile(join(toolsTree, 'usr/lib/os-release'), 'utf8').catch(() => '')) || (await readFile(join(toolsTree, 'etc/os-release'), 'utf8').catch(() => ''));
+  const field = (name: string) => new RegExp(`^${name}=("?)([^"\n]*)\\1$`, 'm').exec(text)?.[2] || null;
+  return { distribution: field('ID'), release: field('VERSION_CODENAME') };
+}

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { BuildError } from '../errors.js';
 import { TREE_DIR } from '../paths.js';
 import { ociFacts } from './oci-facts.js';
-import { parseMkosiManifest, toolsTreePackages } from './packages.js';
+import { parseMkosiManifest, toolsTreeIdentity, toolsTreePackages } from './packages.js';
 import { makeRecord, type RecordFacts } from './record.js';
 import { spdxSbom } from './sbom.js';
 import { stableJson } from './stable-json.js';
@@ -27,7 +27,6 @@ export interface WriteRecordInput extends Omit<RecordFacts, 'toolVersion' | 'pac
   artifactName: string;
   sha256: string;
   toolsTreePath: string;
-  toolsTreeSpec?: { distribution: string; release: string };
 }
 
 export async function writeRecord(input: WriteRecordInput): Promise<BuildRecord> {
@@ -41,11 +40,7 @@ export async function writeRecord(input: WriteRecordInput): Promise<BuildRecord>
   const record = makeRecord({
     ...input,
     toolVersion: await ownVersion(),
-    toolsTree: {
-      distribution: input.toolsTreeSpec?.distribution ?? null,
-      release: input.toolsTreeSpec?.release ?? null,
-      packages: await toolsTreePackages(input.toolsTreePath),
-    },
+    toolsTree: { ...(await toolsTreeIdentity(input.toolsTreePath)), packages: await toolsTreePackages(input.toolsTreePath) },
     packages,
     artifact: { name, sha256: input.sha256, size: (await stat(path)).size, digest: oci?.digest, diffIds: oci?.diffIds },
   });

@@ -134,6 +134,8 @@ describe('arch container from a local repository', () => {
     const r = boxesRaw(['reproduce', `${archive}.manifest.json`, '--output-dir', join(work, 'arch-reproduced'), '--tools-tree', rootBuild.toolsTree, '--json']);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ identical: true, sha256: rootBuild.artifacts[0]!.sha256, digest: rootBuild.artifacts[0]!.digest });
+    const name = archive.split('/').at(-1)!;
+    expect(readFileSync(join(work, 'arch-reproduced', `${name}.manifest.json`), 'utf8')).toBe(readFileSync(`${archive}.manifest.json`, 'utf8'));
   });
 
   const arch = () => ['--profile', 'container', '--distribution', 'arch', '--mirror', `file://${repo}`, '--no-repository-key-check', '--source-date-epoch', EPOCH, '--tools-tree', rootBuild.toolsTree];

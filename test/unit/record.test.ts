@@ -2,7 +2,10 @@
 // record passes.
 import { describe, expect, it } from 'vitest';
 import { parseBuildOptions } from '../../src/options.js';
-import { parseDpkgStatus, parseMkosiManifest } from '../../src/record/packages.js';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseDpkgStatus, parseMkosiManifest, toolsTreeIdentity } from '../../src/record/packages.js';
 import { makeRecord, reproduceArgs, type RecordFacts } from '../../src/record/record.js';
 import { spdxSbom } from '../../src/record/sbom.js';
 import { buildRecordSchema } from '../../src/record/schema.js';
@@ -71,6 +74,14 @@ describe('package lists', () => {
   it("reads mkosi's JSON manifest, sorted by name", () => {
     const text = JSON.stringify({ manifest_version: 1, packages: [{ type: 'pkg', name: 'zstd', version: '1.5', architecture: 'x86_64' }, { type: 'pkg', name: 'bash', version: '5.2', architecture: 'x86_64' }] });
     expect(parseMkosiManifest(text).map((p) => p.name)).toEqual(['bash', 'zstd']);
+  });
+
+  it("names the tools tree by its own os-release", async () => {
+    const tree = mkdtempSync(join(tmpdir(), 'boxes-tools-'));
+    mkdirSync(join(tree, 'usr/lib'), { recursive: true });
+    writeFileSync(join(tree, 'usr/lib/os-release'), 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nID=debian\nVERSION_CODENAME=trixie\n');
+    expect(await toolsTreeIdentity(tree)).toEqual({ distribution: 'debian', release: 'trixie' });
+    expect(await toolsTreeIdentity(join(tree, 'missing'))).toEqual({ distribution: null, release: null });
   });
 
   it("reads installed packages from dpkg's status file", () => {

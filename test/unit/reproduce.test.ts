@@ -52,8 +52,10 @@ describe('boxes reproduce', () => {
 
   it('exits 1 naming both digests when the rebuilt bytes differ', () => {
     // The fake mkosi writes its own command line (with a staging path) into the artifact.
-    const r = run(dir, ['reproduce', good, '--ignore-mismatch', '--output-dir', join(dir, 'again'), '--tools-tree', join(dir, 'tools')]);
+    const r = run(dir, ['reproduce', good, '--ignore-mismatch', '--output-dir', join(dir, 'again'), '--tools-tree', join(dir, 'tools'), '--json']);
     expect(r.status).toBe(1);
+    // With --json, stdout is for the result only: no progress lines, and nothing on failure.
+    expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(new RegExp(`${NAME.replace(/\./g, '\\.')} differs from its record: sha256 [0-9a-f]{64}, recorded ${record.artifact.sha256}`));
   });
 });
