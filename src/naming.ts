@@ -15,6 +15,9 @@ export function namePrefix(distribution: Distribution, release: string): string 
   return `Debian-${DEBIAN_RELEASE_NUMBERS[release] ?? release}`;
 }
 
+/** The prefix of every artifact name, as a regular expression source (one capture group). */
+export const PREFIX_PATTERN = '(Arch-Linux|Debian-[\\w.]+)';
+
 export interface ArtifactNameInput {
   profile: string;
   distribution: Distribution;

@@ -2,10 +2,12 @@
  * `boxes audit`: opens an artifact of any kind without booting it (OCI archive, qcow2/raw disk,
  * Vagrant box) and checks the security invariants of src/audit/rules.ts.
  */
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { sniffFormat } from '../file-format.js';
+import { PREFIX_PATTERN } from '../naming.js';
 import { unpackBoxDisk } from '../vagrant/box-file.js';
 import { parseBoxName } from '../vagrant/box-name.js';
 import { parseDiskName } from '../vm/artifact.js';
@@ -25,24 +27,15 @@ export interface AuditReport {
 
 /** Tells the kind by the file's first bytes, not its name. */
 export async function detectKind(path: string): Promise<{ kind: ArtifactKind; format?: string }> {
-  const fh = await open(path, 'r').catch(() => {
-    throw new UsageError(`cannot read ${path}`, 'pass the path of an artifact');
-  });
-  try {
-    const head = Buffer.alloc(520);
-    const { bytesRead } = await fh.read(head, 0, 520, 0);
-    if (bytesRead >= 4 && head.subarray(0, 4).equals(Buffer.from([0x51, 0x46, 0x49, 0xfb]))) return { kind: 'disk', format: 'qcow2' };
-    if (bytesRead >= 520 && head.subarray(512, 520).toString('latin1') === 'EFI PART') return { kind: 'disk', format: 'raw' };
-    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return { kind: 'box' };
-    if (bytesRead >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') return { kind: 'container' };
-  } finally {
-    await fh.close();
-  }
+  const format = await sniffFormat(path);
+  if (format === 'qcow2' || format === 'raw') return { kind: 'disk', format };
+  if (format === 'gzip') return { kind: 'box' };
+  if (format === 'tar') return { kind: 'container' };
   throw new UsageError(`${basename(path)} is of an unknown type`, 'boxes audit reads OCI archives (.tar), qcow2 or raw disks and Vagrant boxes');
 }
 
 export function profileOf(name: string): string | undefined {
-  if (/-x86_64-container-[\w-]+-.+\.tar$/.test(name)) return 'container';
+  if (new RegExp(`^${PREFIX_PATTERN}-x86_64-container-[\\w-]+-.+\\.tar$`).test(name)) return 'container';
   return parseDiskName(name)?.profile ?? parseBoxName(name)?.profile;
 }
 

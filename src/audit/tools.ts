@@ -2,21 +2,15 @@
  * The host programs that read disk images for `boxes audit` (and so for every disk build): found on
  * PATH or in the sbin directories that a normal user's PATH often lacks.
  */
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { delimiter } from 'node:path';
 import { PrerequisiteError } from '../errors.js';
+import { which } from '../vm/tools.js';
 
 export const DISK_TOOLS = { 'qemu-img': 'qemu-utils', sfdisk: 'fdisk', debugfs: 'e2fsprogs' } as const;
 export type DiskTool = keyof typeof DISK_TOOLS;
 
 export async function findTool(name: string, path = process.env.PATH ?? ''): Promise<string | undefined> {
-  for (const dir of [...path.split(delimiter), '/usr/sbin', '/sbin']) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
-  }
-  return undefined;
+  return which(name, [...path.split(delimiter), '/usr/sbin', '/sbin']);
 }
 
 /** Absolute paths of the disk tools; one usage error naming every missing package. */

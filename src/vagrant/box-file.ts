@@ -4,7 +4,6 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -12,6 +11,7 @@ import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import { sniffFormat } from '../file-format.js';
 
 const metadataSchema = z.looseObject({
   provider: z.string().min(1),
@@ -33,20 +33,8 @@ class NotABox extends UsageError {
   }
 }
 
-export async function isGzip(path: string): Promise<boolean> {
-  const fh = await open(path, 'r').catch(() => undefined);
-  if (!fh) throw new UsageError(`cannot read ${path}`, 'check the path');
-  try {
-    const head = Buffer.alloc(2);
-    const { bytesRead } = await fh.read(head, 0, 2, 0);
-    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
-  } finally {
-    await fh.close();
-  }
-}
-
 export async function readBox(path: string): Promise<BoxFile> {
-  if (!(await isGzip(path))) throw new NotABox(path, 'not a gzipped tar');
+  if ((await sniffFormat(path)) !== 'gzip') throw new NotABox(path, 'not a gzipped tar');
   const hash = createHash('sha256');
   const members: string[] = [];
   let metadataText: string | undefined;

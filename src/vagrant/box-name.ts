@@ -1,9 +1,9 @@
 /** Vagrant box file names: `<Prefix>-x86_64-<provider>-<version>.box` (arch-boxes' convention). */
 import type { Distribution } from '../catalog.js';
-import { BOX_KIND } from '../naming.js';
+import { BOX_KIND, PREFIX_PATTERN } from '../naming.js';
 
 const PROVIDERS = Object.values(BOX_KIND).join('|');
-const BOX_NAME = new RegExp(`^(Arch-Linux|Debian-[\\w.]+)-x86_64-(${PROVIDERS})-(.+)\\.box$`);
+const BOX_NAME = new RegExp(`^${PREFIX_PATTERN}-x86_64-(${PROVIDERS})-(.+)\\.box$`);
 
 export interface BoxName {
   /** `Arch-Linux` or `Debian-<release number>`. */

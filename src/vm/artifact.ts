@@ -1,14 +1,14 @@
 /** Which image `boxes test` boots: the --artifact given, or the newest of the profile in the output directory. */
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { PROFILES, type Distribution, type ProfileSpec } from '../catalog.js';
 import { UsageError } from '../errors.js';
-import { DISK_KIND } from '../naming.js';
-import { isGzip } from '../vagrant/box-file.js';
+import { DISK_KIND, PREFIX_PATTERN } from '../naming.js';
+import { sniffFormat } from '../file-format.js';
 import { parseBoxName } from '../vagrant/box-name.js';
 
 const KINDS = Object.values(DISK_KIND).join('|');
-const DISK_NAME = new RegExp(`^(Arch-Linux|Debian-[\\w.]+)-x86_64-(${KINDS})-(.+)\\.(qcow2|raw)$`);
+const DISK_NAME = new RegExp(`^${PREFIX_PATTERN}-x86_64-(${KINDS})-(.+)\\.(qcow2|raw)$`);
 
 /** Parses `<Prefix>-x86_64-<kind>-<version>.(qcow2|raw)`; undefined for other names. */
 export function parseDiskName(name: string): { distribution: Distribution; profile: string; version: string } | undefined {
@@ -18,18 +18,10 @@ export function parseDiskName(name: string): { distribution: Distribution; profi
   return { distribution: m[1] === 'Arch-Linux' ? 'arch' : 'debian', profile, version: m[3]! };
 }
 
-/** Reads the first sector: qcow2's magic, or a GPT header in a raw disk. */
+/** qcow2 or a raw GPT disk, by the first sector; undefined for anything else. */
 export async function diskFormat(path: string): Promise<'qcow2' | 'raw' | undefined> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(520);
-    const { bytesRead } = await fh.read(buf, 0, 520, 0);
-    if (bytesRead >= 4 && buf.subarray(0, 4).equals(Buffer.from([0x51, 0x46, 0x49, 0xfb]))) return 'qcow2';
-    if (bytesRead >= 520 && buf.subarray(512, 520).toString('latin1') === 'EFI PART') return 'raw';
-    return undefined;
-  } finally {
-    await fh.close();
-  }
+  const format = await sniffFormat(path);
+  return format === 'qcow2' || format === 'raw' ? format : undefined;
 }
 
 export interface ChosenArtifact {
@@ -66,7 +58,7 @@ export async function chooseArtifact(spec: ProfileSpec, artifact: string | undef
   if (parsed && parsed.profile !== spec.name)
     throw new UsageError(`${basename(path)} is a ${parsed.profile} image, not ${spec.name}`, `run \`boxes test --profile ${parsed.profile}\``);
   if (spec.kind === 'box') {
-    if (!(await isGzip(path))) throw new UsageError(`${basename(path)} is not a Vagrant box (not a gzipped tar)`, `pass a .box built by \`boxes build --profile ${spec.name}\``);
+    if ((await sniffFormat(path)) !== 'gzip') throw new UsageError(`${basename(path)} is not a Vagrant box (not a gzipped tar)`, `pass a .box built by \`boxes build --profile ${spec.name}\``);
     return { path, format: 'box', distribution: parsed?.distribution };
   }
   const format = await diskFormat(path);

@@ -4,17 +4,18 @@ import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { PrerequisiteError } from '../errors.js';
 
-export async function onPath(name: string, path = process.env.PATH ?? ''): Promise<boolean> {
-  for (const dir of path.split(delimiter)) {
+/** The first executable NAME in DIRS (default: PATH's directories), or undefined. */
+export async function which(name: string, dirs = (process.env.PATH ?? '').split(delimiter)): Promise<string | undefined> {
+  for (const dir of dirs) {
     if (!dir) continue;
-    try {
-      await access(join(dir, name), constants.X_OK);
-      return true;
-    } catch {
-      // next directory
-    }
+    const candidate = join(dir, name);
+    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
   }
-  return false;
+  return undefined;
+}
+
+export async function onPath(name: string, path = process.env.PATH ?? ''): Promise<boolean> {
+  return (await which(name, path.split(delimiter))) !== undefined;
 }
 
 export interface ToolNeeds {
