@@ -26,6 +26,8 @@ import { checkSigningKey } from './sign.js';
 import { diskTools } from './audit/tools.js';
 import { publish } from './publish.js';
 import { findProfile } from './catalog.js';
+import type { BuildMode } from './rootless/build-mode.js';
+import { detectBuildMode, mkosiFor, removeTree } from './rootless/namespace.js';
 
 export interface ArtifactReport {
   profile: string;
@@ -51,12 +53,15 @@ export interface BuildReport {
   outputDir: string;
   mkosiVersion: string;
   toolsTree: string;
+  /** root, subordinate-ids (rootless, fully mapped) or single-uid */
+  buildMode: BuildMode['kind'];
   artifacts: ArtifactReport[];
   sha256sums?: string;
 }
 
 interface Ctx {
   treeDir: string;
+  mode: BuildMode;
   mkosi?: Mkosi;
   seed?: string;
   toolsTree?: string;
@@ -91,15 +96,17 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
   const logDir = join(outputDir, 'logs');
   const cache = cachePaths();
   const echo = options.verbose;
-  const ctx: Ctx = { treeDir, artifacts: [] };
+  const mode = await detectBuildMode({ singleUid: options.singleUid, signal: io.signal });
+  const ctx: Ctx = { treeDir, mode, artifacts: [] };
 
-  if (options.dryRun) return dryRun(options, treeDir, outputDir);
+  if (options.dryRun) return dryRun(options, treeDir, outputDir, mode);
 
   await makeDirectory(outputDir);
   const unlock = await lockOutputDir(outputDir);
   const stagings: string[] = [];
   try {
     await mkdir(logDir, { recursive: true });
+    await mkdir(cache.workspace, { recursive: true });
     const renderer = chooseRenderer(currentSituation(options));
     const tasks = new Listr<Ctx, 'default' | 'verbose' | 'silent', 'verbose'>(
       [
@@ -108,7 +115,7 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
           task: async (c, task) => {
             const found = await findMkosi();
             if (!found) task.output = 'downloading the pinned mkosi (first use)';
-            c.mkosi = found ?? (await provisionMkosi({ signal: io.signal, logFile: join(logDir, 'setup.log') }));
+            c.mkosi = mkosiFor(found ?? (await provisionMkosi({ signal: io.signal, logFile: join(logDir, 'setup.log') })), c.mode);
             task.title = `mkosi ${c.mkosi.version} (${c.mkosi.source})`;
           },
         },
@@ -141,7 +148,7 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
             }
             const { distribution, release } = c.toolsSpec!;
             task.output = `${distribution} ${release}: building on first use (about two minutes), then cached`;
-            const tree = await ensureToolsTree(c.mkosi!, c.toolsSpec!, { signal: io.signal, logFile: join(logDir, 'tools-tree.log'), echo });
+            const tree = await ensureToolsTree(c.mkosi!, c.toolsSpec!, { mode: c.mode, signal: io.signal, logFile: join(logDir, 'tools-tree.log'), echo });
             c.toolsTree = tree.path;
             task.title = `Tools tree ${distribution} ${release} (${tree.built ? 'built' : 'cached'})`;
           },
@@ -152,7 +159,7 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
             const staging = await mkdtemp(join(outputDir, '.staging-'));
             stagings.push(staging);
             c.artifacts.push(await buildTarget(options, target, c, staging, outputDir, logDir, io.signal, echo));
-            await rm(staging, { recursive: true, force: true });
+            await removeTree(staging, c.mode);
           },
         })),
         {
@@ -182,11 +189,12 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
       outputDir,
       mkosiVersion: ctx.mkosi!.version,
       toolsTree: ctx.toolsTree!,
+      buildMode: mode.kind,
       artifacts: ctx.artifacts,
       sha256sums: join(outputDir, 'SHA256SUMS'),
     };
   } finally {
-    for (const staging of stagings) await rm(staging, { recursive: true, force: true });
+    for (const staging of stagings) await removeTree(staging, mode);
     await unlock();
   }
 }
@@ -198,6 +206,7 @@ function paths(c: Ctx, stagingOrOutput: string) {
     outputDir: stagingOrOutput,
     cacheDir: cache.mkosiCache,
     packageCacheDir: cache.packages,
+    workspaceDir: cache.workspace,
     toolsTree: c.toolsTree ?? 'default',
     sandboxTree: c.sandboxTree,
   };
@@ -250,10 +259,10 @@ async function buildTarget(
   };
 }
 
-async function dryRun(options: BuildOptions, treeDir: string, outputDir: string): Promise<BuildReport> {
-  const mkosi = (await findMkosi()) ?? { argv: ['mkosi'], env: {}, version: 'not installed', source: 'system' as const };
+async function dryRun(options: BuildOptions, treeDir: string, outputDir: string, mode: BuildMode): Promise<BuildReport> {
+  const mkosi = mkosiFor((await findMkosi()) ?? { argv: ['mkosi'], env: {}, version: 'not installed', source: 'system' as const }, mode);
   const revision = await treeRevision(treeDir);
-  const c: Ctx = { treeDir, mkosi, toolsTree: '<tools tree>', revision, artifacts: [] };
+  const c: Ctx = { treeDir, mode, mkosi, toolsTree: '<tools tree>', revision, artifacts: [] };
   if (options.distribution === 'debian') c.sandboxTree = '<apt sources sandbox>';
   return {
     distribution: options.distribution,
@@ -264,6 +273,7 @@ async function dryRun(options: BuildOptions, treeDir: string, outputDir: string)
     outputDir,
     mkosiVersion: mkosi.version,
     toolsTree: '<tools tree>',
+    buildMode: mode.kind,
     artifacts: options.targets.map((target) => {
       const name = artifactName({ ...target, distribution: options.distribution, release: options.release, version: options.buildVersion });
       return {

@@ -5,7 +5,7 @@ import { build } from './build.js';
 import { exitCodeFor, formatError } from './errors.js';
 import { hostDistribution } from './host.js';
 import { formatListing, listing } from './list.js';
-import { parseBuildOptions, type RawBuildOptions } from './options.js';
+import { parseBuildOptions, type BuildOptions, type RawBuildOptions } from './options.js';
 import { formatReport, reportJson } from './report.js';
 import { formatChecks, setup } from './setup.js';
 import { parseTestOptions, type RawTestOptions } from './test-options.js';
@@ -18,6 +18,13 @@ import { auditArtifact, detectKind, formatAudit } from './audit/audit-artifact.j
 import { UsageError } from './errors.js';
 import { catalog, parseCatalogOptions, type RawCatalogOptions } from './vagrant/catalog.js';
 import { writeFileAtomic } from './write-atomic.js';
+
+/** Options that change what a build proves get a warning line before anything runs. */
+function warnAbout(options: BuildOptions): void {
+  if (!options.repositoryKeyCheck) process.stderr.write('boxes: warning: repository key checks are off; use this only with local test repositories\n');
+  if (options.singleUid && process.getuid?.() !== 0)
+    process.stderr.write('boxes: warning: --single-uid: mkosi cannot chown, so files owned by other users or groups become root-owned and artifacts differ from a root build\n');
+}
 
 /** The options `boxes build` and `boxes verify` share. */
 function withBuildOptions(command: Command, outputDir: string): Command {
@@ -35,6 +42,7 @@ function withBuildOptions(command: Command, outputDir: string): Command {
     .option('--output-dir <dir>', 'where artifacts go', outputDir)
     .addOption(new Option('--tools-tree <dir>', 'use this tools tree instead of the cached default').hideHelp())
     .option('--no-repository-key-check', 'skip package signature checks (local test repositories only)')
+    .option('--single-uid', 'rootless without subordinate ids: mkosi maps one uid and cannot chown (file owners differ from a root build)')
     .option('--json', 'print a machine-readable summary on stdout')
     .option('--verbose', 'show every command and its output');
 }
@@ -69,8 +77,7 @@ export function program(): Command {
     .option('--dry-run', 'validate and print the mkosi command lines; build nothing')
     .action(async (raw: RawBuildOptions) => {
       const options = parseBuildOptions(raw, { now: new Date(), hostDistribution: await hostDistribution() });
-      if (!options.repositoryKeyCheck)
-        process.stderr.write('boxes: warning: repository key checks are off; use this only with local test repositories\n');
+      warnAbout(options);
       const interrupt = interruptController();
       try {
         const report = await build(options, { signal: interrupt.signal });
@@ -104,6 +111,7 @@ export function program(): Command {
   withBuildOptions(cmd.command('verify').description('build twice (the second from a copy of the tree elsewhere), compare every artifact, explain differences'), 'verify')
     .action(async (raw: RawBuildOptions) => {
       const options = parseBuildOptions(raw, { now: new Date(), hostDistribution: await hostDistribution() });
+      warnAbout(options);
       const interrupt = interruptController();
       try {
         const results = await verify(options, { signal: interrupt.signal, onEvent: (line) => process.stderr.write(`boxes: verify: ${line}\n`) });
@@ -144,14 +152,23 @@ export function program(): Command {
     .argument('<record>', 'the build record')
     .option('--output-dir <dir>', 'where the rebuilt artifact goes', 'reproduced')
     .option('--ignore-mismatch', "rebuild even when the config tree's commit or mkosi's version differs from the record's")
+    .option('--single-uid', 'rootless without subordinate ids: mkosi maps one uid (a root-built record will not be matched)')
     .addOption(new Option('--tools-tree <dir>', 'use this tools tree instead of the cached default').hideHelp())
     .option('--json', 'print the result as JSON on stdout')
     .option('--verbose', 'show every command and its output')
-    .action(async (record: string, o: { outputDir: string; ignoreMismatch?: boolean; toolsTree?: string; json?: boolean; verbose?: boolean }) => {
+    .action(async (record: string, o: { outputDir: string; ignoreMismatch?: boolean; singleUid?: boolean; toolsTree?: string; json?: boolean; verbose?: boolean }) => {
       const interrupt = interruptController();
       try {
         const r = await reproduce(
-          { record, outputDir: o.outputDir, ignoreMismatch: Boolean(o.ignoreMismatch), toolsTree: o.toolsTree, json: Boolean(o.json), verbose: Boolean(o.verbose) },
+          {
+            record,
+            outputDir: o.outputDir,
+            ignoreMismatch: Boolean(o.ignoreMismatch),
+            singleUid: Boolean(o.singleUid),
+            toolsTree: o.toolsTree,
+            json: Boolean(o.json),
+            verbose: Boolean(o.verbose),
+          },
           { signal: interrupt.signal },
         );
         const a = r.build.artifacts[0]!;

@@ -6,6 +6,8 @@ export interface MkosiPaths {
   outputDir: string;
   cacheDir: string;
   packageCacheDir: string;
+  /** mkosi's scratch space; its default follows the uid (and lands outside boxes' cache). */
+  workspaceDir: string;
   toolsTree: string;
   /** Debian only: sandbox tree with the apt sources. */
   sandboxTree?: string;
@@ -35,6 +37,9 @@ export function mkosiBuildArgs(options: BuildOptions, target: BuildTarget, paths
   if (paths.sandboxTree) args.push(`--sandbox-tree=${paths.sandboxTree}`);
   if (!options.repositoryKeyCheck) args.push('--repository-key-check=no');
   if (options.seed) args.push(`--seed=${options.seed}`);
+  // mkosi's single-uid mode cannot chown: mkosi-chroot skips chown, and the VM images carry a
+  // first-boot unit that gives the login user its home (mkosi.vm/vm.finalize).
+  if (options.singleUid) args.push('--environment=MKOSI_CHROOT_SUPPRESS_CHOWN=1', '--environment=BOXES_SINGLE_UID=1');
   args.push(
     `--source-date-epoch=${options.sourceDateEpoch}`,
     `--image-version=${options.buildVersion}`,
@@ -43,6 +48,7 @@ export function mkosiBuildArgs(options: BuildOptions, target: BuildTarget, paths
     `--output-directory=${paths.outputDir}`,
     `--cache-directory=${paths.cacheDir}`,
     `--package-cache-directory=${paths.packageCacheDir}`,
+    `--workspace-directory=${paths.workspaceDir}`,
     '--force',
     'build',
   );

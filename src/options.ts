@@ -22,6 +22,7 @@ export interface RawBuildOptions {
   json?: boolean;
   verbose?: boolean;
   dryRun?: boolean;
+  singleUid?: boolean;
 }
 
 export interface BuildTarget {
@@ -46,6 +47,8 @@ export interface BuildOptions {
   json: boolean;
   verbose: boolean;
   dryRun: boolean;
+  /** Rootless without subordinate ids: mkosi maps one uid and cannot chown. */
+  singleUid: boolean;
 }
 
 export interface Context {
@@ -101,6 +104,7 @@ const raw = z
     json: z.boolean().optional(),
     verbose: z.boolean().optional(),
     dryRun: z.boolean().optional(),
+    singleUid: z.boolean().optional(),
   })
   .superRefine((o, ctx) => {
     if (o.all && o.profile) ctx.addIssue({ code: 'custom', path: ['profile'], message: 'use either --profile or --all' });
@@ -164,5 +168,6 @@ export function parseBuildOptions(input: RawBuildOptions, context: Context): Bui
     json: o.json ?? false,
     verbose: o.verbose ?? false,
     dryRun: o.dryRun ?? false,
+    singleUid: o.singleUid ?? false,
   };
 }

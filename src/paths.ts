@@ -19,4 +19,5 @@ export const cachePaths = (root = cacheRoot()) => ({
   sandbox: join(root, 'sandbox'),
   mkosiCache: join(root, 'mkosi-cache'),
   packages: join(root, 'packages'),
+  workspace: join(root, 'workspace'),
 });

@@ -23,7 +23,7 @@ export interface Publish {
 export async function publish(p: Publish): Promise<{ signature?: string }> {
   const built = join(p.staging, p.name);
   // Findings keep the artifact in staging, which the build removes: it is never published.
-  const audited = await auditArtifact(built, { signal: p.signal }).catch((error: unknown) => {
+  const audited = await auditArtifact(built, { signal: p.signal, scratch: p.staging }).catch((error: unknown) => {
     if (error instanceof UsageError) throw new BuildError(`the built ${p.name} cannot be audited: ${error.message}`, `the post-output hook wrote a broken artifact; see ${p.logFile}`);
     throw error;
   });

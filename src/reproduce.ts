@@ -17,6 +17,7 @@ export interface ReproduceOptions {
   outputDir: string;
   /** Rebuild even when the tree's commit or mkosi's version differs from the record's. */
   ignoreMismatch: boolean;
+  singleUid?: boolean;
   toolsTree?: string;
   /** The result goes to stdout as JSON: progress stays off it. */
   json: boolean;
@@ -62,6 +63,7 @@ export async function reproduce(options: ReproduceOptions, io: { signal?: AbortS
       repositoryKeyCheck: !record.reproduce.includes('--no-repository-key-check'),
       outputDir: options.outputDir,
       toolsTree: options.toolsTree,
+      singleUid: options.singleUid,
       json: options.json,
       verbose: options.verbose,
     },

@@ -6,6 +6,9 @@ import { DISK_TOOLS, findTool } from './audit/tools.js';
 import { findVagrantInsecureKey } from './vagrant/insecure-key.js';
 import { findOvmf } from './vm/firmware.js';
 import { onPath, TEST_TOOLS } from './vm/tools.js';
+import { BoxesError } from './errors.js';
+import { describeBuildMode } from './rootless/build-mode.js';
+import { detectBuildMode } from './rootless/namespace.js';
 
 export interface Check {
   name: string;
@@ -34,6 +37,7 @@ export async function hostChecks(): Promise<Check[]> {
   const clone = await readFile('/proc/sys/kernel/unprivileged_userns_clone', 'utf8').catch(() => '1');
   const nsOk = Number(userns) > 0 && clone.trim() !== '0';
   checks.push({ name: 'user namespaces', ok: nsOk, detail: `max_user_namespaces=${userns.trim()}`, fix: 'sysctl user.max_user_namespaces=10000 kernel.unprivileged_userns_clone=1' });
+  checks.push(await buildModeCheck());
   // The default tools tree is Debian trixie, bootstrapped with the host's apt and dpkg.
   for (const [tool, pkg] of [['apt-get', 'apt'], ['dpkg', 'dpkg'], ['dpkg-deb', 'dpkg']] as const) {
     const v = await version(tool, ['--version']);
@@ -67,6 +71,16 @@ export async function hostChecks(): Promise<Check[]> {
     optional: true,
   });
   return checks;
+}
+
+/** Which way this user's builds run mkosi, and why; a refusal carries its fix. */
+async function buildModeCheck(): Promise<Check> {
+  try {
+    return { name: 'build mode', ok: true, detail: describeBuildMode(await detectBuildMode({ singleUid: false })) };
+  } catch (error) {
+    if (!(error instanceof BoxesError)) throw error;
+    return { name: 'build mode', ok: false, detail: `builds refused: ${error.message}`, fix: error.hint };
+  }
 }
 
 export async function setup(check: boolean): Promise<Check[]> {

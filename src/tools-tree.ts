@@ -4,11 +4,13 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Mkosi } from './mkosi.js';
 import { cachePaths } from './paths.js';
 import { run } from './runner.js';
+import type { BuildMode } from './rootless/build-mode.js';
+import { removeTree } from './rootless/namespace.js';
 import { aptSources, writeSandboxTree } from './sources.js';
 
 export interface ToolsTreeSpec {
@@ -40,11 +42,14 @@ export function toolsTreeArgs(spec: ToolsTreeSpec, outputDir: string, sandboxTre
     '--output=tools',
     `--cache-directory=${paths.mkosiCache}`,
     `--package-cache-directory=${paths.packages}`,
+    `--workspace-directory=${paths.workspace}`,
     'build',
   ];
 }
 
 export interface EnsureOptions {
+  /** How mkosi runs; the staging tree holds files of subordinate ids in a mapped namespace. */
+  mode?: BuildMode;
   signal?: AbortSignal;
   logFile?: string;
   echo?: boolean;
@@ -56,6 +61,7 @@ export async function ensureToolsTree(mkosi: Mkosi, spec: ToolsTreeSpec, options
   const final = join(paths.tools, toolsTreeKey(spec, mkosi.version));
   if (existsSync(join(final, 'usr/bin'))) return { path: final, built: false };
   await mkdir(paths.tools, { recursive: true });
+  await mkdir(paths.workspace, { recursive: true });
   const staging = await mkdtemp(join(paths.tools, '.building-'));
   try {
     const sandbox = spec.distribution === 'debian' ? await writeSandboxTree(paths.sandbox, { release: spec.release, mirror: spec.mirror }) : undefined;
@@ -73,7 +79,7 @@ export async function ensureToolsTree(mkosi: Mkosi, spec: ToolsTreeSpec, options
       if (!existsSync(join(final, 'usr/bin'))) throw error;
     }
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    await removeTree(staging, options.mode ?? { kind: 'root' });
   }
   return { path: final, built: true };
 }

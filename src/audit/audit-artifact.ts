@@ -39,10 +39,11 @@ export function profileOf(name: string): string | undefined {
   return parseDiskName(name)?.profile ?? parseBoxName(name)?.profile;
 }
 
-export async function auditArtifact(path: string, io: { signal?: AbortSignal } = {}): Promise<AuditReport> {
+/** `io.scratch`: where the sparse copy of a disk goes (a build passes its staging directory). */
+export async function auditArtifact(path: string, io: { signal?: AbortSignal; scratch?: string } = {}): Promise<AuditReport> {
   const { kind, format } = await detectKind(path);
   const profile = profileOf(basename(path));
-  const work = await mkdtemp(join(tmpdir(), 'boxes-audit-'));
+  const work = await mkdtemp(join(io.scratch ?? tmpdir(), 'boxes-audit-'));
   try {
     let view;
     if (kind === 'container') view = await ociView(path);

@@ -4,8 +4,7 @@
  * difference is explained (src/verify/differences.ts), and diffoscope, where installed, writes its
  * report next to the artifacts.
  */
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { build, type BuildReport } from '../build.js';
 import { BoxesError } from '../errors.js';
@@ -34,8 +33,10 @@ export interface VerifyResult {
 /** Some artifacts differ between the two builds: exit 1. */
 export class NotReproducible extends BoxesError {}
 
-async function copyTree(from: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'boxes-verify-'));
+/** The copy lives in the output directory: verify writes nothing outside it and the cache. */
+async function copyTree(from: string, outputDir: string): Promise<string> {
+  await mkdir(outputDir, { recursive: true });
+  const dir = await mkdtemp(join(outputDir, '.tree-'));
   const tree = join(dir, 'another', 'tree');
   for (const part of await treeParts(from)) await cp(join(from, part), join(tree, part), { recursive: true, verbatimSymlinks: true }).catch(() => undefined);
   return tree;
@@ -51,7 +52,7 @@ async function diffoscope(a: string, b: string, report: string, signal?: AbortSi
 export async function verify(options: BuildOptions, io: { signal?: AbortSignal; onEvent?: (line: string) => void } = {}): Promise<VerifyResult[]> {
   const outputDir = resolve(options.outputDir);
   const revision = await treeRevision(TREE_DIR);
-  const tree = await copyTree(TREE_DIR);
+  const tree = await copyTree(TREE_DIR, outputDir);
   try {
     io.onEvent?.('first build');
     const first = await build({ ...options, outputDir: join(outputDir, 'first') }, { signal: io.signal, revision });
@@ -62,7 +63,7 @@ export async function verify(options: BuildOptions, io: { signal?: AbortSignal; 
       const b = second.artifacts[i]!;
       const result: VerifyResult = { artifact: a.path, second: b.path, identical: a.sha256 === b.sha256, sha256: [a.sha256, b.sha256], where: [] };
       if (!result.identical) {
-        const work = await mkdtemp(join(tmpdir(), 'boxes-compare-'));
+        const work = await mkdtemp(join(outputDir, '.compare-'));
         try {
           result.where = await explainDifference(a.path, b.path, work, io.signal);
         } finally {

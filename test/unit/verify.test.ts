@@ -28,7 +28,8 @@ describe('boxes verify', () => {
     expect(existsSync(join(out, 'second/elsewhere', NAME))).toBe(true);
     const dirs = readFileLines(join(dir, 'argv.jsonl')).filter((a) => a.at(-1) === 'build').map((a) => a[a.indexOf('--directory') + 1]);
     expect(dirs[0]).toBe(root);
-    expect(dirs[1]).toMatch(/boxes-verify-.*\/another\/tree$/);
+    // The copy lives in the output directory (verify writes nowhere else), and is gone afterwards.
+    expect(dirs[1]).toMatch(new RegExp(`^${out}/\\.tree-[^/]+/another/tree$`));
     expect(existsSync(dirs[1]!)).toBe(false);
   });
 });
@@ -45,6 +46,7 @@ describe('Ctrl-C', () => {
     expect(code, stderr).toBe(130);
     expect(mkosiAlive).toBe(false);
     expect(readdirSync(tmp)).toEqual([]);
+    expect(readdirSync(join(dir, 'v')).filter((n) => n.startsWith('.'))).toEqual([]);
     expect(readdirSync(join(dir, 'v/first')).filter((n) => n.startsWith('.'))).toEqual([]);
   });
 });
