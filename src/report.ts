@@ -9,6 +9,7 @@ export function formatReport(r: BuildReport, dryRun: boolean): string {
     `  build version     ${r.buildVersion}`,
     `  mkosi             ${r.mkosiVersion}`,
     `  tools tree        ${r.toolsTree}`,
+    `  build mode        ${r.buildMode}`,
   ];
   for (const a of r.artifacts) {
     lines.push(`${a.path}`);
@@ -31,6 +32,7 @@ export function reportJson(r: BuildReport): string {
       outputDir: r.outputDir,
       mkosiVersion: r.mkosiVersion,
       toolsTree: r.toolsTree,
+      buildMode: r.buildMode,
       sha256sums: r.sha256sums ?? null,
       artifacts: r.artifacts.map((a) => ({
         profile: a.profile,
