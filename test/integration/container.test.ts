@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseDpkgStatus } from '../../src/record/packages.js';
 import { buildRecordSchema } from '../../src/record/schema.js';
 import { treeParts } from '../../src/verify/verify.js';
-import { build as boxes, boxesRaw, cache, EPOCH, root, rootlessUser, sh, VERSION, workDir } from '../support/cli.js';
+import { build as boxes, boxesRaw, buildRootless, cache, EPOCH, root, sh, VERSION, workDir } from '../support/cli.js';
 
 const work = workDir();
 /** The tools tree the Debian build used; the Arch fixture repository is made with its pacman tools. */
@@ -70,11 +70,12 @@ describe('debian container', () => {
   let second: ReturnType<typeof boxes>;
   beforeAll(() => {
     first = boxes(['--profile', 'container', '--distribution', 'debian', '--output-dir', join(work, 'debian-a')]);
-    second = boxes(['--profile', 'container', '--distribution', 'debian', '--output-dir', join(work, 'debian-b/elsewhere')]);
     toolsTree = first.toolsTree;
+    // The second build is rootless (an unprivileged user with subordinate ids) and elsewhere.
+    second = buildRootless(['--profile', 'container', '--distribution', 'debian'], join(work, 'debian-b/elsewhere'), toolsTree);
   });
 
-  it('is byte-for-byte reproducible across output directories', () => {
+  it('is byte-for-byte reproducible across output directories, and rootless gives the root build', () => {
     expect(first.artifacts[0]!.path).toMatch(/\/Debian-13-x86_64-container-base-20251123\.0\.tar$/);
     expect(second.artifacts[0]!.sha256).toBe(first.artifacts[0]!.sha256);
     expect(second.artifacts[0]!.digest).toBe(first.artifacts[0]!.digest);
@@ -170,17 +171,11 @@ describe('arch container from a local repository', () => {
     expect(existsSync(join(rootfs, 'var/lib/pacman/local/base-devel-1.0-1'))).toBe(true);
   });
 
-  it('is reproducible when built rootless by an unprivileged user', () => {
-    const user = rootlessUser();
-    if (!user) return; // already unprivileged: the root build above was rootless
+  it('is the same archive, with the same record, when built rootless by an unprivileged user', () => {
     const userDir = join(work, 'rootless');
-    mkdirSync(userDir);
-    sh('chown', [user, userDir]);
-    const r = boxes(
-      ['--profile', 'container', '--distribution', 'arch', '--mirror', `file://${repo}`, '--no-repository-key-check', '--output-dir', join(userDir, 'out'), '--tools-tree', rootBuild.toolsTree],
-      { user, cacheDir: join(userDir, 'cache') },
-    );
+    const r = buildRootless(['--profile', 'container', '--distribution', 'arch', '--mirror', `file://${repo}`, '--no-repository-key-check'], userDir, rootBuild.toolsTree);
     expect(r.artifacts[0]!.sha256).toBe(rootBuild.artifacts[0]!.sha256);
+    expect(readFileSync(`${r.artifacts[0]!.path}.manifest.json`, 'utf8')).toBe(readFileSync(`${rootBuild.artifacts[0]!.path}.manifest.json`, 'utf8'));
     rmSync(userDir, { recursive: true, force: true });
   });
 });

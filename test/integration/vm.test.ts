@@ -1,11 +1,12 @@
 // Real mkosi builds of the Debian VM images, booted in QEMU by `boxes test` (BIOS and UEFI, with
-// SSH, sudo, units, guest agent and first-boot identity checks), rebuilt for byte equality, one of
-// them built rootless, and the libvirt-executor's settings read out of its disk.
+// SSH, sudo, units, guest agent and first-boot identity checks), basic rebuilt rootless for byte
+// equality with the root build, cloud-init built rootless and booted with its seed, and the
+// libvirt-executor (rootless too) read out of its disk.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { boxesRaw, build, cache, root, rootlessUser, sh, VERSION, workDir, type Built } from '../support/cli.js';
+import { boxesRaw, build, buildRootless, cache, root, sh, VERSION, workDir, type Built } from '../support/cli.js';
 import { openDisk } from '../support/disk-files.js';
 
 const work = workDir();
@@ -85,16 +86,17 @@ describe('debian basic image', () => {
     expectAllChecks(boxesTest('basic', first.artifacts[0]!.path), COMMON_CHECKS);
   });
 
-  it('is byte-for-byte reproducible', () => {
-    const second = build(['--profile', 'basic', ...debian, '--output-dir', join(work, 'basic-b/elsewhere')]);
+  it('is byte-for-byte reproducible: a rootless build elsewhere gives the root build and its record', () => {
+    const second = buildRootless(['--profile', 'basic', ...debian], join(work, 'basic-b/elsewhere'), toolsTree);
     expect(second.artifacts[0]!.sha256).toBe(first.artifacts[0]!.sha256);
+    expect(readFileSync(`${second.artifacts[0]!.path}.manifest.json`, 'utf8')).toBe(readFileSync(`${first.artifacts[0]!.path}.manifest.json`, 'utf8'));
   });
 });
 
-describe('debian cloud-init image', () => {
+describe('debian cloud-init image, built rootless', () => {
   let image: string;
   beforeAll(() => {
-    image = build(['--profile', 'cloud-init', ...debian, '--output-dir', join(work, 'cloud')]).artifacts[0]!.path;
+    image = buildRootless(['--profile', 'cloud-init', ...debian], join(work, 'cloud'), toolsTree).artifacts[0]!.path;
   });
 
   it('is small, and boots under BIOS and UEFI with a NoCloud seed: key and password login, runcmd, root grown', () => {
@@ -107,16 +109,7 @@ describe('debian cloud-init image', () => {
 
 describe('debian libvirt-executor image, built rootless', () => {
   it('holds the kernel, enables lockdown, has no static hostname and does not wait for time sync', () => {
-    const user = rootlessUser();
-    const out = join(work, 'executor');
-    let opts = {};
-    if (user) {
-      mkdirSync(out);
-      sh('chown', [user, out]);
-      opts = { user, cacheDir: join(out, 'cache') };
-    }
-    // The tools tree the basic build made (read-only use is fine for another user).
-    const built = build(['--profile', 'libvirt-executor', ...debian, '--output-dir', join(out, 'out'), '--tools-tree', toolsTree], opts);
+    const built = buildRootless(['--profile', 'libvirt-executor', ...debian], join(work, 'executor'), toolsTree);
     const disk = openDisk(built.artifacts[0]!.path, work);
     try {
       expect(disk.esp('/grub/grub.cfg')).toMatch(/linux .*lockdown=confidentiality/);

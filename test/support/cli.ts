@@ -43,9 +43,33 @@ export function build(args: string[], opts: RunAs = {}): Built {
 
 export const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
 
-/** An unprivileged user for rootless builds; undefined when the tests already run unprivileged. */
+/**
+ * An unprivileged user with subordinate id ranges, for rootless builds; undefined when the tests
+ * already run unprivileged (then every build is rootless).
+ */
 export function rootlessUser(): string | undefined {
   if (process.getuid?.() !== 0) return undefined;
   if (spawnSync('id', [ROOTLESS_USER]).status !== 0) sh('useradd', ['--create-home', ROOTLESS_USER]);
+  // useradd assigns ranges where /etc/login.defs asks for them; make sure of it either way.
+  for (const [file, flag] of [['/etc/subuid', '--add-subuids'], ['/etc/subgid', '--add-subgids']] as const) {
+    const text = spawnSync('cat', [file], { encoding: 'utf8' }).stdout ?? '';
+    if (!new RegExp(`^${ROOTLESS_USER}:`, 'm').test(text)) sh('usermod', [flag, '400000-465535', ROOTLESS_USER]);
+  }
   return ROOTLESS_USER;
+}
+
+/**
+ * Builds as the rootless test user into DIR/out with a cache of its own in DIR/cache (root's tools
+ * tree is used read-only). Everything the build wrote must belong to that user.
+ */
+export function buildRootless(args: string[], dir: string, toolsTree: string): Built {
+  const user = rootlessUser();
+  const out = ['--output-dir', join(dir, 'out'), '--tools-tree', toolsTree];
+  if (!user) return build([...args, ...out]);
+  mkdirSync(dir, { recursive: true });
+  sh('chown', [user, dir]);
+  const built = build([...args, ...out], { user, cacheDir: join(dir, 'cache') });
+  const foreign = sh('find', [dir, '(', '!', '-user', user, '-o', '!', '-group', user, ')', '-printf', '%u:%g %p\n']).trim();
+  if (foreign) throw new Error(`the rootless build left files of other owners:\n${foreign.split('\n').slice(0, 10).join('\n')}`);
+  return built;
 }
