@@ -1,13 +1,13 @@
 // Real mkosi builds of the container image, Debian from Debian's archive and Arch from a fixture
 // repository, proven with podman, skopeo, umoci and chroot. Builds are shared across the checks.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseDpkgStatus } from '../../src/record/packages.js';
 import { buildRecordSchema } from '../../src/record/schema.js';
 import { treeParts } from '../../src/verify/verify.js';
-import { build as boxes, boxesRaw, buildRootless, cache, EPOCH, root, sh, VERSION, workDir } from '../support/cli.js';
+import { build as boxes, boxesRaw, buildRootless, cache, EPOCH, root, rootlessUser, sh, VERSION, workDir } from '../support/cli.js';
 
 const work = workDir();
 /** The tools tree the Debian build used; the Arch fixture repository is made with its pacman tools. */
@@ -177,5 +177,39 @@ describe('arch container from a local repository', () => {
     expect(r.artifacts[0]!.sha256).toBe(rootBuild.artifacts[0]!.sha256);
     expect(readFileSync(`${r.artifacts[0]!.path}.manifest.json`, 'utf8')).toBe(readFileSync(`${rootBuild.artifacts[0]!.path}.manifest.json`, 'utf8'));
     rmSync(userDir, { recursive: true, force: true });
+  });
+});
+
+describe('Ctrl-C during a rootless build', () => {
+  it('stops mkosi in its namespace: exit 130, no process, mount, staging or workspace left', async () => {
+    const user = rootlessUser();
+    if (!user) return; // the suite already runs unprivileged; the unit suite covers Ctrl-C there
+    expect(toolsTree, 'the Debian build provides the tools tree').toBeDefined();
+    const dir = join(work, 'rootless-interrupt');
+    mkdirSync(dir);
+    sh('chown', [user, dir]);
+    const out = join(dir, 'out');
+    const child = spawn('runuser', ['-u', user, '--', 'env', `BOXES_CACHE_DIR=${join(dir, 'cache')}`, 'node', join(root, 'dist/cli.js'), 'build', '--profile', 'container', '--distribution', 'debian', '--output-dir', out, '--tools-tree', toolsTree, '--verbose'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
+    // mkosi is inside its namespace, with its mounts, once it installs packages.
+    const log = join(out, 'logs/container-base.log');
+    for (let i = 0; i < 600 && !(existsSync(log) && /Installing|Running/.test(readFileSync(log, 'utf8'))); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(readFileSync(log, 'utf8'), stderr).toMatch(/Installing|Running/);
+    const node = sh('pgrep', ['-u', user, '-f', 'dist/cli.js build']).trim().split('\n')[0]!;
+    process.kill(Number(node), 'SIGINT');
+    expect(await exited, stderr).toBe(130);
+    const [, start] = new RegExp(`^${user}:(\\d+):`, 'm').exec(readFileSync('/etc/subuid', 'utf8'))!;
+    const uid = Number(sh('id', ['-u', user]));
+    const ours = sh('ps', ['-eo', 'uid=,args=']).split('\n').filter((l) => {
+      const id = Number(l.trim().split(/\s+/)[0]);
+      return l.trim() !== '' && (id === uid || (id >= Number(start) && id < Number(start) + 65536));
+    });
+    expect(ours).toEqual([]);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(dir);
+    expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]);
+    expect(readdirSync(join(dir, 'cache/workspace'))).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
