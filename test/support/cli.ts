@@ -59,17 +59,21 @@ export function rootlessUser(): string | undefined {
 }
 
 /**
- * Builds as the rootless test user into DIR/out with a cache of its own in DIR/cache (root's tools
- * tree is used read-only). Everything the build wrote must belong to that user.
+ * Builds as the rootless test user into DIR/out, with the user's own cache (kept next to the
+ * suites' shared cache, so packages are downloaded once per machine) and root's tools tree used
+ * read-only. Everything the build wrote must belong to that user.
  */
 export function buildRootless(args: string[], dir: string, toolsTree: string): Built {
   const user = rootlessUser();
   const out = ['--output-dir', join(dir, 'out'), '--tools-tree', toolsTree];
   if (!user) return build([...args, ...out]);
-  mkdirSync(dir, { recursive: true });
-  sh('chown', [user, dir]);
-  const built = build([...args, ...out], { user, cacheDir: join(dir, 'cache') });
-  const foreign = sh('find', [dir, '(', '!', '-user', user, '-o', '!', '-group', user, ')', '-printf', '%u:%g %p\n']).trim();
+  const userCache = join(cache, `user-${user}`);
+  for (const d of [dir, userCache]) {
+    mkdirSync(d, { recursive: true });
+    sh('chown', [user, d]);
+  }
+  const built = build([...args, ...out], { user, cacheDir: userCache });
+  const foreign = sh('find', [dir, userCache, '(', '!', '-user', user, '-o', '!', '-group', user, ')', '-printf', '%u:%g %p\n']).trim();
   if (foreign) throw new Error(`the rootless build left files of other owners:\n${foreign.split('\n').slice(0, 10).join('\n')}`);
   return built;
 }
