@@ -75,5 +75,8 @@ export function buildRootless(args: string[], dir: string, toolsTree: string): B
   const built = build([...args, ...out], { user, cacheDir: userCache });
   const foreign = sh('find', [dir, userCache, '(', '!', '-user', user, '-o', '!', '-group', user, ')', '-printf', '%u:%g %p\n']).trim();
   if (foreign) throw new Error(`the rootless build left files of other owners:\n${foreign.split('\n').slice(0, 10).join('\n')}`);
+  // Nothing outside the output and cache directories: no scratch left in the temporary directories.
+  const stray = sh('find', ['/tmp', '/var/tmp', '-mindepth', '1', '-maxdepth', '1', '-user', user]).trim();
+  if (stray) throw new Error(`the rootless build wrote outside its output and cache directories:\n${stray}`);
   return built;
 }
