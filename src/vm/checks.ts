@@ -101,6 +101,11 @@ export const CHECKS: readonly Check[] = [
     async run(g, facts) {
       const status = (await g.ssh('cloud-init status --wait >/dev/null 2>&1; cloud-init status || true')).trim();
       if (!/status: done/.test(status)) fail(`cloud-init ${status.replace(/\s+/g, ' ')}`);
+      // The generator runs before the root filesystem's udev: the seed must be visible to it, not
+      // found later by luck (a disc that appears late makes cloud-init skip NoCloud altogether).
+      await g.ssh('sudo -n grep -qi cidata /run/cloud-init/ds-identify.log').catch(() =>
+        fail("cloud-init's generator did not see the cidata seed (its disc appeared too late in the boot)"),
+      );
       await g.ssh(`test -e ${facts.cloudInitMarker}`).catch(() => fail(`runcmd did not create ${facts.cloudInitMarker}`));
       await facts.cloudInitPasswordLogin?.().catch((e: Error) => fail(`the password from user-data does not log in: ${e.message}`));
     },

@@ -136,6 +136,7 @@ describe('checks', () => {
     ['swap', { '/proc/swaps': 'Filename Type\n' }, /swap file is not active/],
     ['first-boot-identity', { 'machine-id': 'uninitialized\n' }, /machine-id is 'uninitialized'/],
     ['cloud-init-user-data', { 'cloud-init status': 'status: error\n' }, /cloud-init status: error/],
+    ['cloud-init-user-data', { 'cloud-init status': 'status: done\n', 'ds-identify.log': new Error('exit 1') }, /generator did not see the cidata seed/],
     ['root-grown', { 'df -B1': `${2 * 2 ** 30}\n` }, /root is 2\.0 GiB on a 10\.0 GiB disk/],
     ['vagrant-conventions', { 'stat -c': 'vagrant 755\nvagrant 600\n' }, /are 'vagrant 755', 'vagrant 600', not/],
     ['vagrant-conventions', { 'stat -c': 'vagrant 700\nvagrant 600\n', 'cat ~/.ssh': 'ssh-rsa AAAA\n' }, /holds ssh-rsa, not the RSA and ED25519/],
