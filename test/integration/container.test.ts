@@ -187,7 +187,7 @@ describe('Ctrl-C during a rootless build', () => {
     expect(toolsTree, 'the Debian build provides the tools tree').toBeDefined();
     const dir = join(work, 'rootless-interrupt');
     mkdirSync(dir);
-    sh('chown', [user, dir]);
+    sh('chown', [`${user}:${user}`, dir]);
     const out = join(dir, 'out');
     const child = spawn('runuser', ['-u', user, '--', 'env', `BOXES_CACHE_DIR=${join(dir, 'cache')}`, 'node', join(root, 'dist/cli.js'), 'build', '--profile', 'container', '--distribution', 'debian', '--output-dir', out, '--tools-tree', toolsTree, '--verbose'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';

@@ -70,7 +70,7 @@ export function buildRootless(args: string[], dir: string, toolsTree: string): B
   const userCache = join(cache, `user-${user}`);
   for (const d of [dir, userCache]) {
     mkdirSync(d, { recursive: true });
-    sh('chown', [user, d]);
+    sh('chown', [`${user}:${user}`, d]);
   }
   const built = build([...args, ...out], { user, cacheDir: userCache });
   const foreign = sh('find', [dir, userCache, '(', '!', '-user', user, '-o', '!', '-group', user, ')', '-printf', '%u:%g %p\n']).trim();
