@@ -74,7 +74,9 @@ if [ "$distribution" = arch ]; then
             --distribution debian --output-dir "$work/tools-seed" >/dev/null
     fi
     for tools in "$cache"/tools/debian-*; do break; done
-    bash "$work/boxes/test/support/make-arch-repo.sh" "$work/arch-repo" "$tools"
+    # With signed packages and a keyring package, so the image's populated keyring is compared too.
+    bash "$work/boxes/test/support/make-arch-keys.sh" "$work/arch-keys" 2>/dev/null
+    bash "$work/boxes/test/support/make-arch-repo.sh" "$work/arch-repo" "$tools" "$work/arch-keys"
     chmod -R a+rX "$work/arch-repo"
     extra=(--mirror "file://$work/arch-repo" --no-repository-key-check)
 fi

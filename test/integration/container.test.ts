@@ -3,7 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDpkgStatus } from '../../src/record/packages.js';
 import { buildRecordSchema } from '../../src/record/schema.js';
 import { treeParts } from '../../src/verify/verify.js';
@@ -32,7 +32,9 @@ function checkContent(rootfs: string, distribution: 'arch' | 'debian') {
   expect(existsSync(join(rootfs, 'usr/share/man/man1'))).toBe(false);
   if (distribution === 'arch') {
     expect(existsSync(join(rootfs, 'var/lib/pacman/sync'))).toBe(false);
-    expect(existsSync(join(rootfs, 'etc/pacman.d/gnupg'))).toBe(false);
+    // A populated keyring, and no private key in it.
+    expect(readdirSync(join(rootfs, 'etc/pacman.d/gnupg')).sort()).toEqual(['gpg-agent.conf', 'gpg.conf', 'pubring.gpg', 'trustdb.gpg']);
+    expect(readFileSync(join(rootfs, 'usr/share/libalpm/hooks/package-cleanup.hook'), 'utf8')).toContain('Exec = /usr/bin/sh -c "rm -rf /var/cache/pacman/pkg/*"');
     expect(osRelease).toContain(`VERSION_ID=${VERSION}`);
     for (const pkg of readdirSync(join(rootfs, 'var/lib/pacman/local')).filter((n) => n !== 'ALPM_DB_VERSION')) {
       expect(readFileSync(join(rootfs, 'var/lib/pacman/local', pkg, 'desc'), 'utf8')).toContain(`%INSTALLDATE%\n${EPOCH}\n`);
@@ -45,6 +47,7 @@ function checkContent(rootfs: string, distribution: 'arch' | 'debian') {
     expect(readFileSync(join(rootfs, 'etc/dpkg/dpkg.cfg.d/boxes-slim'), 'utf8')).toContain('path-exclude /usr/share/man/*');
     const sources = readdirSync(join(rootfs, 'etc/apt/sources.list.d')).map((n) => readFileSync(join(rootfs, 'etc/apt/sources.list.d', n), 'utf8')).join('');
     expect(sources).not.toMatch(/debian-debug|deb-src/);
+    expect(readFileSync(join(rootfs, 'etc/apt/apt.conf.d/docker-clean'), 'utf8')).toMatch(/^DPkg::Post-Invoke .*\/var\/cache\/apt\/archives\/\*\.deb/m);
   }
   expect(sh('chroot', [rootfs, '/usr/bin/bash', '-c', 'echo hello from $0']).trim()).toBe('hello from /usr/bin/bash');
 }
@@ -106,15 +109,31 @@ describe('debian container', () => {
   it('loads in podman and skopeo with both ref names', () => checkOci(first.artifacts[0]!.path, 'debian', 'base'));
 
   it('unpacks with umoci, runs a command, and follows the content rules', () => checkContent(unpack(first.artifacts[0]!.path, 'base'), 'debian'));
+
+  it('keeps no downloaded package after apt-get install inside it', () => {
+    const rootfs = unpack(first.artifacts[0]!.path, 'base');
+    rmSync(join(rootfs, 'etc/resolv.conf'), { force: true });
+    writeFileSync(join(rootfs, 'etc/resolv.conf'), readFileSync('/etc/resolv.conf'));
+    // A private mount namespace: /dev and /proc for apt inside the tree, gone when it exits.
+    const script = `mount --rbind /dev "$1/dev" && mount -t proc proc "$1/proc" && chroot "$1" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends hello >/dev/null'`;
+    const r = spawnSync('unshare', ['--mount', '--fork', 'sh', '-c', script, 'sh', rootfs], { encoding: 'utf8', timeout: 10 * 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(join(rootfs, 'usr/bin/hello'))).toBe(true);
+    const cache = join(rootfs, 'var/cache/apt');
+    expect(sh('find', [cache, '-name', '*.deb', '-o', '-name', '*.bin']).trim()).toBe('');
+  });
 });
 
 describe('arch container from a local repository', () => {
   let repo: string;
   let rootBuild: ReturnType<typeof boxes>;
+  let keys: string;
   beforeAll(() => {
     expect(toolsTree, 'the Debian build provides the tools tree').toBeDefined();
     repo = join(work, 'arch-repo');
-    sh('bash', [join(root, 'test/support/make-arch-repo.sh'), repo, toolsTree]);
+    keys = join(work, 'arch-keys');
+    sh('bash', [join(root, 'test/support/make-arch-keys.sh'), keys]);
+    sh('bash', [join(root, 'test/support/make-arch-repo.sh'), repo, toolsTree, keys]);
     rootBuild = boxes(['--profile', 'container', '--distribution', 'arch', '--mirror', `file://${repo}`, '--no-repository-key-check', '--output-dir', join(work, 'arch-a')]);
   });
 
@@ -169,6 +188,61 @@ describe('arch container from a local repository', () => {
     const r = boxes(['--profile', 'container', '--variant', 'base-devel', '--distribution', 'arch', '--mirror', `file://${repo}`, '--no-repository-key-check', '--output-dir', join(work, 'arch-devel')]);
     const rootfs = unpack(r.artifacts[0]!.path, 'base-devel');
     expect(existsSync(join(rootfs, 'var/lib/pacman/local/base-devel-1.0-1'))).toBe(true);
+  });
+
+  it('builds multilib-devel with [multilib] enabled in its pacman.conf, and nothing else changed there', () => {
+    const r = boxes(['--profile', 'container', '--variant', 'multilib-devel', '--distribution', 'arch', '--mirror', `file://${repo}`, '--no-repository-key-check', '--output-dir', join(work, 'arch-multilib')]);
+    const multilib = readFileSync(join(unpack(r.artifacts[0]!.path, 'multilib-devel'), 'etc/pacman.conf'), 'utf8');
+    const base = readFileSync(join(unpack(rootBuild.artifacts[0]!.path, 'base'), 'etc/pacman.conf'), 'utf8');
+    expect(multilib).toMatch(/^\[multilib\]\nInclude = \/etc\/pacman\.d\/mirrorlist$/m);
+    expect(multilib).toBe(base.replace('#[multilib]\n#Include', '[multilib]\nInclude'));
+  });
+
+  describe('pacman out of the box (Debian\'s pacman on the unpacked image, the image\'s own keyring and options)', () => {
+    let rootfs: string;
+    let conf: string;
+    const pacman = (...args: string[]) =>
+      spawnSync('pacman', ['--root', rootfs, '--dbpath', join(rootfs, 'var/lib/pacman'), '--cachedir', join(rootfs, 'var/cache/pacman/pkg'), '--gpgdir', join(rootfs, 'etc/pacman.d/gnupg'), '--hookdir', join(rootfs, 'usr/share/libalpm/hooks'), '--logfile', join(rootfs, 'var/log/pacman.log'), '--config', conf, '--noconfirm', '--noprogressbar', ...args], { encoding: 'utf8', timeout: 120_000 });
+    const pacmanKey = (...args: string[]) => spawnSync('pacman-key', ['--config', conf, '--gpgdir', join(rootfs, 'etc/pacman.d/gnupg'), ...args], { encoding: 'utf8', timeout: 120_000 });
+    beforeAll(() => {
+      rootfs = unpack(rootBuild.artifacts[0]!.path, 'base');
+      // The image's [options] (SigLevel included); only the mirror list is swapped for the fixture.
+      const image = readFileSync(join(rootfs, 'etc/pacman.conf'), 'utf8');
+      conf = join(work, 'pacman-test.conf');
+      writeFileSync(conf, `${image.slice(0, image.search(/^\[(?!options\])/m))}\n[core]\nServer = file://${repo}\n`);
+      expect(readFileSync(conf, 'utf8')).toMatch(/^SigLevel = Required/m);
+    });
+
+    it('installs a package whose signature the keyring validates, then empties the package cache', () => {
+      const r = pacman('-Sy', 'hello');
+      expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+      expect(readFileSync(join(rootfs, 'usr/share/boxes-fixture/hello'), 'utf8')).toBe('hello from a signed package\n');
+      expect(readdirSync(join(rootfs, 'var/cache/pacman/pkg'))).toEqual([]);
+    });
+
+    it('refuses a package signed by a key outside the keyring', () => {
+      const r = pacman('-S', 'rogue');
+      expect(r.status).not.toBe(0);
+      expect(`${r.stdout}${r.stderr}`).toMatch(/required key missing from keyring|signature .* is unknown trust|invalid or corrupted/i);
+      expect(existsSync(join(rootfs, 'usr/share/boxes-fixture/rogue'))).toBe(false);
+    });
+
+    it('has nothing to sign with: pacman-key --lsign-key fails', () => {
+      const r = pacmanKey('--lsign-key', readFileSync(join(keys, 'packager.fpr'), 'utf8').trim());
+      expect(r.status).not.toBe(0);
+      expect(`${r.stdout}${r.stderr}`).toMatch(/secret key|could not be locally signed/i);
+    });
+
+    // pacman-key starts a gpg-agent for the keyring; stop it with the tests.
+    afterAll(() => void spawnSync('gpgconf', ['--homedir', join(rootfs, 'etc/pacman.d/gnupg'), '--kill', 'all']));
+
+    it('still works after the user runs pacman-key --init', () => {
+      const init = pacmanKey('--init');
+      expect(init.status, init.stderr).toBe(0);
+      const r = pacman('-S', 'hello');
+      expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+      expect(pacman('-S', 'rogue').status).not.toBe(0);
+    });
   });
 
   it('is the same archive, with the same record, when built rootless by an unprivileged user', () => {

@@ -6,16 +6,21 @@
 # URL itself (no $repo/$arch), and ignores Repositories= (so also `multilib`). Hence every package,
 # multilib-devel included, lives in OUTDIR/core.db.
 #
-# Usage: make-arch-repo.sh OUTDIR TOOLS_TREE
+# Usage: make-arch-repo.sh OUTDIR TOOLS_TREE [KEYS]
 #   TOOLS_TREE: an mkosi tools tree (Debian trixie) providing repo-add and usr/share/makepkg;
 #   its bsdtar/zstd are used only when the host lacks them.
-# Output is deterministic: same host binaries + same SOURCE_DATE_EPOCH (default 0) -> same bytes.
+#   KEYS: what make-arch-keys.sh wrote. With it the repository gets an archlinux-keyring package
+#   (base depends on it, as in Arch), `hello` and `rogue` packages, and a detached signature for
+#   every package: the packager key's, and for `rogue` a key outside the keyring.
+# Output is deterministic: same host binaries + same SOURCE_DATE_EPOCH (default 0) + same KEYS ->
+# same bytes (signatures are made at the keys' fixed creation time; EdDSA is deterministic).
 set -euo pipefail
 
-usage() { echo "usage: ${0##*/} OUTDIR TOOLS_TREE" >&2; exit 2; }
-[ $# -eq 2 ] || usage
+usage() { echo "usage: ${0##*/} OUTDIR TOOLS_TREE [KEYS]" >&2; exit 2; }
+[ $# -eq 2 ] || [ $# -eq 3 ] || usage
 out=$1
 tools=$(cd "$2" && pwd)
+keys=${3:+$(cd "$3" && pwd)}
 if [ ! -x "$tools/usr/bin/repo-add" ] || [ ! -d "$tools/usr/share/makepkg" ]; then
     echo "${0##*/}: $tools has no usr/bin/repo-add or usr/share/makepkg" >&2
     exit 2
@@ -95,13 +100,15 @@ put_lines filesystem etc/gshadow 0600 'root:::root' 'nobody:!::'
 put_lines filesystem etc/pacman.conf 0644 \
     '# boxes test fixture' '[options]' 'HoldPkg = pacman glibc' 'Architecture = auto' \
     'SigLevel = Required DatabaseOptional' 'LocalFileSigLevel = Optional' '' \
-    '[core]' 'Include = /etc/pacman.d/mirrorlist' '' '[extra]' 'Include = /etc/pacman.d/mirrorlist'
+    '[core]' 'Include = /etc/pacman.d/mirrorlist' '' '[extra]' 'Include = /etc/pacman.d/mirrorlist' '' \
+    '#[multilib]' '#Include = /etc/pacman.d/mirrorlist'
 # shellcheck disable=SC2016 # pacman expands $repo and $arch
 put_lines filesystem etc/pacman.d/mirrorlist 0644 '#Server = https://geo.mirror.pkgbuild.com/$repo/os/$arch'
 
-# bash, ls and cat from the host with the libraries they load. The loader goes to usr/lib, which
-# the binaries' /lib64/ld-linux-x86-64.so.2 reaches through filesystem's lib64 -> usr/lib; the
-# libraries to usr/lib, which glibc's loader searches (as /lib) without an ld.so.cache.
+# bash, ls and cat (and coreutils' rm, which pacman hooks run) from the host with the libraries
+# they load. The loader goes to usr/lib, which the binaries' /lib64/ld-linux-x86-64.so.2 reaches
+# through filesystem's lib64 -> usr/lib; the libraries to usr/lib, which glibc's loader searches
+# (as /lib) without an ld.so.cache.
 new_pkg bash
 bashroot=$(root_of bash)
 mkdir -p "$bashroot/usr/bin" "$bashroot/usr/lib"
@@ -111,6 +118,11 @@ for b in bash ls cat; do
     bins+=("$p")
     cp -L "$p" "$bashroot/usr/bin/$b"
 done
+new_pkg coreutils
+mkdir -p "$(root_of coreutils)/usr/bin"
+bins+=("$(command -v rm)")
+cp -L "$(command -v rm)" "$(root_of coreutils)/usr/bin/rm"
+chmod 0755 "$(root_of coreutils)/usr/bin/rm"
 ln -s bash "$bashroot/usr/bin/sh"
 while read -r lib; do
     cp -L "$lib" "$bashroot/usr/lib/${lib##*/}"
@@ -130,14 +142,34 @@ put multilib-devel usr/share/boxes-fixture/multilib-devel 0644 $'multilib-devel\
 
 # --- packing ----------------------------------------------------------------------------------
 
-declare -A arch=([filesystem]=x86_64 [bash]=x86_64 [base]=any [base-devel]=any [multilib-devel]=any)
-declare -A deps=([filesystem]='' [bash]='filesystem' [base]='filesystem bash'
-    [base-devel]='base' [multilib-devel]='base-devel')
+packages=(filesystem bash coreutils base base-devel multilib-devel)
+declare -A arch=([filesystem]=x86_64 [bash]=x86_64 [coreutils]=x86_64 [base]=any [base-devel]=any
+    [multilib-devel]=any [archlinux-keyring]=any [hello]=any [rogue]=any)
+# Each key set makes another keyring package: its version names the master key, so a package
+# cache that holds an earlier run's keyring never mistakes it for this one.
+declare -A version=()
+declare -A deps=([filesystem]='' [bash]='filesystem' [coreutils]='bash' [base]='filesystem bash coreutils'
+    [base-devel]='base' [multilib-devel]='base-devel' [archlinux-keyring]='' [hello]='' [rogue]='')
+if [ -n "$keys" ]; then
+    new_pkg archlinux-keyring
+    version[archlinux-keyring]=1.0.$(cut -c1-12 "$keys/archlinux-trusted" | tr 'A-F' 'a-f')-1
+    for f in archlinux.gpg archlinux-trusted archlinux-revoked; do
+        install -D -m 0644 "$keys/$f" "$(root_of archlinux-keyring)/usr/share/pacman/keyrings/$f"
+    done
+    deps[base]+=' archlinux-keyring'
+    new_pkg hello
+    put hello usr/share/boxes-fixture/hello 0644 $'hello from a signed package\n'
+    new_pkg rogue
+    put rogue usr/share/boxes-fixture/rogue 0644 $'signed by a key outside the keyring\n'
+    packages+=(archlinux-keyring hello rogue)
+fi
 declare -A backup=([filesystem]='etc/group etc/gshadow etc/pacman.conf etc/passwd etc/shadow')
 
 tar_ids=(--uid 0 --gid 0 --uname root --gname root)
 
-pack() { # NAME -> OUTDIR-to-be/NAME-1.0-1-ARCH.pkg.tar.zst
+file_of() { echo "$work/repo/$1-${version[$1]:-1.0-1}-${arch[$1]}.pkg.tar.zst"; }
+
+pack() { # NAME -> OUTDIR-to-be/NAME-VERSION-ARCH.pkg.tar.zst
     local name=$1 dir size d b file
     dir=$(root_of "$name")
     size=$(du -sk --apparent-size "$dir" | cut -f1)
@@ -145,7 +177,7 @@ pack() { # NAME -> OUTDIR-to-be/NAME-1.0-1-ARCH.pkg.tar.zst
         echo "# Generated by boxes test/support/make-arch-repo.sh"
         echo "pkgname = $name"
         echo "pkgbase = $name"
-        echo "pkgver = 1.0-1"
+        echo "pkgver = ${version[$name]:-1.0-1}"
         echo "pkgdesc = boxes test fixture: $name"
         echo "url = https://example.invalid/boxes"
         echo "builddate = $epoch"
@@ -164,19 +196,31 @@ pack() { # NAME -> OUTDIR-to-be/NAME-1.0-1-ARCH.pkg.tar.zst
             --options='!all,use-set,type,uid,gid,mode,time,size,md5,sha256,link' \
             --null --files-from - <"$work/files" | gzip -c -f -n >.MTREE
         touch -d "@$epoch" .MTREE
-        file=$work/repo/$name-1.0-1-${arch[$name]}.pkg.tar.zst
+        file=$(file_of "$name")
         { printf '%s\0' .PKGINFO .MTREE; cat "$work/files"; } |
             bsdtar --no-fflags --no-xattrs --no-acls -cnf - "${tar_ids[@]}" --null --files-from - |
             zstd -q -c -T1 -19 >"$file"
     )
 }
 
-mkdir "$work/repo"
-for name in filesystem bash base base-devel multilib-devel; do
-    pack "$name"
-done
+sign() { # NAME KEY_FPR_FILE -> NAME's package gets a detached signature, as Arch's do
+    GNUPGHOME=$keys/gnupg gpg --batch --quiet --no-tty --faked-system-time "$(cat "$keys/time")!" \
+        --local-user "$(cat "$keys/$2")" --detach-sign --no-armor \
+        -o "$(file_of "$1").sig" "$(file_of "$1")" 2>/dev/null
+}
 
-MAKEPKG_LIBRARY=$tools/usr/share/makepkg bash "$tools/usr/bin/repo-add" --quiet --nocolor \
+mkdir "$work/repo"
+for name in "${packages[@]}"; do
+    pack "$name"
+    if [ -n "$keys" ]; then
+        if [ "$name" = rogue ]; then sign "$name" rogue.fpr; else sign "$name" packager.fpr; fi
+    fi
+done
+[ -z "$keys" ] || GNUPGHOME=$keys/gnupg gpgconf --kill all
+
+# --include-sigs: pacman 6.0 (Debian bookworm's, which the tests run) reads signatures only from
+# the database.
+MAKEPKG_LIBRARY=$tools/usr/share/makepkg bash "$tools/usr/bin/repo-add" --quiet --nocolor --include-sigs \
     "$work/repo/core.db.tar.gz" "$work/repo"/*.pkg.tar.zst
 
 # repo-add stamps the wall clock and the caller's ids into the database archives: repack them.
@@ -193,5 +237,5 @@ for db in core.db core.files; do
 done
 rm -f "$work/repo"/*.old
 
-rm -f "$out"/*.pkg.tar.zst "$out"/core.db* "$out"/core.files*
+rm -f "$out"/*.pkg.tar.zst "$out"/*.pkg.tar.zst.sig "$out"/core.db* "$out"/core.files*
 mv "$work/repo"/* "$out"/
