@@ -276,11 +276,13 @@ describe('Ctrl-C during a rootless build', () => {
     expect(await exited, stderr).toBe(130);
     const [, start] = new RegExp(`^${user}:(\\d+):`, 'm').exec(readFileSync('/etc/subuid', 'utf8'))!;
     const uid = Number(sh('id', ['-u', user]));
-    const ours = sh('ps', ['-eo', 'uid=,args=']).split('\n').filter((l) => {
-      const id = Number(l.trim().split(/\s+/)[0]);
-      return l.trim() !== '' && (id === uid || (id >= Number(start) && id < Number(start) + 65536));
-    });
-    expect(ours).toEqual([]);
+    // Processes of the user or its subordinate ids; an exited one (zombie) waits only for its reaper.
+    const ours = () =>
+      sh('ps', ['-eo', 'uid=,stat=,args=']).split('\n').filter((l) => {
+        const [id, stat] = l.trim().split(/\s+/);
+        return l.trim() !== '' && !stat!.startsWith('Z') && (Number(id) === uid || (Number(id) >= Number(start) && Number(id) < Number(start) + 65536));
+      });
+    expect(ours()).toEqual([]);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(dir);
     expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]);
     expect(readdirSync(join(dir, 'cache/workspace'))).toEqual([]);
