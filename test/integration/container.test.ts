@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDpkgStatus } from '../../src/record/packages.js';
 import { buildRecordSchema } from '../../src/record/schema.js';
 import { treeParts } from '../../src/verify/verify.js';
-import { build as boxes, boxesRaw, buildRootless, cache, EPOCH, root, ROOTLESS_USER, rootlessUser, sh, VERSION, workDir } from '../support/cli.js';
+import { build as boxes, boxesRaw, buildRootless, cache, EPOCH, root, rootlessUser, sh, VERSION, workDir } from '../support/cli.js';
 
 const work = workDir();
 /** The tools tree the Debian build used; the Arch fixture repository is made with its pacman tools. */
@@ -132,10 +132,6 @@ describe('arch container from a local repository', () => {
     expect(toolsTree, 'the Debian build provides the tools tree').toBeDefined();
     repo = join(work, 'arch-repo');
     keys = join(work, 'arch-keys');
-    // Each run makes the fixture packages anew under the same names and versions; copies of an
-    // earlier run's in the shared package caches would fail pacman's checksum. No real Arch
-    // package is ever cached here (no Arch mirror is reachable).
-    for (const dir of [cache, join(cache, `user-${ROOTLESS_USER}`)]) rmSync(join(dir, 'packages/cache/pacman'), { recursive: true, force: true });
     sh('bash', [join(root, 'test/support/make-arch-keys.sh'), keys]);
     sh('bash', [join(root, 'test/support/make-arch-repo.sh'), repo, toolsTree, keys]);
     rootBuild = boxes(['--profile', 'container', '--distribution', 'arch', '--mirror', `file://${repo}`, '--no-repository-key-check', '--output-dir', join(work, 'arch-a')]);
@@ -191,7 +187,7 @@ describe('arch container from a local repository', () => {
   it('builds the base-devel variant with its meta package', () => {
     const r = boxes(['--profile', 'container', '--variant', 'base-devel', '--distribution', 'arch', '--mirror', `file://${repo}`, '--no-repository-key-check', '--output-dir', join(work, 'arch-devel')]);
     const rootfs = unpack(r.artifacts[0]!.path, 'base-devel');
-    expect(existsSync(join(rootfs, 'var/lib/pacman/local/base-devel-1.0-1'))).toBe(true);
+    expect(readdirSync(join(rootfs, 'var/lib/pacman/local')).filter((n) => n.startsWith('base-devel-1.0.'))).toHaveLength(1);
   });
 
   it('builds multilib-devel with [multilib] enabled in its pacman.conf, and nothing else changed there', () => {
