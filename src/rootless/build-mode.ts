@@ -9,7 +9,7 @@ import { formatRange, NAMESPACE_IDS, rangesOf, usableRange, type IdRange } from 
 
 export type BuildMode =
   | { kind: 'root' }
-  | { kind: 'subordinate-ids'; uid: number; gid: number; subuid: IdRange; subgid: IdRange; unshare: string }
+  | { kind: 'subordinate-ids'; subuid: IdRange; subgid: IdRange; unshare: string }
   | { kind: 'single-uid' };
 
 /** What the host says about the invoking user; gathered by `hostIdFacts`, passed in for tests. */
@@ -61,7 +61,7 @@ export function chooseBuildMode(facts: IdFacts, options: { singleUid: boolean })
   if (!facts.unshare) throw refuse('unshare (util-linux) is not installed');
   if (!versionAtLeast(facts.unshare, [2, 38]))
     throw refuse(`unshare ${facts.unshare} cannot map id ranges (util-linux 2.38 or newer can)`);
-  return { kind: 'subordinate-ids', uid: facts.uid, gid: facts.gid, subuid, subgid, unshare: facts.unshare };
+  return { kind: 'subordinate-ids', subuid, subgid, unshare: facts.unshare };
 }
 
 /** One line for `boxes setup --check` and build logs: the mode and why. */
