@@ -92,10 +92,11 @@ export function program(): Command {
     .description('boot an image or a Vagrant box disk in QEMU (BIOS and UEFI) and check login, sudo, units, guest agent and first-boot identity')
     .option('--profile <profile>', 'which image to test: basic, cloud-init, vagrant-libvirt or vagrant-virtualbox')
     .option('--artifact <path>', 'the image to boot (default: the newest of the profile in --output-dir)')
-    .option('--firmware <bios|uefi>', 'boot both VMs with this firmware (default: one BIOS and one UEFI boot)')
+    .option('--firmware <bios|uefi>', 'boot with this firmware only (default: one BIOS and one UEFI boot)')
     .option('--distribution <name>', 'arch or debian, when the file name does not tell')
     .option('--output-dir <dir>', 'where to look for the image and write serial logs', 'output')
-    .option('--timeout <minutes>', 'time limit for each boot and its checks', '15')
+    .option('--check <names>', 'run only these checks, comma-separated; opt-in checks (kernel-upgrade) run only when named')
+    .option('--timeout <minutes>', 'time limit for each boot and its checks (default: 15; 45 with kernel-upgrade)')
     .option('--json', 'print the results as JSON on stdout')
     .action(async (raw: RawTestOptions) => {
       const options = parseTestOptions(raw);

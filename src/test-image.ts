@@ -7,13 +7,13 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { findProfile, type Distribution, type ProfileSpec } from './catalog.js';
-import { BoxesError, PrerequisiteError } from './errors.js';
+import { BuildError, PrerequisiteError } from './errors.js';
 import { makeDirectory } from './host.js';
 import { run } from './runner.js';
 import { chooseAccel, type AccelChoice } from './vm/accel.js';
 import { chooseArtifact, type ChosenArtifact } from './vm/artifact.js';
-import { boot, waitForSsh } from './vm/boot.js';
-import { CHECKS, CheckFailed, identityProblems, type Facts } from './vm/checks.js';
+import { boot, rebootAndWait, serialTail, waitForSsh } from './vm/boot.js';
+import { CheckFailed, identityProblems, selectChecks, type Check, type Facts, type Guest } from './vm/checks.js';
 import { findOvmf, type Ovmf } from './vm/firmware.js';
 import type { Firmware } from './vm/qemu-args.js';
 import { writeSeedIso } from './vm/seed.js';
@@ -28,6 +28,8 @@ export interface TestOptions {
   firmware?: Firmware;
   outputDir: string;
   distribution?: Distribution;
+  /** Checks to run by name (opt-in ones only this way); default: every default check. */
+  checks?: string[];
   timeoutMinutes: number;
 }
 
@@ -36,6 +38,8 @@ export interface CheckResult {
   check: string;
   ok: boolean;
   detail?: string;
+  /** What the guest showed when the check failed (command output or serial console). */
+  tail?: string[];
 }
 
 export interface TestReport {
@@ -51,7 +55,7 @@ export interface TestIo {
 }
 
 /** A named check failed: exit 1, naming the check, the boot and where the serial console is. */
-export class TestFailure extends BoxesError {}
+export class TestFailure extends BuildError {}
 
 interface BootPlan {
   label: string;
@@ -70,6 +74,7 @@ interface Shared {
   distribution?: Distribution;
   accel: AccelChoice;
   ovmf?: Ovmf;
+  checks: Check[];
   deadline: number;
   io: TestIo;
   results: CheckResult[];
@@ -82,7 +87,10 @@ export async function testImage(options: TestOptions, io: TestIo = {}): Promise<
   if (!spec.login && spec.name !== 'cloud-init')
     throw new PrerequisiteError(`${spec.name} images have no login to test with`, 'their runner injects access; test the basic or cloud-init image');
   if (spec.login && !distribution) throw new PrerequisiteError(`cannot tell which distribution ${basename(chosen.path)} is`, 'pass --distribution');
-  const firmwares: Firmware[] = options.firmware ? [options.firmware, options.firmware] : ['bios', 'uefi'];
+  const checks = selectChecks(spec, options.checks);
+  // Two boots of one firmware only when their identities are compared.
+  const twice = checks.some((c) => c.name === 'first-boot-identity');
+  const firmwares: Firmware[] = options.firmware ? (twice ? [options.firmware, options.firmware] : [options.firmware]) : ['bios', 'uefi'];
   const ovmf = findOvmf();
   await requireTools({ ovmf: firmwares.includes('uefi') && !ovmf, password: Boolean(spec.login?.password), seed: spec.name === 'cloud-init' });
   const logDir = join(resolve(options.outputDir), 'logs');
@@ -91,7 +99,7 @@ export async function testImage(options: TestOptions, io: TestIo = {}): Promise<
   io.onEvent?.(`accelerator: ${accel.accel} (${accel.reason})`);
 
   const work = await mkdtemp(join(tmpdir(), 'boxes-test-'));
-  const shared: Shared = { spec, chosen, disk: chosen, distribution, accel, ovmf, deadline: Date.now() + options.timeoutMinutes * 60_000, io, results: [] };
+  const shared: Shared = { spec, chosen, disk: chosen, distribution, accel, ovmf, checks, deadline: Date.now() + options.timeoutMinutes * 60_000, io, results: [] };
   const plans: BootPlan[] = firmwares.map((firmware, i) => ({
     label: `${firmware}#${i + 1}`,
     firmware,
@@ -121,7 +129,7 @@ export async function testImage(options: TestOptions, io: TestIo = {}): Promise<
     const first = failed[0]!;
     const log = plans.find((p) => p.label === first.boot)?.serialLog ?? logDir;
     const more = failed.length > 1 ? ` (and ${failed.slice(1).map((r) => `${r.check} on ${r.boot}`).join(', ')})` : '';
-    throw new TestFailure(`check ${first.check} failed on boot ${first.boot}: ${first.detail ?? ''}${more}`, `serial console: ${log}`);
+    throw new TestFailure(`check ${first.check} failed on boot ${first.boot}: ${first.detail ?? ''}${more}`, `serial console: ${log}`, first.tail);
   }
   return { artifact: chosen.path, accel, results: shared.results, serialLogs: plans.map((p) => p.serialLog) };
 }
@@ -173,17 +181,22 @@ async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
   try {
     await waitForSsh(booted, plan.serialLog, s.deadline, io.signal);
     say('SSH answers');
-    for (const check of CHECKS) {
-      if ((check.onlyGrowing || check.onlyCloudInit) && !cloudInit) continue;
-      if (check.onlyVagrant && !spec.login?.vagrantKey) continue;
+    const guest: Guest = {
+      ...booted,
+      distribution: s.distribution,
+      reboot: () => rebootAndWait(booted, plan.serialLog, s.deadline, io.signal),
+      serialTail: () => serialTail(plan.serialLog),
+    };
+    for (const check of s.checks) {
       try {
-        await check.run(booted, facts);
+        await check.run(guest, facts);
         s.results.push({ boot: plan.label, check: check.name, ok: true });
         say(`ok   ${check.name}`);
       } catch (error) {
         if (io.signal?.aborted) throw error;
         const detail = error instanceof CheckFailed ? error.message : ((error as Error).message.split('\n')[0] ?? '');
-        s.results.push({ boot: plan.label, check: check.name, ok: false, detail });
+        const tail = error instanceof CheckFailed ? error.tail : error instanceof BuildError ? error.logTail : [];
+        s.results.push({ boot: plan.label, check: check.name, ok: false, detail, ...(tail.length > 0 ? { tail } : {}) });
         say(`FAIL ${check.name}: ${detail}`);
       }
     }

@@ -11,8 +11,14 @@ export interface RawTestOptions {
   distribution?: string;
   outputDir?: string;
   timeout?: string;
+  check?: string;
   json?: boolean;
 }
+
+/** Minutes a boot and its checks get unless --timeout says otherwise; installing a kernel under
+ *  TCG (download, initramfs, reboot) needs far more than the default checks. */
+export const DEFAULT_TIMEOUT_MINUTES = 15;
+export const KERNEL_UPGRADE_TIMEOUT_MINUTES = 45;
 
 const names = PROFILES.map((p) => p.name).join(', ');
 
@@ -32,17 +38,24 @@ const schema = z.object({
     .regex(/^\d+(\.\d+)?$/, { error: 'timeout must be a number of minutes' })
     .refine((t) => Number(t) > 0, { error: 'timeout must be more than 0 minutes' })
     .optional(),
+  check: z
+    .string()
+    .regex(/^[a-z-]+(,[a-z-]+)*$/, { error: 'checks are a comma-separated list of names, e.g. --check kernel-upgrade' })
+    .optional(),
 });
 
 export function parseTestOptions(raw: RawTestOptions): TestOptions {
   const r = schema.safeParse(raw);
   if (!r.success) throw new UsageError(r.error.issues.map((i) => i.message).join('; '));
+  const checks = r.data.check?.split(',');
+  const defaultTimeout = checks?.includes('kernel-upgrade') ? KERNEL_UPGRADE_TIMEOUT_MINUTES : DEFAULT_TIMEOUT_MINUTES;
   return {
     profile: r.data.profile,
     artifact: r.data.artifact,
     firmware: r.data.firmware,
     distribution: r.data.distribution as Distribution | undefined,
     outputDir: r.data.outputDir ?? 'output',
-    timeoutMinutes: Number(r.data.timeout ?? '15'),
+    checks,
+    timeoutMinutes: r.data.timeout === undefined ? defaultTimeout : Number(r.data.timeout),
   };
 }

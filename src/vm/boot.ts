@@ -115,3 +115,26 @@ export async function waitForSsh(b: Booted, serialLog: string, deadline: number,
   }
   throw new BuildError(`the VM did not answer on SSH before the time limit (last: ${last})`, `serial console: ${serialLog}`, await serialTail(serialLog));
 }
+
+/** Reboots the guest through systemd and waits until SSH answers from a new boot. */
+export async function rebootAndWait(b: Booted, serialLog: string, deadline: number, signal?: AbortSignal): Promise<void> {
+  const bootId = 'cat /proc/sys/kernel/random/boot_id';
+  const before = (await b.ssh(bootId)).trim();
+  // The connection may drop before ssh sees the command's exit.
+  await b.ssh('sudo -n systemctl reboot', 30_000).catch(() => undefined);
+  let last = 'the old boot still answered';
+  while (Date.now() < deadline) {
+    if (signal?.aborted) return;
+    if (!b.vm.running()) {
+      const reason = await b.vm.exited.then(() => 'exited', (e: Error) => e.message);
+      throw new BuildError(`QEMU stopped during the reboot (${reason})`, `serial console: ${serialLog}`, await serialTail(serialLog));
+    }
+    await new Promise((r) => setTimeout(r, 5000));
+    try {
+      if ((await b.ssh(bootId, 30_000)).trim() !== before) return;
+    } catch (error) {
+      last = (error as Error).message.split('\n')[0] ?? '';
+    }
+  }
+  throw new BuildError(`the VM did not answer on SSH after the reboot before the time limit (last: ${last})`, `serial console: ${serialLog}`, await serialTail(serialLog));
+}

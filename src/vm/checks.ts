@@ -2,7 +2,10 @@
  * What `boxes test` proves about a booted image, as data: each check has a name that a failure
  * reports, and reads the guest through SSH or the guest agent.
  */
+import type { Distribution, ProfileSpec } from '../catalog.js';
+import { UsageError } from '../errors.js';
 import { interfaceNames } from './agent.js';
+import { KERNEL_UPGRADE_PLANS, newKernels, quietly } from './kernel-upgrade.js';
 
 export interface Guest {
   /** Runs a shell command as the login user; resolves with stdout, rejects on non-zero exit. */
@@ -10,6 +13,11 @@ export interface Guest {
   agent(command: string): Promise<unknown>;
   /** Virtual size of the boot disk in bytes (the overlay's). */
   diskBytes: number;
+  distribution?: Distribution;
+  /** Reboots the guest and resolves once SSH answers from the new boot. */
+  reboot(): Promise<void>;
+  /** The serial console's last lines, for a failure to show. */
+  serialTail(): Promise<string[]>;
 }
 
 export interface Identity {
@@ -25,6 +33,8 @@ export interface Check {
   onlyCloudInit?: boolean;
   /** Only for Vagrant boxes. */
   onlyVagrant?: boolean;
+  /** Runs only when named with --check (it needs the guest to reach its package mirror, say). */
+  optIn?: boolean;
   run(guest: Guest, facts: Facts): Promise<void>;
 }
 
@@ -34,11 +44,24 @@ export interface Facts {
   cloudInitPasswordLogin?: () => Promise<void>;
 }
 
-export class CheckFailed extends Error {}
+export class CheckFailed extends Error {
+  constructor(
+    message: string,
+    /** What the guest showed: a command's last output lines or the serial console's. */
+    readonly tail: string[] = [],
+  ) {
+    super(message);
+  }
+}
 
-const fail = (why: string): never => {
-  throw new CheckFailed(why);
+const fail = (why: string, tail?: string[]): never => {
+  throw new CheckFailed(why, tail);
 };
+
+/** Runs one step of a check in the guest; a failure names the step and keeps its last output. */
+async function step(g: Guest, what: string, command: string): Promise<string> {
+  return g.ssh(quietly(command)).catch((e: Error & { logTail?: string[] }) => fail(`${what} failed: ${e.message.split('\n')[0]}`, e.logTail));
+}
 
 export const CHECKS: readonly Check[] = [
   {
@@ -124,6 +147,36 @@ export const CHECKS: readonly Check[] = [
     },
   },
   {
+    // A kernel installed in the guest boots next, and the build-time one can go (see
+    // /usr/lib/boxes/grub-config in the image).
+    name: 'kernel-upgrade',
+    optIn: true,
+    async run(g) {
+      if (!g.distribution) return fail('cannot tell which distribution the guest runs (pass --distribution)');
+      const plan = KERNEL_UPGRADE_PLANS[g.distribution];
+      // Arch's keyring is made by a first-boot unit; nothing may race it.
+      await g.ssh('systemctl is-system-running --wait >/dev/null 2>&1 || true');
+      const old = (await g.ssh('uname -r')).trim();
+      const before = await g.ssh('ls -1 /usr/lib/modules');
+      await step(g, `installing ${plan.package}`, plan.install);
+      const added = newKernels(before, await g.ssh('ls -1 /usr/lib/modules'));
+      if (added.length !== 1) fail(`installing ${plan.package} added ${added.length === 0 ? 'no kernel' : `${added.length} kernels (${added.join(', ')})`} to /usr/lib/modules`);
+      const target = added[0]!;
+      await step(g, `removing the build-time kernel ${old}`, plan.remove(old));
+      const leftover = (await g.ssh(`test -e /usr/lib/modules/${old}/modules.dep && echo present || true`)).trim();
+      if (leftover) fail(`the build-time kernel's modules (/usr/lib/modules/${old}) are still installed after its removal`);
+      const entries = [...(await g.ssh('sudo -n grep "^menuentry" /boot/grub/boxes-kernels.cfg 2>/dev/null || true')).matchAll(/^menuentry '([^']*)'/gm)].map((m) => m[1]!);
+      if (!entries[0]?.endsWith(`Linux ${target}`))
+        fail(`/boot/grub/boxes-kernels.cfg does not boot ${target} first after the install (${entries.length > 0 ? `its entries: ${entries.join('; ')}` : 'it has no entries'})`);
+      await g.reboot();
+      const running = (await g.ssh('uname -r')).trim();
+      if (running !== target) fail(`after the reboot the guest runs ${running}, not ${target} (installed with ${plan.package})`, await g.serialTail());
+      await step(g, `modprobe loop on ${running}`, 'sudo -n modprobe loop');
+      const loop = (await g.ssh(LOOP_STATE)).trim();
+      if (loop !== 'loaded' && loop !== 'built-in') fail(`modprobe loop succeeded on ${running} but lsmod does not list loop`);
+    },
+  },
+  {
     name: 'root-grown',
     onlyGrowing: true,
     async run(g) {
@@ -134,6 +187,28 @@ export const CHECKS: readonly Check[] = [
     },
   },
 ];
+
+/**
+ * The checks a run makes: the named ones (opt-in checks only when named), or every default one;
+ * each must apply to the profile. Unknown or inapplicable names are a usage error.
+ */
+export function selectChecks(spec: ProfileSpec, names?: readonly string[]): Check[] {
+  const applies = (c: Check) =>
+    !((c.onlyGrowing || c.onlyCloudInit) && spec.name !== 'cloud-init') && !(c.onlyVagrant && !spec.login?.vagrantKey);
+  if (!names || names.length === 0) return CHECKS.filter((c) => !c.optIn && applies(c));
+  const problems: string[] = [];
+  const chosen = names.map((name) => {
+    const check = CHECKS.find((c) => c.name === name);
+    if (!check) problems.push(`unknown check '${name}' (valid: ${CHECKS.map((c) => c.name).join(', ')})`);
+    else if (!applies(check)) problems.push(`check '${name}' does not apply to ${spec.name} images`);
+    return check;
+  });
+  if (problems.length > 0) throw new UsageError(problems.join('; '));
+  return CHECKS.filter((c) => chosen.includes(c));
+}
+
+// Modular in most kernels (lsmod lists it), built in to some (modules.builtin names it).
+const LOOP_STATE = 'if lsmod | grep -q "^loop "; then echo loaded; elif grep -q "/loop.ko" "/usr/lib/modules/$(uname -r)/modules.builtin"; then echo built-in; fi';
 
 const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
 

@@ -3,7 +3,7 @@
 // equality with the root build, cloud-init built rootless and booted with its seed, and the
 // libvirt-executor (rootless too) read out of its disk.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { boxesRaw, build, buildRootless, cache, root, sh, VERSION, workDir, type Built } from '../support/cli.js';
@@ -18,8 +18,8 @@ interface TestJson {
   results: { boot: string; check: string; ok: boolean }[];
 }
 
-function boxesTest(profile: string, artifact: string): TestJson {
-  const r = boxesRaw(['test', '--profile', profile, '--artifact', artifact, '--output-dir', join(work, 'test-logs'), '--json']);
+function boxesTest(profile: string, artifact: string, extra: string[] = []): TestJson {
+  const r = boxesRaw(['test', '--profile', profile, '--artifact', artifact, '--output-dir', join(work, 'test-logs'), '--json', ...extra]);
   if (r.status !== 0) {
     // boxes' own lines first: the serial console tail after them can be long.
     const own = r.stderr.split('\n').filter((l) => l.startsWith('boxes:')).join('\n');
@@ -77,6 +77,17 @@ describe('debian basic image', () => {
       expect(disk.esp('/grub/i386-pc/serial.mod').length).toBeGreaterThan(0);
       expect(disk.esp('/grub/x86_64-efi/serial.mod').length).toBeGreaterThan(0);
       expect(disk.esp('/EFI/BOOT/BOOTX64.EFI').length).toBeGreaterThan(0);
+      // Kernels installed in the guest: the ESP's grub.cfg reads their entries before mkosi's
+      // build-time one, and GRUB parses it all; the kernel hooks and their generator are there.
+      expect(grub.indexOf('source "$prefix/boxes-kernels.cfg"')).toBeGreaterThan(-1);
+      expect(grub.indexOf('source "$prefix/boxes-kernels.cfg"')).toBeLessThan(grub.indexOf('menuentry'));
+      const cfg = join(work, 'esp-grub.cfg');
+      writeFileSync(cfg, grub);
+      expect(execFileSync('grub-script-check', [cfg], { encoding: 'utf8' })).toBe('');
+      expect(disk.root('/usr/lib/boxes/grub-config')).toMatch(/^#!\/bin\/sh\n/);
+      expect(disk.root('/etc/kernel/postinst.d/zz-boxes-grub-config')).toContain('/usr/lib/boxes/grub-config || true');
+      expect(disk.root('/etc/kernel/postrm.d/zz-boxes-grub-config')).toContain('/usr/lib/boxes/grub-config || true');
+      expect(disk.rootList('/boot')).toEqual([]);
     } finally {
       disk.close();
     }
@@ -84,6 +95,13 @@ describe('debian basic image', () => {
 
   it('boots under BIOS and UEFI and passes every check', () => {
     expectAllChecks(boxesTest('basic', first.artifacts[0]!.path), COMMON_CHECKS);
+  });
+
+  // The guest reaches Debian's archive through QEMU's user networking. One firmware here (BIOS);
+  // the README says what was run under UEFI.
+  it('survives a kernel upgrade: a new kernel installed in the guest boots, the build-time one is purged', () => {
+    const report = boxesTest('basic', first.artifacts[0]!.path, ['--check', 'kernel-upgrade', '--firmware', 'bios']);
+    expect(report.results).toEqual([expect.objectContaining({ boot: 'bios#1', check: 'kernel-upgrade', ok: true })]);
   });
 
   it('is byte-for-byte reproducible: a rootless build elsewhere gives the root build and its record', () => {
@@ -157,5 +175,13 @@ describe('arch VM profiles (no Arch mirror here: the resolved configuration is c
     expect(image.RepartDirectories.map(String).at(-1)).toMatch(new RegExp(`/mkosi\\.vm/repart/${repart}$`));
     expect(image.KernelCommandLine).toContain('net.ifnames=0');
     expect(image.Environment.BOXES_VM_USER).toBe(user);
+    // Kernels installed in the guest boot next: mkinitcpio makes their initramfs, the pacman hook
+    // lists them for GRUB; the initramfs mkinitcpio made at build time (build host's hardware) goes.
+    expect(image.Packages).toContain('mkinitcpio');
+    const trees = image.ExtraTrees.map((t: { Source: string }) => t.Source);
+    expect(trees).toContain(join(root, 'mkosi.vm/arch.extra'));
+    expect(trees).not.toContain(join(root, 'mkosi.vm/debian.extra'));
+    expect(image.RemoveFiles).toContain('/boot/initramfs-*.img');
+    expect(existsSync(join(root, 'mkosi.vm/arch.extra/etc/pacman.d/hooks/95-boxes-grub-config.hook'))).toBe(true);
   });
 });

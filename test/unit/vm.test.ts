@@ -105,6 +105,8 @@ function guest(answers: Record<string, string | Error>, agent: unknown = [{ name
       return a;
     },
     agent: async () => agent,
+    reboot: async () => undefined,
+    serialTail: async () => [],
   };
 }
 const check = (name: string) => CHECKS.find((c) => c.name === name)!;
@@ -124,7 +126,7 @@ describe('checks', () => {
       'cat ~/.ssh/authorized_keys': 'ssh-rsa AAAA vagrant insecure public key\nssh-ed25519 AAAA vagrant insecure public key\n',
       'sshd -T': 'usedns no\n',
     });
-    for (const c of CHECKS) await c.run(g, facts);
+    for (const c of CHECKS.filter((c) => !c.optIn)) await c.run(g, facts);
     expect(facts.identity).toEqual({ machineId: '0123456789abcdef0123456789abcdef', hostKey: 'ssh-ed25519 AAAAkey' });
   });
 
@@ -220,7 +222,7 @@ describe('which artifact boxes test boots', () => {
 
 describe('boxes test options', () => {
   it('defaults and validation', () => {
-    expect(parseTestOptions({ profile: 'basic' })).toEqual({ profile: 'basic', artifact: undefined, firmware: undefined, distribution: undefined, outputDir: 'output', timeoutMinutes: 15 });
+    expect(parseTestOptions({ profile: 'basic' })).toEqual({ profile: 'basic', artifact: undefined, firmware: undefined, distribution: undefined, outputDir: 'output', checks: undefined, timeoutMinutes: 15 });
     expect(parseTestOptions({ profile: 'cloud-init', firmware: 'uefi', timeout: '2.5' })).toMatchObject({ firmware: 'uefi', timeoutMinutes: 2.5 });
     expect(() => parseTestOptions({})).toThrow(/say which image to test/);
     expect(() => parseTestOptions({ profile: 'basic', firmware: 'coreboot' })).toThrow(/firmware must be bios or uefi/);
