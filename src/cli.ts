@@ -1,23 +1,23 @@
 #!/usr/bin/env node
 /** The `boxes` command line: parses argv, calls the API, and is the one place that sets exit codes. */
 import { Command, CommanderError, Option } from 'commander';
-import { build } from './build.js';
-import { exitCodeFor, formatError } from './errors.js';
-import { hostDistribution } from './host.js';
+import { build } from './build/build.js';
+import { exitCodeFor, formatError } from './system/errors.js';
+import { hostDistribution } from './system/host.js';
 import { formatListing, listing } from './list.js';
-import { parseBuildOptions, type BuildOptions, type RawBuildOptions } from './options.js';
-import { formatReport, reportJson } from './report.js';
+import { parseBuildOptions, type BuildOptions, type RawBuildOptions } from './build/options.js';
+import { formatReport, reportJson } from './build/report.js';
 import { formatChecks, setup } from './setup.js';
-import { parseTestOptions, type RawTestOptions } from './test-options.js';
-import { formatTestReport, testImage } from './test-image.js';
-import { interruptController } from './signals.js';
-import { reproduce } from './reproduce.js';
+import { parseTestOptions, type RawTestOptions } from './vm/test-options.js';
+import { formatTestReport, testImage } from './vm/test-image.js';
+import { interruptController } from './system/signals.js';
+import { reproduce } from './verify/reproduce.js';
 import { formatVerify, NotReproducible, verify } from './verify/verify.js';
 import { AuditFailed } from './audit/audit-failed.js';
 import { auditArtifact, detectKind, formatAudit } from './audit/audit-artifact.js';
-import { UsageError } from './errors.js';
+import { UsageError } from './system/errors.js';
 import { catalog, parseCatalogOptions, type RawCatalogOptions } from './vagrant/catalog.js';
-import { writeFileAtomic } from './write-atomic.js';
+import { writeFileAtomic } from './system/write-atomic.js';
 
 /** Options that change what a build proves get a warning line before anything runs. */
 function warnAbout(options: BuildOptions): void {

@@ -5,9 +5,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { UsageError } from '../errors.js';
-import { sniffFormat } from '../file-format.js';
-import { PREFIX_PATTERN } from '../naming.js';
+import { UsageError } from '../system/errors.js';
+import { sniffFormat } from '../system/file-format.js';
+import { PREFIX_PATTERN } from '../build/naming.js';
 import { unpackBoxDisk } from '../vagrant/box-file.js';
 import { parseBoxName } from '../vagrant/box-name.js';
 import { parseDiskName } from '../vm/artifact.js';

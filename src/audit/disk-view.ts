@@ -5,8 +5,8 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError } from '../errors.js';
-import { run } from '../runner.js';
+import { UsageError } from '../system/errors.js';
+import { run } from '../system/runner.js';
 import { diskTools } from './tools.js';
 import { typeOfMode, wantsContent, type FileEntry, type FsView } from './view.js';
 

@@ -3,7 +3,7 @@ import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import * as tar from 'tar';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../system/errors.js';
 import { wantsContent, type FileEntry, type FsView } from './view.js';
 
 export interface Blobs {

@@ -3,7 +3,7 @@
  * PATH or in the sbin directories that a normal user's PATH often lacks.
  */
 import { delimiter } from 'node:path';
-import { PrerequisiteError } from '../errors.js';
+import { PrerequisiteError } from '../system/errors.js';
 import { which } from '../vm/tools.js';
 
 export const DISK_TOOLS = { 'qemu-img': 'qemu-utils', sfdisk: 'fdisk', debugfs: 'e2fsprogs' } as const;

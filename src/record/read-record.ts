@@ -1,8 +1,8 @@
 /** Reads a build record file; every problem is a usage error naming the field path. */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { findProfile } from '../catalog.js';
-import { UsageError } from '../errors.js';
+import { findProfile } from '../profiles.js';
+import { UsageError } from '../system/errors.js';
 import { buildRecordSchema, type BuildRecord } from './schema.js';
 
 export async function readRecord(path: string): Promise<BuildRecord> {

@@ -4,8 +4,8 @@
  */
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BuildError } from '../errors.js';
-import { TREE_DIR } from '../paths.js';
+import { BuildError } from '../system/errors.js';
+import { TREE_DIR } from '../system/paths.js';
 import { ociFacts } from './oci-facts.js';
 import { parseMkosiManifest, toolsTreeIdentity, toolsTreePackages } from './packages.js';
 import { makeRecord, type RecordFacts } from './record.js';

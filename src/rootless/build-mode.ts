@@ -4,7 +4,7 @@
  * real and the image is the root build's, byte for byte. Without such a range the build is refused,
  * unless the user asks for mkosi's single-uid mode (no chown: files of other owners become root's).
  */
-import { PrerequisiteError } from '../errors.js';
+import { PrerequisiteError } from '../system/errors.js';
 import { formatRange, NAMESPACE_IDS, rangesOf, usableRange, type IdRange } from './subordinate-ids.js';
 
 export type BuildMode =

@@ -10,8 +10,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
 import { z } from 'zod';
-import { UsageError } from '../errors.js';
-import { sniffFormat } from '../file-format.js';
+import { UsageError } from '../system/errors.js';
+import { sniffFormat } from '../system/file-format.js';
 
 const metadataSchema = z.looseObject({
   provider: z.string().min(1),

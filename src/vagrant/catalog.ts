@@ -1,7 +1,7 @@
 /** `boxes catalog`: reads .box files and writes the Vagrant catalog JSON that `vagrant box add` takes. */
 import { basename, resolve } from 'node:path';
 import { z } from 'zod';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../system/errors.js';
 import { readBox } from './box-file.js';
 import { parseBoxName } from './box-name.js';
 import { vagrantCatalog, type CatalogBox, type VagrantCatalog } from './catalog-json.js';

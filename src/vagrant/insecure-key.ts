@@ -5,7 +5,7 @@
 import { copyFile, chmod, readdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { PrerequisiteError } from '../errors.js';
+import { PrerequisiteError } from '../system/errors.js';
 
 /** Where Vagrant keeps the key, most specific first. */
 export function keyCandidates(env: NodeJS.ProcessEnv, home: string, gemDirs: string[]): string[] {

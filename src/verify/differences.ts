@@ -10,7 +10,7 @@ import { diskView } from '../audit/disk-view.js';
 import { diskTools } from '../audit/tools.js';
 import { readArchive, type Blobs } from '../audit/oci-view.js';
 import type { FsView } from '../audit/view.js';
-import { run } from '../runner.js';
+import { run } from '../system/runner.js';
 import { unpackBoxDisk } from '../vagrant/box-file.js';
 import { entryDifferences, tarEntries } from './tar-entries.js';
 

@@ -6,12 +6,12 @@
  */
 import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { build, type BuildReport } from '../build.js';
-import { BoxesError } from '../errors.js';
-import type { BuildOptions } from '../options.js';
-import { TREE_DIR } from '../paths.js';
-import { treeRevision } from '../revision.js';
-import { run } from '../runner.js';
+import { build, type BuildReport } from '../build/build.js';
+import { BoxesError } from '../system/errors.js';
+import type { BuildOptions } from '../build/options.js';
+import { TREE_DIR } from '../system/paths.js';
+import { treeRevision } from '../build/revision.js';
+import { run } from '../system/runner.js';
 import { onPath } from '../vm/tools.js';
 import { explainDifference } from './differences.js';
 

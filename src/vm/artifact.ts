@@ -1,10 +1,10 @@
 /** Which image `boxes test` boots: the --artifact given, or the newest of the profile in the output directory. */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { PROFILES, type Distribution, type ProfileSpec } from '../catalog.js';
-import { UsageError } from '../errors.js';
-import { DISK_KIND, PREFIX_PATTERN } from '../naming.js';
-import { sniffFormat } from '../file-format.js';
+import { PROFILES, type Distribution, type ProfileSpec } from '../profiles.js';
+import { UsageError } from '../system/errors.js';
+import { DISK_KIND, PREFIX_PATTERN } from '../build/naming.js';
+import { sniffFormat } from '../system/file-format.js';
 import { parseBoxName } from '../vagrant/box-name.js';
 
 const KINDS = Object.values(DISK_KIND).join('|');

@@ -5,8 +5,8 @@
 import { copyFile, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { BuildError } from '../errors.js';
-import { run, start, type Started } from '../runner.js';
+import { BuildError } from '../system/errors.js';
+import { run, start, type Started } from '../system/runner.js';
 import { agentCommand } from './agent.js';
 import type { Ovmf } from './firmware.js';
 import { qemuArgs, type Accel, type Firmware } from './qemu-args.js';

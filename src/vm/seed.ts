@@ -1,7 +1,7 @@
 /** The NoCloud seed for cloud-init boots: user-data, meta-data, and the ISO (volume `cidata`). */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '../runner.js';
+import { run } from '../system/runner.js';
 import { onPath } from './tools.js';
 
 export interface SeedInput {

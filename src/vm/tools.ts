@@ -2,7 +2,7 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { PrerequisiteError } from '../errors.js';
+import { PrerequisiteError } from '../system/errors.js';
 
 /** The first executable NAME in DIRS (default: PATH's directories), or undefined. */
 export async function which(name: string, dirs = (process.env.PATH ?? '').split(delimiter)): Promise<string | undefined> {

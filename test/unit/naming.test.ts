@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { distributionFromOsRelease } from '../../src/host.js';
-import { artifactName, buildVersionFromEpoch, parseSnapshotDate, startOfUtcDay } from '../../src/naming.js';
-import { chooseRenderer } from '../../src/renderer.js';
-import { aptSources } from '../../src/sources.js';
-import { classifyFailure, commandLine } from '../../src/runner.js';
+import { distributionFromOsRelease } from '../../src/system/host.js';
+import { artifactName, buildVersionFromEpoch, parseSnapshotDate, startOfUtcDay } from '../../src/build/naming.js';
+import { chooseRenderer } from '../../src/build/renderer.js';
+import { aptSources } from '../../src/build/sources.js';
+import { classifyFailure, commandLine } from '../../src/system/runner.js';
 
 describe('naming', () => {
   it.each([

@@ -2,7 +2,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { Distribution } from './catalog.js';
+import type { Distribution } from '../profiles.js';
 import { UsageError } from './errors.js';
 
 /** Like mkosi: an Arch host builds Arch, a Debian host builds Debian; others must choose. */

@@ -3,8 +3,8 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The mkosi tree ships with the package: dist/ and src/ sit one level below it. */
-export const TREE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The mkosi tree ships with the package: this file sits in dist/system/ (src/system/) below it. */
+export const TREE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   if (env.BOXES_CACHE_DIR) return resolve(env.BOXES_CACHE_DIR);

@@ -7,10 +7,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Mkosi } from './mkosi.js';
-import { cachePaths } from './paths.js';
-import { run } from './runner.js';
-import type { BuildMode } from './rootless/build-mode.js';
-import { removeTree } from './rootless/namespace.js';
+import { cachePaths } from '../system/paths.js';
+import { run } from '../system/runner.js';
+import type { BuildMode } from '../rootless/build-mode.js';
+import { removeTree } from '../rootless/namespace.js';
 import { aptSources, writeSandboxTree } from './sources.js';
 
 export interface ToolsTreeSpec {

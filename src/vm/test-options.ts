@@ -1,7 +1,7 @@
 /** `boxes test` flags -> validated options; every problem reported at once, one line. */
 import { z } from 'zod';
-import { DISTRIBUTIONS, PROFILES, findProfile, type Distribution } from './catalog.js';
-import { UsageError } from './errors.js';
+import { DISTRIBUTIONS, PROFILES, findProfile, type Distribution } from '../profiles.js';
+import { UsageError } from '../system/errors.js';
 import type { TestOptions } from './test-image.js';
 
 export interface RawTestOptions {

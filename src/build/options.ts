@@ -1,7 +1,7 @@
 /** Command-line input -> validated build options. Pure: the clock and host facts are passed in. */
 import { z } from 'zod';
-import { DEFAULT_RELEASE, DISTRIBUTIONS, PROFILES, findProfile, type Distribution, type Variant } from './catalog.js';
-import { UsageError } from './errors.js';
+import { DEFAULT_RELEASE, DISTRIBUTIONS, PROFILES, findProfile, type Distribution, type Variant } from '../profiles.js';
+import { UsageError } from '../system/errors.js';
 import { buildVersionFromEpoch, parseSnapshotDate, startOfUtcDay } from './naming.js';
 
 export interface RawBuildOptions {

@@ -1,8 +1,8 @@
 /** The resolved mkosi configuration, read with `mkosi --json summary` (ini parsers miss mkosi's rules). */
 import { z } from 'zod';
-import { BuildError } from './errors.js';
+import { BuildError } from '../system/errors.js';
 import type { Mkosi } from './mkosi.js';
-import { run } from './runner.js';
+import { run } from '../system/runner.js';
 
 const imageSchema = z.object({
   Distribution: z.string(),

@@ -1,6 +1,6 @@
 /** `--sign KEYID`: GnuPG detached signatures (`<artifact>.sig`), like arch-boxes publishes. */
-import { BuildError, PrerequisiteError } from './errors.js';
-import { run } from './runner.js';
+import { BuildError, PrerequisiteError } from '../system/errors.js';
+import { run } from '../system/runner.js';
 
 export const signatureName = (artifact: string) => `${artifact}.sig`;
 

@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { PrerequisiteError } from './errors.js';
-import { cachePaths } from './paths.js';
-import { run } from './runner.js';
+import { PrerequisiteError } from '../system/errors.js';
+import { cachePaths } from '../system/paths.js';
+import { run } from '../system/runner.js';
 
 export const PINNED = {
   version: '25.3-7',

@@ -4,10 +4,10 @@
  */
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { auditArtifact } from './audit/audit-artifact.js';
-import { AuditFailed } from './audit/audit-failed.js';
-import { BuildError, UsageError } from './errors.js';
-import { recordName, sbomName } from './record/write-record.js';
+import { auditArtifact } from '../audit/audit-artifact.js';
+import { AuditFailed } from '../audit/audit-failed.js';
+import { BuildError, UsageError } from '../system/errors.js';
+import { recordName, sbomName } from '../record/write-record.js';
 import { signatureName, signFile } from './sign.js';
 
 export interface Publish {

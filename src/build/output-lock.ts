@@ -1,7 +1,7 @@
 /** One build per output directory: a lock file holding the owner's pid; stale locks are taken over. */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError } from './errors.js';
+import { UsageError } from '../system/errors.js';
 
 const NAME = '.boxes.lock';
 

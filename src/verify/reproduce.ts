@@ -3,14 +3,14 @@
  * config tree's commit and the mkosi version must match the record's, unless told to go on.
  */
 import { basename } from 'node:path';
-import { build, type BuildReport } from './build.js';
-import { BoxesError, UsageError } from './errors.js';
-import { findMkosi } from './mkosi.js';
-import { parseBuildOptions } from './options.js';
-import { TREE_DIR } from './paths.js';
-import { readRecord } from './record/read-record.js';
-import type { BuildRecord } from './record/schema.js';
-import { treeRevision } from './revision.js';
+import { build, type BuildReport } from '../build/build.js';
+import { BoxesError, UsageError } from '../system/errors.js';
+import { findMkosi } from '../build/mkosi.js';
+import { parseBuildOptions } from '../build/options.js';
+import { TREE_DIR } from '../system/paths.js';
+import { readRecord } from '../record/read-record.js';
+import type { BuildRecord } from '../record/schema.js';
+import { treeRevision } from '../build/revision.js';
 
 export interface ReproduceOptions {
   record: string;
