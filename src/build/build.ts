@@ -24,7 +24,7 @@ import { ensureToolsTree, type ToolsTreeSpec } from './tools-tree.js';
 import { recordName, sbomName, writeRecord } from '../record/write-record.js';
 import { checkSigningKey } from './sign.js';
 import { diskTools } from '../audit/tools.js';
-import { publish } from './deliver.js';
+import { deliver } from './deliver.js';
 import { findProfile } from '../profiles.js';
 import type { BuildMode } from '../rootless/build-mode.js';
 import { detectBuildMode, mkosiFor, removeTree } from '../rootless/namespace.js';
@@ -245,7 +245,7 @@ async function buildTarget(
     target,
     seed: c.seed!,
   });
-  const { signature } = await publish({ staging, outputDir, name, logFile, sign: options.sign, signal });
+  const { signature } = await deliver({ staging, outputDir, name, logFile, sign: options.sign, signal });
   return {
     profile: target.profile,
     variant: target.variant,

@@ -10,7 +10,7 @@ import { BuildError, UsageError } from '../system/errors.js';
 import { recordName, sbomName } from '../record/write-record.js';
 import { signatureName, signFile } from './sign.js';
 
-export interface Publish {
+export interface Delivery {
   staging: string;
   outputDir: string;
   name: string;
@@ -20,7 +20,7 @@ export interface Publish {
   signal?: AbortSignal;
 }
 
-export async function publish(p: Publish): Promise<{ signature?: string }> {
+export async function deliver(p: Delivery): Promise<{ signature?: string }> {
   const built = join(p.staging, p.name);
   // Findings keep the artifact in staging, which the build removes: it is never published.
   const audited = await auditArtifact(built, { signal: p.signal, scratch: p.staging }).catch((error: unknown) => {
