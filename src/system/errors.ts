@@ -24,10 +24,43 @@ export class BuildError extends BoxesError {
   }
 }
 
+/** A child process exited non-zero or was killed: its exit code, for callers that map it. */
+export class ChildFailed extends BuildError {
+  constructor(
+    message: string,
+    hint: string | undefined,
+    logTail: string[],
+    readonly exitCode: number | undefined,
+  ) {
+    super(message, hint, logTail);
+  }
+}
+
 /** SIGINT or SIGTERM arrived; children were stopped and temporary files removed. Exit 130. */
 export class InterruptedError extends BoxesError {}
 
-export function exitCodeFor(error: unknown): number {
+/** A CI job's own script failed under `boxes executor run`: GitLab's BUILD_FAILURE_EXIT_CODE. */
+export class JobFailed extends BoxesError {
+  constructor(
+    message: string,
+    readonly scriptExitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/** `boxes executor` could not do its own part (libvirt, the VM, SSH): GitLab's SYSTEM_FAILURE_EXIT_CODE. */
+export class ExecutorFailed extends BuildError {}
+
+/** GitLab Runner names the codes for its custom executor in the environment. */
+function runnerCode(value: string | undefined): number {
+  const n = Number(value);
+  return Number.isInteger(n) && n > 0 && n < 256 ? n : 1;
+}
+
+export function exitCodeFor(error: unknown, env: NodeJS.ProcessEnv = process.env): number {
+  if (error instanceof JobFailed) return runnerCode(env.BUILD_FAILURE_EXIT_CODE);
+  if (error instanceof ExecutorFailed) return runnerCode(env.SYSTEM_FAILURE_EXIT_CODE);
   if (error instanceof UsageError) return 2;
   if (error instanceof InterruptedError) return 130;
   return 1;

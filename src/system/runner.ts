@@ -5,7 +5,7 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { execa } from 'execa';
-import { BuildError, InterruptedError, PrerequisiteError } from './errors.js';
+import { ChildFailed, InterruptedError, PrerequisiteError } from './errors.js';
 
 export interface RunOptions {
   env?: Record<string, string | undefined>;
@@ -21,6 +21,10 @@ export interface RunOptions {
   what?: string;
   /** Called with each line of output, e.g. to show progress. */
   onLine?: (line: string) => void;
+  /** The child reads this file as its stdin (default: none). */
+  stdinFile?: string;
+  /** The child writes straight to our stdout and stderr, as it goes (a CI job's output). */
+  passthrough?: boolean;
 }
 
 export interface RunResult {
@@ -74,8 +78,9 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     env: options.env,
     extendEnv: true,
     cwd: options.cwd,
-    stdin: 'ignore',
-    buffer: { stdout: true, stderr: false },
+    stdin: options.stdinFile ? { file: options.stdinFile } : 'ignore',
+    ...(options.passthrough ? { stdout: 'inherit' as const, stderr: 'inherit' as const } : {}),
+    buffer: { stdout: !options.passthrough, stderr: false },
     all: false,
     reject: false,
     cancelSignal: options.signal,
@@ -106,7 +111,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     const how = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
     const cause = classifyFailure(tail);
     const where = options.logFile ? `; full log: ${options.logFile}` : '';
-    throw new BuildError(`${what} ${how}${cause ? `: ${cause}` : ''}`, `re-run: ${shown}${where}`, tail);
+    throw new ChildFailed(`${what} ${how}${cause ? `: ${cause}` : ''}`, `re-run: ${shown}${where}`, tail, result.exitCode);
   }
   return { stdout: String(result.stdout ?? ''), tail };
 }

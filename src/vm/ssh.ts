@@ -2,6 +2,8 @@
 
 export interface SshLogin {
   port: number;
+  /** Default 127.0.0.1 (a forwarded port). */
+  host?: string;
   user: string;
   /** Password login through sshpass (basic images). */
   password?: string;
@@ -20,7 +22,7 @@ const COMMON = [
 ];
 
 export function sshArgs(login: SshLogin, command: string): string[] {
-  const target = [`-p`, String(login.port), `${login.user}@127.0.0.1`, command];
+  const target = [`-p`, String(login.port), `${login.user}@${login.host ?? '127.0.0.1'}`, command];
   if (login.identity) {
     return ['ssh', ...COMMON, '-o', 'IdentitiesOnly=yes', '-o', 'PasswordAuthentication=no', '-i', login.identity, ...target];
   }

@@ -1,0 +1,93 @@
+/**
+ * The libvirt domain of one job's VM, as a pure function: UEFI (OVMF, a per-domain NVRAM from the
+ * template), the overlay volume on virtio, the job's SSH key and hostname as systemd credentials
+ * in SMBIOS OEM strings, the serial console logged by virtlogd, and either a libvirt network or
+ * QEMU's user networking with the guest's SSH forwarded to one port on 127.0.0.1.
+ */
+import type { Ovmf } from '../vm/firmware.js';
+import type { Accel } from '../vm/qemu-args.js';
+
+export type Network = { kind: 'user'; sshPort: number } | { kind: 'libvirt'; name: string };
+
+export interface DomainSpec {
+  name: string;
+  accel: Accel;
+  memoryMiB: number;
+  cpus: number;
+  ovmf: Ovmf;
+  pool: string;
+  volume: string;
+  /** OEM strings, e.g. `io.systemd.credential:system.hostname=<name>`. */
+  oemStrings: string[];
+  serialLog: string;
+  network: Network;
+}
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
+
+export function domainXml(d: DomainSpec): string {
+  const user = d.network.kind === 'user';
+  const lines = [
+    `<domain type='${d.accel === 'kvm' ? 'kvm' : 'qemu'}'${user ? " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" : ''}>`,
+    `  <name>${esc(d.name)}</name>`,
+    `  <memory unit='MiB'>${d.memoryMiB}</memory>`,
+    `  <vcpu>${d.cpus}</vcpu>`,
+    "  <sysinfo type='smbios'>",
+    '    <oemStrings>',
+    ...d.oemStrings.map((s) => `      <entry>${esc(s)}</entry>`),
+    '    </oemStrings>',
+    '  </sysinfo>',
+    '  <os>',
+    "    <type arch='x86_64' machine='q35'>hvm</type>",
+    `    <loader readonly='yes' type='pflash'>${esc(d.ovmf.code)}</loader>`,
+    // Without a path libvirt keeps the copy in its own nvram directory; undefine --nvram removes it.
+    `    <nvram template='${esc(d.ovmf.vars)}'/>`,
+    "    <smbios mode='sysinfo'/>",
+    '  </os>',
+    '  <features><acpi/><apic/></features>',
+    // TCG emulates a CPU model; KVM passes the host's through.
+    d.accel === 'kvm' ? "  <cpu mode='host-passthrough'/>" : "  <cpu mode='maximum' migratable='off'/>",
+    "  <clock offset='utc'/>",
+    '  <on_poweroff>destroy</on_poweroff>',
+    '  <on_crash>destroy</on_crash>',
+    '  <devices>',
+    "    <disk type='volume' device='disk'>",
+    "      <driver name='qemu' type='qcow2' discard='unmap'/>",
+    `      <source pool='${esc(d.pool)}' volume='${esc(d.volume)}'/>`,
+    "      <target dev='vda' bus='virtio'/>",
+    '    </disk>',
+    ...(d.network.kind === 'libvirt'
+      ? ["    <interface type='network'>", `      <source network='${esc(d.network.name)}'/>`, "      <model type='virtio'/>", '    </interface>']
+      : []),
+    "    <serial type='pty'>",
+    `      <log file='${esc(d.serialLog)}' append='off'/>`,
+    "      <target port='0'/>",
+    '    </serial>',
+    "    <console type='pty'><target type='serial' port='0'/></console>",
+    "    <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>",
+    "    <memballoon model='none'/>",
+    '  </devices>',
+  ];
+  if (d.network.kind === 'user') {
+    // libvirt 9's own user interface forwards no ports (only its passt backend does), so QEMU's
+    // user networking comes in as arguments: SSH on 127.0.0.1 only, nothing else reachable.
+    lines.push(
+      '  <qemu:commandline>',
+      "    <qemu:arg value='-netdev'/>",
+      `    <qemu:arg value='user,id=boxesnet0,hostfwd=tcp:127.0.0.1:${d.network.sshPort}-:22'/>`,
+      "    <qemu:arg value='-device'/>",
+      "    <qemu:arg value='virtio-net-pci,netdev=boxesnet0'/>",
+      '  </qemu:commandline>',
+    );
+  }
+  lines.push('</domain>', '');
+  return lines.join('\n');
+}
+
+/** The systemd credentials a job's VM boots with: root's authorized key and the hostname. */
+export function jobCredentials(publicKey: string, hostname: string): string[] {
+  return [
+    `io.systemd.credential.binary:ssh.authorized_keys.root=${Buffer.from(`${publicKey.trim()}\n`).toString('base64')}`,
+    `io.systemd.credential:system.hostname=${hostname}`,
+  ];
+}
