@@ -25,6 +25,9 @@ export interface Login {
   password?: Record<Distribution, string>;
   /** Key login with Vagrant's insecure private key (Vagrant boxes). */
   vagrantKey?: boolean;
+  /** Key login with a throwaway key handed over, with the hostname, as systemd credentials in
+   *  SMBIOS, the way `boxes executor` boots each job (libvirt-executor). */
+  credentials?: boolean;
 }
 
 const VAGRANT_LOGIN: Login = { user: { arch: 'vagrant', debian: 'vagrant' }, vagrantKey: true };
@@ -58,6 +61,7 @@ export const PROFILES: readonly ProfileSpec[] = [
     variants: [],
     artifact: '<Prefix>-x86_64-libvirt-executor-<version>.qcow2',
     kind: 'disk',
+    login: { user: { arch: 'root', debian: 'root' }, credentials: true },
   },
   {
     name: 'vagrant-libvirt',

@@ -83,11 +83,3 @@ export function domainXml(d: DomainSpec): string {
   lines.push('</domain>', '');
   return lines.join('\n');
 }
-
-/** The systemd credentials a job's VM boots with: root's authorized key and the hostname. */
-export function jobCredentials(publicKey: string, hostname: string): string[] {
-  return [
-    `io.systemd.credential.binary:ssh.authorized_keys.root=${Buffer.from(`${publicKey.trim()}\n`).toString('base64')}`,
-    `io.systemd.credential:system.hostname=${hostname}`,
-  ];
-}

@@ -24,6 +24,8 @@ export interface BootSpec {
   login: Omit<SshLogin, 'port'>;
   ovmf?: Ovmf;
   seedIso?: string;
+  /** SMBIOS OEM strings, e.g. systemd credentials. */
+  oemStrings?: string[];
   /** Grow the overlay to this many bytes (cloud-init images grow their root into it). */
   diskBytes?: number;
   /** Epoch ms by which the boot and its checks must be over: no SSH command outlives it. */
@@ -77,7 +79,7 @@ export async function boot(spec: BootSpec): Promise<Booted> {
   }
   const port = await freePort();
   const agentSocket = join(spec.workDir, 'qga.sock');
-  const argv = qemuArgs({ accel: spec.accel, firmware: spec.firmware, disk, sshPort: port, agentSocket, serialLog: spec.serialLog, seedIso: spec.seedIso, ovmf });
+  const argv = qemuArgs({ accel: spec.accel, firmware: spec.firmware, disk, sshPort: port, agentSocket, serialLog: spec.serialLog, seedIso: spec.seedIso, ovmf, oemStrings: spec.oemStrings });
   const vm = start(argv, { signal: spec.signal, logFile: spec.logFile, what: `qemu (${spec.firmware})` });
   vm.exited.catch(() => undefined);
   const sshAs = async (login: Omit<SshLogin, 'port'>, command: string, timeoutMs?: number) => {

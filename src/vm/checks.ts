@@ -33,6 +33,8 @@ export interface Check {
   onlyCloudInit?: boolean;
   /** Only for Vagrant boxes. */
   onlyVagrant?: boolean;
+  /** Only for images booted with credentials (libvirt-executor). */
+  onlyExecutor?: boolean;
   /** Runs only when named with --check (it needs the guest to reach its package mirror, say). */
   optIn?: boolean;
   run(guest: Guest, facts: Facts): Promise<void>;
@@ -40,6 +42,8 @@ export interface Check {
 
 export interface Facts {
   identity?: Identity;
+  /** The hostname handed over as a systemd credential. */
+  credentialHostname?: string;
   cloudInitMarker?: string;
   cloudInitPasswordLogin?: () => Promise<void>;
 }
@@ -147,6 +151,39 @@ export const CHECKS: readonly Check[] = [
     },
   },
   {
+    // What `boxes executor` relies on: the credentials it hands each job's VM take effect, and
+    // nothing but a key lets anyone in.
+    name: 'executor-credentials',
+    onlyExecutor: true,
+    async run(g, facts) {
+      const hostname = (await g.ssh('cat /proc/sys/kernel/hostname')).trim();
+      if (hostname !== facts.credentialHostname) fail(`the hostname is '${hostname}', not '${facts.credentialHostname}' from the system.hostname credential`);
+      const keys = (await g.ssh('cat /root/.ssh/authorized_keys')).trim().split('\n');
+      if (keys.length !== 1 || !keys[0]!.endsWith(' boxes-test')) fail(`/root/.ssh/authorized_keys holds ${keys.length} keys, not just the one from the credential`);
+      const sshd = (await g.ssh('sshd -T')).toLowerCase();
+      for (const [key, want] of [['passwordauthentication', 'no'], ['kbdinteractiveauthentication', 'no'], ['permitrootlogin', '(without|prohibit)-password']] as const)
+        if (!new RegExp(`^${key} ${want}$`, 'm').test(sshd)) fail(`sshd has '${new RegExp(`^${key} .*$`, 'm').exec(sshd)?.[0] ?? `no ${key}`}', not '${key} ${want}'`);
+    },
+  },
+  {
+    name: 'executor-conventions',
+    onlyExecutor: true,
+    async run(g) {
+      const cmdline = await g.ssh('cat /proc/cmdline');
+      if (!/\blockdown=confidentiality\b/.test(cmdline)) fail('lockdown=confidentiality is not on the kernel command line');
+      const lockdown = (await g.ssh('cat /sys/kernel/security/lockdown')).trim();
+      if (!lockdown.includes('[confidentiality]')) fail(`kernel lockdown is '${lockdown}'`);
+      const held = g.distribution === 'arch' ? await g.ssh('pacman-conf IgnorePkg') : await g.ssh('apt-mark showhold');
+      const kernel = g.distribution === 'arch' ? 'linux' : 'linux-image-amd64';
+      if (!held.split('\n').includes(kernel)) fail(`${kernel} is not held (held: ${held.trim().split('\n').join(', ') || 'nothing'})`);
+      const tools = g.distribution === 'arch' ? ['git', 'git-lfs', 'gitlab-runner'] : ['git', 'git-lfs'];
+      const missing = (await g.ssh(`for t in ${tools.join(' ')}; do command -v "$t" >/dev/null || echo "$t"; done`)).trim();
+      if (missing) fail(`missing: ${missing.split('\n').join(', ')}`);
+      const waitSync = (await g.ssh('systemctl is-enabled systemd-time-wait-sync.service || true')).trim();
+      if (waitSync !== 'masked') fail(`systemd-time-wait-sync.service is '${waitSync}', not masked`);
+    },
+  },
+  {
     // A kernel installed in the guest boots next, and the build-time one can go (see
     // /usr/lib/boxes/grub-config in the image).
     name: 'kernel-upgrade',
@@ -194,7 +231,7 @@ export const CHECKS: readonly Check[] = [
  */
 export function selectChecks(spec: ProfileSpec, names?: readonly string[]): Check[] {
   const applies = (c: Check) =>
-    !((c.onlyGrowing || c.onlyCloudInit) && spec.name !== 'cloud-init') && !(c.onlyVagrant && !spec.login?.vagrantKey);
+    !((c.onlyGrowing || c.onlyCloudInit) && spec.name !== 'cloud-init') && !(c.onlyVagrant && !spec.login?.vagrantKey) && !(c.onlyExecutor && !spec.login?.credentials);
   if (!names || names.length === 0) return CHECKS.filter((c) => !c.optIn && applies(c));
   const problems: string[] = [];
   const chosen = names.map((name) => {

@@ -18,6 +18,8 @@ export interface QemuSpec {
   ovmf?: { code: string; vars: string };
   memoryMiB?: number;
   cpus?: number;
+  /** SMBIOS type 11 OEM strings (systemd credentials). */
+  oemStrings?: string[];
 }
 
 export function qemuArgs(spec: QemuSpec): string[] {
@@ -47,5 +49,7 @@ export function qemuArgs(spec: QemuSpec): string[] {
     );
   }
   if (spec.seedIso) args.push('-drive', `file=${spec.seedIso},media=cdrom,readonly=on`);
+  // QEMU's option syntax doubles a comma that belongs to the value.
+  for (const s of spec.oemStrings ?? []) args.push('-smbios', `type=11,value=${s.replaceAll(',', ',,')}`);
   return args;
 }

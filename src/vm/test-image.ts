@@ -17,6 +17,7 @@ import { CheckFailed, identityProblems, selectChecks, type Check, type Facts, ty
 import { findOvmf, type Ovmf } from './firmware.js';
 import type { Firmware } from './qemu-args.js';
 import { writeSeedIso } from './seed.js';
+import { jobCredentials } from './credentials.js';
 import { unpackBoxDisk } from '../vagrant/box-file.js';
 import { vagrantInsecureKey } from '../vagrant/insecure-key.js';
 import type { SshLogin } from './ssh.js';
@@ -142,6 +143,7 @@ async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
   const facts: Facts = {};
   let login: Omit<SshLogin, 'port'>;
   let seedIso: string | undefined;
+  let oemStrings: string[] | undefined;
   let password: string | undefined;
   if (cloudInit) {
     const identity = join(plan.dir, 'id_ed25519');
@@ -157,6 +159,13 @@ async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
     };
     seedIso = await writeSeedIso(plan.dir, seed, io.signal);
     login = { user: seed.user, identity };
+  } else if (spec.login?.credentials) {
+    // As `boxes executor` boots a job: a throwaway key and a hostname, as systemd credentials.
+    const identity = join(plan.dir, 'id_ed25519');
+    await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'boxes-test', '-f', identity], { signal: io.signal });
+    facts.credentialHostname = `boxes-test-${randomBytes(4).toString('hex')}`;
+    oemStrings = jobCredentials(await readFile(`${identity}.pub`, 'utf8'), facts.credentialHostname);
+    login = { user: 'root', identity };
   } else {
     const user = spec.login!.user[s.distribution!];
     login = s.identity ? { user, identity: s.identity } : { user, password: spec.login!.password?.[s.distribution!] };
@@ -173,6 +182,7 @@ async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
     login,
     ovmf: s.ovmf,
     seedIso,
+    oemStrings,
     diskBytes,
     deadline: s.deadline,
     signal: io.signal,

@@ -113,8 +113,17 @@ const check = (name: string) => CHECKS.find((c) => c.name === name)!;
 
 describe('checks', () => {
   it('pass on a healthy guest and record its identity', async () => {
-    const facts: Facts = { cloudInitMarker: '/m' };
+    const facts: Facts = { cloudInitMarker: '/m', credentialHostname: 'boxes-test-0a1b2c3d' };
     const g = guest({
+      '^usedns': 'usedns no\n',
+      'kernel/hostname': 'boxes-test-0a1b2c3d\n',
+      '/root/.ssh/authorized_keys': 'ssh-ed25519 AAAAkey boxes-test\n',
+      'sshd -T': 'usedns no\npasswordauthentication no\nkbdinteractiveauthentication no\npermitrootlogin without-password\n',
+      '/proc/cmdline': 'BOOT_IMAGE=/boxes/6.12/vmlinuz root=PARTUUID=x rw lockdown=confidentiality\n',
+      '/sys/kernel/security/lockdown': 'none integrity [confidentiality]\n',
+      showhold: 'linux-image-amd64\n',
+      'command -v': '',
+      'systemd-time-wait-sync': 'masked\n',
       'is-system-running': 'running\n',
       '--failed': '',
       '/proc/swaps': 'Filename Type\n/swap/swapfile file 524284 0 -2\n',
@@ -124,9 +133,8 @@ describe('checks', () => {
       'df -B1': `${9 * 2 ** 30}\n`,
       'stat -c': 'vagrant 700\nvagrant 600\n',
       'cat ~/.ssh/authorized_keys': 'ssh-rsa AAAA vagrant insecure public key\nssh-ed25519 AAAA vagrant insecure public key\n',
-      'sshd -T': 'usedns no\n',
     });
-    for (const c of CHECKS.filter((c) => !c.optIn)) await c.run(g, facts);
+    for (const c of CHECKS.filter((c) => !c.optIn)) await c.run({ ...g, distribution: 'debian' }, facts);
     expect(facts.identity).toEqual({ machineId: '0123456789abcdef0123456789abcdef', hostKey: 'ssh-ed25519 AAAAkey' });
   });
 
@@ -143,10 +151,18 @@ describe('checks', () => {
     ['vagrant-conventions', { 'stat -c': 'vagrant 755\nvagrant 600\n' }, /are 'vagrant 755', 'vagrant 600', not/],
     ['vagrant-conventions', { 'stat -c': 'vagrant 700\nvagrant 600\n', 'cat ~/.ssh': 'ssh-rsa AAAA\n' }, /holds ssh-rsa, not the RSA and ED25519/],
     ['vagrant-conventions', { 'stat -c': 'vagrant 700\nvagrant 600\n', 'cat ~/.ssh': 'ssh-rsa A\nssh-ed25519 B\n', 'sshd -T': 'usedns yes\n' }, /sshd has 'usedns yes'/],
+    ['executor-credentials', { 'kernel/hostname': 'localhost\n' }, /hostname is 'localhost', not 'boxes-test-1' from the system\.hostname credential/],
+    ['executor-credentials', { 'kernel/hostname': 'boxes-test-1\n', '/root/.ssh': 'ssh-ed25519 A boxes-test\nssh-rsa B old\n' }, /holds 2 keys, not just the one from the credential/],
+    ['executor-credentials', { 'kernel/hostname': 'boxes-test-1\n', '/root/.ssh': 'ssh-ed25519 A boxes-test\n', 'sshd -T': 'passwordauthentication yes\n' }, /sshd has 'passwordauthentication yes', not/],
+    ['executor-conventions', { '/proc/cmdline': 'root=x rw\n' }, /lockdown=confidentiality is not on the kernel command line/],
+    ['executor-conventions', { '/proc/cmdline': 'lockdown=confidentiality\n', lockdown: '[none] integrity confidentiality\n' }, /kernel lockdown is '\[none\]/],
+    ['executor-conventions', { '/proc/cmdline': 'lockdown=confidentiality\n', lockdown: '[confidentiality]\n', showhold: '' }, /linux-image-amd64 is not held \(held: nothing\)/],
+    ['executor-conventions', { '/proc/cmdline': 'lockdown=confidentiality\n', lockdown: '[confidentiality]\n', showhold: 'linux-image-amd64\n', 'command -v': 'git-lfs\n' }, /missing: git-lfs/],
   ])('%s fails with a reason', async (name, answers, message) => {
-    const run = check(name).run(guest(answers as Record<string, string | Error>), { cloudInitMarker: '/m' });
+    const facts = { cloudInitMarker: '/m', credentialHostname: 'boxes-test-1' };
+    const run = check(name).run({ ...guest(answers as Record<string, string | Error>), distribution: 'debian' }, facts);
     await expect(run).rejects.toBeInstanceOf(CheckFailed);
-    await expect(check(name).run(guest(answers as Record<string, string | Error>), { cloudInitMarker: '/m' })).rejects.toThrow(message);
+    await expect(check(name).run({ ...guest(answers as Record<string, string | Error>), distribution: 'debian' }, facts)).rejects.toThrow(message);
   });
 
   it('guest-agent fails when lo is not listed', async () => {
