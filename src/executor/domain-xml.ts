@@ -76,7 +76,9 @@ export function domainXml(d: DomainSpec): string {
       "    <qemu:arg value='-netdev'/>",
       `    <qemu:arg value='user,id=boxesnet0,hostfwd=tcp:127.0.0.1:${d.network.sshPort}-:22'/>`,
       "    <qemu:arg value='-device'/>",
-      "    <qemu:arg value='virtio-net-pci,netdev=boxesnet0'/>",
+      // Its own slot on the root bus: QEMU reads these before libvirt's devices and would take slot 1,
+      // which libvirt gives its first PCIe root port.
+      "    <qemu:arg value='virtio-net-pci,netdev=boxesnet0,bus=pcie.0,addr=0x10'/>",
       '  </qemu:commandline>',
     );
   }

@@ -13,6 +13,7 @@ import { freePort } from '../vm/boot.js';
 import { findOvmf } from '../vm/firmware.js';
 import { cleanupVm, volumeFor } from './cleanup.js';
 import { domainXml, type Network } from './domain-xml.js';
+import { overlayVolumeXml } from './volume-xml.js';
 import { jobCredentials } from '../vm/credentials.js';
 import { waitForGuest } from './guest.js';
 import { jobFromEnv, vmName } from './job.js';
@@ -58,7 +59,9 @@ export async function prepare(options: ExecutorOptions, env: NodeJS.ProcessEnv, 
     const accel = await chooseAccel(ovmf);
     io.say?.(`${vm}: ${accel.accel} (${accel.reason})`);
     const info = JSON.parse((await run(['qemu-img', 'info', '--output=json', image], { signal: io.signal })).stdout) as { 'virtual-size': number; format: string };
-    await virsh(l, ['vol-create-as', options.pool, state.volume, String(info['virtual-size']), '--format', 'qcow2', '--backing-vol', image, '--backing-vol-format', info.format], 'virsh vol-create-as (the job\'s overlay)');
+    const volumeXml = join(dir, 'volume.xml');
+    await writeFileAtomic(volumeXml, overlayVolumeXml({ name: state.volume, capacityBytes: info['virtual-size'], backingPath: image, backingFormat: info.format }));
+    await virsh(l, ['vol-create', options.pool, volumeXml], "virsh vol-create (the job's overlay)");
     const xml = join(dir, 'domain.xml');
     const credentials = jobCredentials(await readFile(`${keyFile(dir)}.pub`, 'utf8'), vm);
     await writeFileAtomic(xml, domainXml({ name: vm, accel: accel.accel, memoryMiB: options.memoryMiB, cpus: options.cpus, ovmf, pool: options.pool, volume: state.volume, oemStrings: credentials, serialLog: serialLog(dir), network }));
