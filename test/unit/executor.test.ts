@@ -12,6 +12,7 @@ import { jobCredentials } from '../../src/vm/credentials.js';
 import { leaseAddress } from '../../src/executor/guest.js';
 import { jobFromEnv, parseVmName, vmName } from '../../src/executor/job.js';
 import { parseExecutorOptions } from '../../src/executor/options.js';
+import { overlayVolumeXml } from '../../src/executor/volume-xml.js';
 import { staleJobs } from '../../src/executor/sweep.js';
 import { ExecutorFailed, JobFailed, UsageError, exitCodeFor } from '../../src/system/errors.js';
 
@@ -50,10 +51,10 @@ describe('the domain', () => {
     serialLog: `/state/${VM}/serial.log`,
     network: { kind: 'user', sshPort: 40022 },
   };
-  const validate = (xml: string) => {
+  const validate = (xml: string, schema = 'domain') => {
     const dir = mkdtempSync(join(tmpdir(), 'boxes-domain-'));
-    writeFileSync(join(dir, 'domain.xml'), xml);
-    const r = spawnSync('virt-xml-validate', [join(dir, 'domain.xml'), 'domain'], { encoding: 'utf8' });
+    writeFileSync(join(dir, 'object.xml'), xml);
+    const r = spawnSync('virt-xml-validate', [join(dir, 'object.xml'), schema], { encoding: 'utf8' });
     if (r.error) throw new Error(`virt-xml-validate is needed (apt-get install libvirt-clients libxml2-utils): ${r.error.message}`);
     return `${r.stdout}${r.stderr}`.trim();
   };
@@ -80,6 +81,13 @@ describe('the domain', () => {
     expect(net).toContain("<source network='ci'/>");
     expect(net).toContain("<cpu mode='host-passthrough'/>");
     expect(net).not.toContain('qemu:commandline');
+  });
+
+  it("the job's overlay is a qcow2 volume backed by the image, which may be any file", () => {
+    const xml = overlayVolumeXml({ name: `${VM}.qcow2`, capacityBytes: 42949672960, backingPath: '/var/lib/boxes/image & co.qcow2', backingFormat: 'qcow2' });
+    expect(validate(xml, 'storagevol')).toMatch(/validates$/);
+    expect(xml).toContain("<capacity unit='bytes'>42949672960</capacity>");
+    expect(xml).toContain('<path>/var/lib/boxes/image &amp; co.qcow2</path>');
   });
 
   it('escapes what it writes into XML', () => {
