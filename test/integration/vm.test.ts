@@ -154,7 +154,7 @@ describe('arch VM profiles (no Arch mirror here: the resolved configuration is c
   it.each([
     ['basic', 'root-40g', ['linux', 'grub', 'openssh', 'qemu-guest-agent'], 'arch'],
     ['cloud-init', 'root-grow', ['cloud-init', 'cloud-guest-utils'], undefined],
-    ['libvirt-executor', 'root-40g', ['git', 'git-lfs', 'gitlab-runner'], undefined],
+    ['libvirt-executor', 'root-40g', ['git', 'git-lfs', 'gitlab-runner', 'inetutils'], undefined],
   ])('%s', (profile, repart, packages, user) => {
     const mkosi = join(cache, 'mkosi/25.3-7/usr/lib/python3/dist-packages');
     const out = execFileSync('python3', ['-m', 'mkosi', '--directory', root, '--profile', profile, '--distribution', 'arch', '--json', 'summary'], {
