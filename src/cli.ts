@@ -18,7 +18,7 @@ import { auditArtifact, detectKind, formatAudit } from './audit/audit-artifact.j
 import { UsageError } from './system/errors.js';
 import { catalog, parseCatalogOptions, type RawCatalogOptions } from './vagrant/catalog.js';
 import { writeFileAtomic } from './system/write-atomic.js';
-import { ExecutorFailed, BuildError, InterruptedError, JobFailed } from './system/errors.js';
+import { BuildError, ExecutorFailed, InterruptedError, JobFailed } from './system/errors.js';
 import { cleanupVm } from './executor/cleanup.js';
 import { boxesVersion, executorConfig } from './executor/config.js';
 import { jobFromEnv, vmName } from './executor/job.js';

@@ -4,24 +4,23 @@
  * by the image, a domain that boots with the public key and the hostname as systemd credentials,
  * and a wait until root answers on SSH. Any failure, or SIGTERM, removes what was made.
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ExecutorFailed, BuildError, UsageError } from '../system/errors.js';
+import { BuildError, ExecutorFailed, UsageError } from '../system/errors.js';
 import { run } from '../system/runner.js';
+import { writeFileAtomic } from '../system/write-atomic.js';
 import { chooseAccel } from '../vm/accel.js';
 import { freePort } from '../vm/boot.js';
+import { jobCredentials } from '../vm/credentials.js';
 import { findOvmf } from '../vm/firmware.js';
 import { cleanupVm, volumeFor } from './cleanup.js';
 import { domainXml, type Network } from './domain-xml.js';
-import { overlayVolumeXml } from './volume-xml.js';
-import { jobCredentials } from '../vm/credentials.js';
 import { waitForGuest } from './guest.js';
 import { jobFromEnv, vmName } from './job.js';
 import type { ExecutorOptions } from './options.js';
 import { createJobDir, jobDir, keyFile, serialLog, writeState, type JobState } from './state.js';
 import { virsh, type Libvirt } from './virsh.js';
-import { writeFileAtomic } from '../system/write-atomic.js';
-import { readFile } from 'node:fs/promises';
+import { overlayVolumeXml } from './volume-xml.js';
 
 export interface ExecutorIo {
   signal?: AbortSignal;
