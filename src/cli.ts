@@ -20,8 +20,7 @@ import { catalog, parseCatalogOptions, type RawCatalogOptions } from './vagrant/
 import { writeFileAtomic } from './system/write-atomic.js';
 import { BuildError, ExecutorFailed, InterruptedError, JobFailed } from './system/errors.js';
 import { cleanupVm } from './executor/cleanup.js';
-import { executorConfig } from './executor/config.js';
-import { boxesVersion } from './system/paths.js';
+import { boxesVersion, executorConfig } from './executor/config.js';
 import { jobFromEnv, vmName } from './executor/job.js';
 import { parseExecutorOptions, type RawExecutorOptions } from './executor/options.js';
 import { prepare } from './executor/prepare.js';
@@ -128,7 +127,7 @@ export function program(): Command {
   cmd
     .command('test')
     .description('boot an image or a Vagrant box disk in QEMU (BIOS and UEFI) and check login, sudo, units, guest agent and first-boot identity')
-    .option('--profile <profile>', 'which image to test: basic, cloud-init, libvirt-executor, vagrant-libvirt or vagrant-virtualbox')
+    .option('--profile <profile>', 'which image to test: basic, cloud-init, vagrant-libvirt or vagrant-virtualbox')
     .option('--artifact <path>', 'the image to boot (default: the newest of the profile in --output-dir)')
     .option('--firmware <bios|uefi>', 'boot with this firmware only (default: one BIOS and one UEFI boot)')
     .option('--distribution <name>', 'arch or debian, when the file name does not tell')
@@ -256,7 +255,7 @@ export function program(): Command {
     const options = parseExecutorOptions(raw);
     const vm = vmName(jobFromEnv(process.env));
     await asExecutor(async () => {
-      const removed = await cleanupVm(options, vm, AbortSignal.timeout(300_000));
+      const removed = await cleanupVm({ stateDir: options.stateDir, vm, connect: options.connect, pool: options.pool }, AbortSignal.timeout(300_000));
       say(`${vm}: ${removed.length > 0 ? `removed ${removed.join(', ')}` : 'nothing to remove'}`);
     });
   });

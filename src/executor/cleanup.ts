@@ -5,21 +5,25 @@
  */
 import { rm } from 'node:fs/promises';
 import { ExecutorFailed } from '../system/errors.js';
-import type { ExecutorOptions } from './options.js';
 import { jobDir, readState } from './state.js';
 import { domainNames, domainState, virsh, volumeNames, type Libvirt } from './virsh.js';
 
-/** Where to look; connect and pool count when the job's state is gone (prepare stopped before writing it). */
-export type CleanupOptions = Pick<ExecutorOptions, 'stateDir' | 'connect' | 'pool'>;
+export interface CleanupTarget {
+  stateDir: string;
+  vm: string;
+  /** Used when the job's state is gone (prepare stopped before writing it). */
+  connect: string;
+  pool: string;
+}
 
 export const volumeFor = (vm: string) => `${vm}.qcow2`;
 
-export async function cleanupVm(t: CleanupOptions, vm: string, signal?: AbortSignal): Promise<string[]> {
-  const dir = jobDir(t.stateDir, vm);
+export async function cleanupVm(t: CleanupTarget, signal?: AbortSignal): Promise<string[]> {
+  const dir = jobDir(t.stateDir, t.vm);
   const state = await readState(dir).catch(() => undefined);
   const l: Libvirt = { connect: state?.connect ?? t.connect, signal };
   const pool = state?.pool ?? t.pool;
-  const volume = state?.volume ?? volumeFor(vm);
+  const volume = state?.volume ?? volumeFor(t.vm);
   const done: string[] = [];
   const problems: string[] = [];
   const step = async (what: string, f: () => Promise<boolean>) => {
@@ -30,9 +34,9 @@ export async function cleanupVm(t: CleanupOptions, vm: string, signal?: AbortSig
     }
   };
   await step('domain', async () => {
-    if (!(await domainNames(l)).includes(vm)) return false;
-    if ((await domainState(l, vm).catch(() => '')) !== 'shut off') await virsh(l, ['destroy', vm]).catch(() => undefined);
-    await virsh(l, ['undefine', vm, '--nvram']);
+    if (!(await domainNames(l)).includes(t.vm)) return false;
+    if ((await domainState(l, t.vm).catch(() => '')) !== 'shut off') await virsh(l, ['destroy', t.vm]).catch(() => undefined);
+    await virsh(l, ['undefine', t.vm, '--nvram']);
     return true;
   });
   await step('volume', async () => {
@@ -49,6 +53,6 @@ export async function cleanupVm(t: CleanupOptions, vm: string, signal?: AbortSig
     await rm(dir, { recursive: true, force: true });
     return true;
   });
-  if (problems.length > 0) throw new ExecutorFailed(`cleanup of ${vm} left something behind: ${problems.join('; ')}`, 'run `boxes executor sweep` once libvirt answers');
+  if (problems.length > 0) throw new ExecutorFailed(`cleanup of ${t.vm} left something behind: ${problems.join('; ')}`, 'run `boxes executor sweep` once libvirt answers');
   return done;
 }

@@ -4,23 +4,23 @@
  * by the image, a domain that boots with the public key and the hostname as systemd credentials,
  * and a wait until root answers on SSH. Any failure, or SIGTERM, removes what was made.
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ExecutorFailed, UsageError } from '../system/errors.js';
+import { BuildError, ExecutorFailed, UsageError } from '../system/errors.js';
 import { run } from '../system/runner.js';
 import { writeFileAtomic } from '../system/write-atomic.js';
 import { chooseAccel } from '../vm/accel.js';
 import { freePort } from '../vm/boot.js';
 import { jobCredentials } from '../vm/credentials.js';
 import { findOvmf } from '../vm/firmware.js';
-import { newKeyPair } from '../vm/ssh.js';
 import { cleanupVm, volumeFor } from './cleanup.js';
-import { domainXml, overlayVolumeXml, type Network } from './libvirt-xml.js';
+import { domainXml, type Network } from './domain-xml.js';
 import { waitForGuest } from './guest.js';
 import { jobFromEnv, vmName } from './job.js';
 import type { ExecutorOptions } from './options.js';
 import { createJobDir, jobDir, keyFile, serialLog, writeState, type JobState } from './state.js';
 import { virsh, type Libvirt } from './virsh.js';
+import { overlayVolumeXml } from './volume-xml.js';
 
 export interface ExecutorIo {
   signal?: AbortSignal;
@@ -43,17 +43,18 @@ async function imagePath(image: string | undefined, l: Libvirt): Promise<string>
 export async function prepare(options: ExecutorOptions, env: NodeJS.ProcessEnv, io: ExecutorIo = {}): Promise<JobState> {
   const vm = vmName(jobFromEnv(env));
   const l: Libvirt = { connect: options.connect, signal: io.signal };
+  const target = { stateDir: options.stateDir, vm, connect: options.connect, pool: options.pool };
   const ovmf = findOvmf();
   if (!ovmf) throw new ExecutorFailed('no OVMF firmware on the runner host', 'apt-get install ovmf (Arch: pacman -S edk2-ovmf)');
   const image = await imagePath(options.image, l);
-  await cleanupVm(options, vm);
+  await cleanupVm(target);
   const dir = jobDir(options.stateDir, vm);
   try {
     await createJobDir(dir);
     const network: Network = options.network === 'user' ? { kind: 'user', sshPort: await freePort() } : { kind: 'libvirt', name: options.network };
     const state: JobState = { vm, created: new Date().toISOString(), connect: options.connect, pool: options.pool, volume: volumeFor(vm), network };
     await writeState(dir, state);
-    const publicKey = await newKeyPair(keyFile(dir), vm, io.signal);
+    await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', vm, '-f', keyFile(dir)], { signal: io.signal });
     const accel = await chooseAccel(ovmf);
     io.say?.(`${vm}: ${accel.accel} (${accel.reason})`);
     const info = JSON.parse((await run(['qemu-img', 'info', '--output=json', image], { signal: io.signal })).stdout) as { 'virtual-size': number; format: string };
@@ -61,7 +62,8 @@ export async function prepare(options: ExecutorOptions, env: NodeJS.ProcessEnv, 
     await writeFileAtomic(volumeXml, overlayVolumeXml({ name: state.volume, capacityBytes: info['virtual-size'], backingPath: image, backingFormat: info.format }));
     await virsh(l, ['vol-create', options.pool, volumeXml], "virsh vol-create (the job's overlay)");
     const xml = join(dir, 'domain.xml');
-    await writeFileAtomic(xml, domainXml({ name: vm, accel: accel.accel, memoryMiB: options.memoryMiB, cpus: options.cpus, ovmf, pool: options.pool, volume: state.volume, oemStrings: jobCredentials(publicKey, vm), serialLog: serialLog(dir), network }));
+    const credentials = jobCredentials(await readFile(`${keyFile(dir)}.pub`, 'utf8'), vm);
+    await writeFileAtomic(xml, domainXml({ name: vm, accel: accel.accel, memoryMiB: options.memoryMiB, cpus: options.cpus, ovmf, pool: options.pool, volume: state.volume, oemStrings: credentials, serialLog: serialLog(dir), network }));
     await virsh(l, ['define', xml]);
     await virsh(l, ['start', vm]);
     io.say?.(`${vm}: started; waiting for SSH`);
@@ -70,7 +72,9 @@ export async function prepare(options: ExecutorOptions, env: NodeJS.ProcessEnv, 
     return state;
   } catch (error) {
     // Nothing of a failed or interrupted prepare stays: cleanup gets its own time, not the abort.
-    await cleanupVm(options, vm, AbortSignal.timeout(120_000)).catch((e: Error) => io.say?.(e.message));
+    await cleanupVm(target, AbortSignal.timeout(120_000)).catch((e: Error) => io.say?.(e.message));
+    if (io.signal?.aborted) throw error;
+    if (error instanceof BuildError && !(error instanceof ExecutorFailed)) throw new ExecutorFailed(error.message, error.hint, error.logTail);
     throw error;
   }
 }

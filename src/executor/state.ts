@@ -5,7 +5,7 @@
 import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../system/write-atomic.js';
-import type { Network } from './libvirt-xml.js';
+import type { Network } from './domain-xml.js';
 import { parseVmName } from './job.js';
 
 export interface JobState {

@@ -37,7 +37,7 @@ export async function sweep(options: ExecutorOptions, io: ExecutorIo = {}): Prom
   const problems: string[] = [];
   for (const vm of stale) {
     io.say?.(`removing ${vm}`);
-    await cleanupVm(options, vm, io.signal).catch((e: Error) => problems.push(e.message));
+    await cleanupVm({ stateDir: options.stateDir, vm, connect: options.connect, pool: options.pool }, io.signal).catch((e: Error) => problems.push(e.message));
   }
   if (problems.length > 0) throw new ExecutorFailed(problems.join('; '));
   return stale;

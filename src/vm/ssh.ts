@@ -1,6 +1,4 @@
 /** ssh command lines into a test VM: forwarded port on loopback, throwaway host keys never trusted. */
-import { readFile } from 'node:fs/promises';
-import { run } from '../system/runner.js';
 
 export interface SshLogin {
   port: number;
@@ -32,10 +30,4 @@ export function sshArgs(login: SshLogin, command: string): string[] {
     return ['sshpass', '-p', login.password, 'ssh', ...COMMON, '-o', 'PreferredAuthentications=password,keyboard-interactive', '-o', 'PubkeyAuthentication=no', ...target];
   }
   throw new Error('an SSH login needs a password or an identity');
-}
-
-/** A throwaway ed25519 key pair at `path` (and `path`.pub); resolves with the public key line. */
-export async function newKeyPair(path: string, comment: string, signal?: AbortSignal): Promise<string> {
-  await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path], { signal });
-  return readFile(`${path}.pub`, 'utf8');
 }

@@ -3,7 +3,7 @@
  * the checks of src/vm/checks.ts in each, and compares the two machines' identities.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { findProfile, type Distribution, type ProfileSpec } from '../profiles.js';
@@ -20,7 +20,7 @@ import { writeSeedIso } from './seed.js';
 import { jobCredentials } from './credentials.js';
 import { unpackBoxDisk } from '../vagrant/box-file.js';
 import { vagrantInsecureKey } from '../vagrant/insecure-key.js';
-import { newKeyPair, type SshLogin } from './ssh.js';
+import type { SshLogin } from './ssh.js';
 import { requireTools } from './tools.js';
 
 export interface TestOptions {
@@ -85,6 +85,8 @@ export async function testImage(options: TestOptions, io: TestIo = {}): Promise<
   const spec = findProfile(options.profile)!;
   const chosen = await chooseArtifact(spec, options.artifact, options.outputDir);
   const distribution = chosen.distribution ?? options.distribution;
+  if (!spec.login && spec.name !== 'cloud-init')
+    throw new PrerequisiteError(`${spec.name} images have no login to test with`, 'their runner injects access; test the basic or cloud-init image');
   if (spec.login && !distribution) throw new PrerequisiteError(`cannot tell which distribution ${basename(chosen.path)} is`, 'pass --distribution');
   const checks = selectChecks(spec, options.checks);
   // Two boots of one firmware only when their identities are compared.
@@ -145,14 +147,14 @@ async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
   let password: string | undefined;
   if (cloudInit) {
     const identity = join(plan.dir, 'id_ed25519');
-    const authorizedKey = await newKeyPair(identity, 'boxes-test', io.signal);
+    await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'boxes-test', '-f', identity], { signal: io.signal });
     password = randomBytes(12).toString('base64url');
     facts.cloudInitMarker = '/var/lib/boxes-test-runcmd';
     const seed = {
       instanceId: `boxes-test-${randomBytes(6).toString('hex')}`,
       user: 'boxes-test',
       password,
-      authorizedKey,
+      authorizedKey: await readFile(`${identity}.pub`, 'utf8'),
       marker: facts.cloudInitMarker,
     };
     seedIso = await writeSeedIso(plan.dir, seed, io.signal);
@@ -160,9 +162,9 @@ async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
   } else if (spec.login?.credentials) {
     // As `boxes executor` boots a job: a throwaway key and a hostname, as systemd credentials.
     const identity = join(plan.dir, 'id_ed25519');
-    const publicKey = await newKeyPair(identity, 'boxes-test', io.signal);
+    await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'boxes-test', '-f', identity], { signal: io.signal });
     facts.credentialHostname = `boxes-test-${randomBytes(4).toString('hex')}`;
-    oemStrings = jobCredentials(publicKey, facts.credentialHostname);
+    oemStrings = jobCredentials(await readFile(`${identity}.pub`, 'utf8'), facts.credentialHostname);
     login = { user: 'root', identity };
   } else {
     const user = spec.login!.user[s.distribution!];

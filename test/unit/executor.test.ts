@@ -7,11 +7,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { executorConfig } from '../../src/executor/config.js';
-import { domainXml, overlayVolumeXml, type DomainSpec } from '../../src/executor/libvirt-xml.js';
+import { domainXml, type DomainSpec } from '../../src/executor/domain-xml.js';
 import { jobCredentials } from '../../src/vm/credentials.js';
 import { leaseAddress } from '../../src/executor/guest.js';
 import { jobFromEnv, parseVmName, vmName } from '../../src/executor/job.js';
 import { parseExecutorOptions } from '../../src/executor/options.js';
+import { overlayVolumeXml } from '../../src/executor/volume-xml.js';
 import { staleJobs } from '../../src/executor/sweep.js';
 import { ExecutorFailed, JobFailed, UsageError, exitCodeFor } from '../../src/system/errors.js';
 

@@ -1,5 +1,5 @@
 /**
- * libvirt XML for a job, as pure functions. The domain of the job's VM: UEFI (OVMF, a per-domain NVRAM from the
+ * The libvirt domain of one job's VM, as a pure function: UEFI (OVMF, a per-domain NVRAM from the
  * template), the overlay volume on virtio, the job's SSH key and hostname as systemd credentials
  * in SMBIOS OEM strings, the serial console logged by virtlogd, and either a libvirt network or
  * QEMU's user networking with the guest's SSH forwarded to one port on 127.0.0.1.
@@ -84,31 +84,4 @@ export function domainXml(d: DomainSpec): string {
   }
   lines.push('</domain>', '');
   return lines.join('\n');
-}
-
-/**
- * The job's overlay volume: qcow2 backed by the image. Described as XML because `virsh
- * vol-create-as --backing-vol` takes only volumes libvirt already knows, and the image may be a
- * plain file outside every pool.
- */
-export interface OverlaySpec {
-  name: string;
-  capacityBytes: number;
-  backingPath: string;
-  backingFormat: string;
-}
-
-export function overlayVolumeXml(v: OverlaySpec): string {
-  return [
-    '<volume>',
-    `  <name>${esc(v.name)}</name>`,
-    `  <capacity unit='bytes'>${v.capacityBytes}</capacity>`,
-    "  <target><format type='qcow2'/></target>",
-    '  <backingStore>',
-    `    <path>${esc(v.backingPath)}</path>`,
-    `    <format type='${esc(v.backingFormat)}'/>`,
-    '  </backingStore>',
-    '</volume>',
-    '',
-  ].join('\n');
 }
