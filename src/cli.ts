@@ -20,7 +20,8 @@ import { catalog, parseCatalogOptions, type RawCatalogOptions } from './vagrant/
 import { writeFileAtomic } from './system/write-atomic.js';
 import { BuildError, ExecutorFailed, InterruptedError, JobFailed } from './system/errors.js';
 import { cleanupVm } from './executor/cleanup.js';
-import { boxesVersion, executorConfig } from './executor/config.js';
+import { executorConfig } from './executor/config.js';
+import { boxesVersion } from './system/paths.js';
 import { jobFromEnv, vmName } from './executor/job.js';
 import { parseExecutorOptions, type RawExecutorOptions } from './executor/options.js';
 import { prepare } from './executor/prepare.js';

@@ -2,9 +2,6 @@
  * `boxes executor config`: what GitLab Runner's custom executor asks for before a job (its
  * config_exec): where builds and caches live inside the VM, the VM's hostname, the driver, the shell.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { TREE_DIR } from '../system/paths.js';
 import { jobFromEnv, vmName } from './job.js';
 
 export interface ExecutorConfig {
@@ -29,8 +26,4 @@ export function executorConfig(env: NodeJS.ProcessEnv, version: string): Executo
     job_env: { BOXES_EXECUTOR_VM: vm },
     shell: 'bash',
   };
-}
-
-export async function boxesVersion(): Promise<string> {
-  return (JSON.parse(await readFile(join(TREE_DIR, 'package.json'), 'utf8')) as { version: string }).version;
 }

@@ -5,7 +5,7 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError } from '../system/errors.js';
-import { TREE_DIR } from '../system/paths.js';
+import { boxesVersion } from '../system/paths.js';
 import { ociFacts } from './oci-facts.js';
 import { parseMkosiManifest, toolsTreeIdentity, toolsTreePackages } from './packages.js';
 import { makeRecord, type RecordFacts } from './record.js';
@@ -15,12 +15,6 @@ import type { BuildRecord } from './schema.js';
 
 export const recordName = (artifact: string) => `${artifact}.manifest.json`;
 export const sbomName = (artifact: string) => `${artifact}.spdx.json`;
-
-let toolVersion: string | undefined;
-async function ownVersion(): Promise<string> {
-  toolVersion ??= (JSON.parse(await readFile(join(TREE_DIR, 'package.json'), 'utf8')) as { version: string }).version;
-  return toolVersion;
-}
 
 export interface WriteRecordInput extends Omit<RecordFacts, 'toolVersion' | 'packages' | 'artifact' | 'toolsTree'> {
   staging: string;
@@ -39,7 +33,7 @@ export async function writeRecord(input: WriteRecordInput): Promise<BuildRecord>
   const oci = input.target.profile === 'container' ? await ociFacts(path) : undefined;
   const record = makeRecord({
     ...input,
-    toolVersion: await ownVersion(),
+    toolVersion: await boxesVersion(),
     toolsTree: { ...(await toolsTreeIdentity(input.toolsTreePath)), packages: await toolsTreePackages(input.toolsTreePath) },
     packages,
     artifact: { name, sha256: input.sha256, size: (await stat(path)).size, digest: oci?.digest, diffIds: oci?.diffIds },

@@ -1,4 +1,5 @@
 /** Where boxes keeps its config tree and its per-user caches. */
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,3 +22,10 @@ export const cachePaths = (root = cacheRoot()) => ({
   packages: join(root, 'packages'),
   workspace: join(root, 'workspace'),
 });
+
+let version: string | undefined;
+/** boxes' own version, from the package.json that ships next to the tree. */
+export async function boxesVersion(): Promise<string> {
+  version ??= (JSON.parse(await readFile(join(TREE_DIR, 'package.json'), 'utf8')) as { version: string }).version;
+  return version;
+}
