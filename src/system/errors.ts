@@ -52,6 +52,9 @@ export class JobFailed extends BoxesError {
 /** `boxes executor` could not do its own part (libvirt, the VM, SSH): GitLab's SYSTEM_FAILURE_EXIT_CODE. */
 export class ExecutorFailed extends BuildError {}
 
+/** `boxes publish` will not publish these bytes: unproven, or not what the build wrote. Exit 3. */
+export class PublishRefused extends BoxesError {}
+
 /** GitLab Runner names the codes for its custom executor in the environment. */
 function runnerCode(value: string | undefined): number {
   const n = Number(value);
@@ -62,6 +65,7 @@ export function exitCodeFor(error: unknown, env: NodeJS.ProcessEnv = process.env
   if (error instanceof JobFailed) return runnerCode(env.BUILD_FAILURE_EXIT_CODE);
   if (error instanceof ExecutorFailed) return runnerCode(env.SYSTEM_FAILURE_EXIT_CODE);
   if (error instanceof UsageError) return 2;
+  if (error instanceof PublishRefused) return 3;
   if (error instanceof InterruptedError) return 130;
   return 1;
 }

@@ -22,6 +22,8 @@ export interface VagrantCatalog {
   description: string;
   versions: {
     version: string;
+    /** Vagrant ignores it; boxes says here when a version was published without a second build. */
+    description?: string;
     providers: {
       name: string;
       url: string;

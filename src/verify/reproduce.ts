@@ -2,7 +2,9 @@
  * `boxes reproduce RECORD`: rebuilds an artifact from its build record and compares digests. The
  * config tree's commit and the mkosi version must match the record's, unless told to go on.
  */
-import { basename } from 'node:path';
+import { access, constants } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { writeStatement } from '../publish/statement.js';
 import { build, type BuildReport } from '../build/build.js';
 import { BoxesError, UsageError } from '../system/errors.js';
 import { findMkosi } from '../build/mkosi.js';
@@ -28,6 +30,8 @@ export interface ReproduceResult {
   record: BuildRecord;
   build: BuildReport;
   identical: boolean;
+  /** The verification statement, next to the record's artifact. */
+  statement: string;
 }
 
 /** The rebuilt artifact's bytes differ from the recorded ones: exit 1. */
@@ -45,6 +49,10 @@ export function mismatches(record: BuildRecord, revision: string, mkosiVersion: 
 
 export async function reproduce(options: ReproduceOptions, io: { signal?: AbortSignal } = {}): Promise<ReproduceResult> {
   const record = await readRecord(options.record);
+  // The statement goes next to the record (and its artifact), where `boxes publish` looks for it.
+  await access(dirname(options.record), constants.W_OK).catch(() => {
+    throw new UsageError(`cannot write the verification statement next to ${options.record}: the directory is not writable`, 'copy the record to a writable directory');
+  });
   const problems = mismatches(record, await treeRevision(TREE_DIR), (await findMkosi())?.version);
   if (problems.length > 0 && !options.ignoreMismatch)
     throw new UsageError(`cannot reproduce ${record.artifact.name}: ${problems.join('; ')}`, `check out ${record.config.commit} and the same mkosi, or pass --ignore-mismatch`);
@@ -77,5 +85,14 @@ export async function reproduce(options: ReproduceOptions, io: { signal?: AbortS
       `${basename(artifact.path)} differs from its record: sha256 ${artifact.sha256}, recorded ${record.artifact.sha256}`,
       `\`boxes verify\` with the same options shows where builds differ`,
     );
-  return { record, build: report, identical };
+  const statement = await writeStatement({
+    artifact: join(dirname(options.record), record.artifact.name),
+    sha256: record.artifact.sha256,
+    rebuilt: { sha256: artifact.sha256, digest: artifact.digest ?? null },
+    method: 'reproduce',
+    variations: [`another build from the record${report.buildMode === 'root' ? '' : ` (${report.buildMode})`}`],
+    mkosi: report.mkosiVersion,
+    buildMode: report.buildMode,
+  });
+  return { record, build: report, identical, statement };
 }

@@ -14,6 +14,7 @@ import { treeRevision } from '../build/revision.js';
 import { run } from '../system/runner.js';
 import { onPath } from '../vm/tools.js';
 import { explainDifference } from './differences.js';
+import { writeStatement } from '../publish/statement.js';
 
 /** What of the project a build reads: every top-level mkosi.* entry, the hooks and package.json. */
 export async function treeParts(dir: string): Promise<string[]> {
@@ -28,7 +29,12 @@ export interface VerifyResult {
   sha256: [string, string];
   where: string[];
   diffoscope?: string;
+  /** For an identical artifact: the verification statement written next to the first build's copy. */
+  statement?: string;
 }
+
+/** What the second build changes; each is named in the verification statement. */
+export const VARIATIONS = ['tree path', 'output directory'];
 
 /** Some artifacts differ between the two builds: exit 1. */
 export class NotReproducible extends BoxesError {}
@@ -62,7 +68,17 @@ export async function verify(options: BuildOptions, io: { signal?: AbortSignal; 
     for (const [i, a] of first.artifacts.entries()) {
       const b = second.artifacts[i]!;
       const result: VerifyResult = { artifact: a.path, second: b.path, identical: a.sha256 === b.sha256, sha256: [a.sha256, b.sha256], where: [] };
-      if (!result.identical) {
+      if (result.identical) {
+        result.statement = await writeStatement({
+          artifact: a.path,
+          sha256: a.sha256,
+          rebuilt: { sha256: b.sha256, digest: b.digest ?? null },
+          method: 'verify',
+          variations: VARIATIONS,
+          mkosi: second.mkosiVersion,
+          buildMode: second.buildMode,
+        });
+      } else {
         const work = await mkdtemp(join(outputDir, '.compare-'));
         try {
           result.where = await explainDifference(a.path, b.path, work, io.signal);
@@ -83,7 +99,7 @@ export function formatVerify(results: VerifyResult[]): string {
   const lines: string[] = [];
   for (const r of results) {
     if (r.identical) {
-      lines.push(`identical ${basename(r.artifact)} (sha256 ${r.sha256[0]})`);
+      lines.push(`identical ${basename(r.artifact)} (sha256 ${r.sha256[0]})${r.statement ? `, statement ${r.statement}` : ''}`);
       continue;
     }
     lines.push(`DIFFERS   ${basename(r.artifact)}: sha256 ${r.sha256[0]} vs ${r.sha256[1]}`);

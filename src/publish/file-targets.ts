@@ -1,0 +1,74 @@
+/**
+ * Where `--boxes` puts disk images, Vagrant boxes and the catalog: a directory (files copied in
+ * atomically) or GitLab's generic package registry (one package version per build version).
+ */
+import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { sha256File } from '../build/checksums.js';
+import { PublishRefused, UsageError } from '../system/errors.js';
+import { writeFileAtomic } from '../system/write-atomic.js';
+import { boxUrl } from '../vagrant/catalog-json.js';
+import { downloadText, packageFileUrl, uploadFile, uploadText, type HttpIo } from './gitlab.js';
+
+export interface FileTarget {
+  /** For messages: the directory, or the package's URL. */
+  where: string;
+  /** Where the file of this version will be served from (the catalog's box URLs). */
+  urlFor(version: string, file: string): string;
+  /** Before anything is written: refuses to replace a published file with other bytes. */
+  check(version: string, file: string, sha256: string): Promise<void>;
+  put(version: string, file: string, path: string): Promise<void>;
+  readCatalog(name: string): Promise<string | undefined>;
+  writeCatalog(name: string, text: string): Promise<string>;
+}
+
+export function directoryTarget(dir: string, baseUrl?: string): FileTarget {
+  const root = resolve(dir);
+  const base = baseUrl ?? pathToFileURL(root).href;
+  return {
+    where: root,
+    urlFor: (_version, file) => boxUrl(base, file),
+    async check(_version, file, sha256) {
+      const there = await sha256File(join(root, file)).catch(() => undefined);
+      if (there !== undefined && there !== sha256) throw new PublishRefused(`${join(root, file)} already exists with other bytes`, 'published files never change: build with another --build-version');
+    },
+    async put(_version, file, path) {
+      await mkdir(root, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+        throw new UsageError(`cannot create ${root}: ${error.code}`, 'pass a writable --boxes directory');
+      });
+      const temp = join(root, `.${file}.${process.pid}.tmp`);
+      try {
+        await copyFile(path, temp);
+        await rename(temp, join(root, file));
+      } finally {
+        await rm(temp, { force: true });
+      }
+    },
+    readCatalog: (name) => readFile(join(root, name), 'utf8').catch(() => undefined),
+    async writeCatalog(name, text) {
+      await writeFileAtomic(join(root, name), text);
+      return join(root, name);
+    },
+  };
+}
+
+/** Catalogs live in the package under this version: each upload adds a file, downloads get the newest. */
+const CATALOG_VERSION = 'catalog';
+
+export function gitlabTarget(projectApi: string, pkg: string, io: HttpIo): FileTarget {
+  const url = (version: string, file: string) => packageFileUrl(projectApi, pkg, version, file);
+  return {
+    where: `${projectApi.replace(/\/+$/, '')}/packages/generic/${pkg}`,
+    urlFor: url,
+    async check() {
+      // The catalog merge refuses other bytes under a published version; files need no second look.
+    },
+    put: (version, file, path) => uploadFile(url(version, file), path, io),
+    readCatalog: (name) => downloadText(url(CATALOG_VERSION, name), io),
+    async writeCatalog(name, text) {
+      await uploadText(url(CATALOG_VERSION, name), text, io);
+      return url(CATALOG_VERSION, name);
+    },
+  };
+}
