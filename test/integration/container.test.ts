@@ -1,12 +1,13 @@
 // Real mkosi builds of the container image, Debian from Debian's archive and Arch from a fixture
 // repository, proven with podman, skopeo, umoci and chroot. Builds are shared across the checks.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, openSync, writeSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDpkgStatus } from '../../src/record/packages.js';
 import { buildRecordSchema } from '../../src/record/schema.js';
 import { treeParts } from '../../src/verify/verify.js';
+import { policyRequiring, signingSetup, startRegistry, type Registry } from '../support/registry.js';
 import { build as boxes, boxesRaw, buildRootless, cache, EPOCH, root, rootlessUser, sh, VERSION, workDir } from '../support/cli.js';
 
 const work = workDir();
@@ -156,6 +157,13 @@ describe('arch container from a local repository', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ identical: true, sha256: rootBuild.artifacts[0]!.sha256, digest: rootBuild.artifacts[0]!.digest });
     const name = archive.split('/').at(-1)!;
     expect(readFileSync(join(work, 'arch-reproduced', `${name}.manifest.json`), 'utf8')).toBe(readFileSync(`${archive}.manifest.json`, 'utf8'));
+    // The verification statement lands next to the record: what boxes publish asks for.
+    const statement = JSON.parse(readFileSync(`${archive}.reproduced.json`, 'utf8'));
+    expect(statement).toMatchObject({
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name, digest: { sha256: rootBuild.artifacts[0]!.sha256 } }],
+      predicate: { method: 'reproduce', rebuilt: { sha256: rootBuild.artifacts[0]!.sha256, digest: rootBuild.artifacts[0]!.digest } },
+    });
   });
 
   const arch = () => ['--profile', 'container', '--distribution', 'arch', '--mirror', `file://${repo}`, '--no-repository-key-check', '--source-date-epoch', EPOCH, '--tools-tree', rootBuild.toolsTree];
@@ -163,7 +171,11 @@ describe('arch container from a local repository', () => {
   it('verify builds twice from two tree paths and finds the archives identical', () => {
     const r = boxesRaw(['verify', ...arch(), '--output-dir', join(work, 'verify-clean')]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^identical Arch-Linux-x86_64-container-base-20251123\.0\.tar \(sha256 [0-9a-f]{64}\)$/m);
+    expect(r.stdout).toMatch(/^identical Arch-Linux-x86_64-container-base-20251123\.0\.tar \(sha256 [0-9a-f]{64}\), statement \S+\.reproduced\.json$/m);
+    const name = 'Arch-Linux-x86_64-container-base-20251123.0.tar';
+    const statement = JSON.parse(readFileSync(join(work, 'verify-clean/first', `${name}.reproduced.json`), 'utf8'));
+    expect(statement.subject).toEqual([{ name, digest: { sha256: sh('sha256sum', [join(work, 'verify-clean/first', name)]).split(' ')[0] } }]);
+    expect(statement.predicate).toMatchObject({ method: 'verify', variations: ['tree path', 'output directory'] });
   });
 
   it('verify exits 1 and points at the file a test-only drop-in stamps with the build time', async () => {
@@ -182,6 +194,74 @@ describe('arch container from a local repository', () => {
     expect(r.stdout).toMatch(/^DIFFERS +Arch-Linux-x86_64-container-base-20251123\.0\.tar: sha256 [0-9a-f]{64} vs [0-9a-f]{64}$/m);
     expect(r.stdout).toContain('layer 1: /etc/build-time: content differs');
     expect(r.stderr).toMatch(/1 of 1 artifacts differ between two builds: .*\(layer 1: \/etc\/build-time: content differs\)/);
+    expect(readdirSync(join(work, 'verify-clock/first')).filter((n) => n.endsWith('.reproduced.json'))).toEqual([]);
+  });
+
+  describe('boxes publish to a local registry', () => {
+    let registry: Registry;
+    let dir: string;
+    const verified = () => join(work, 'verify-clean/first');
+    const name = 'Arch-Linux-x86_64-container-base-20251123.0.tar';
+    beforeAll(async () => {
+      dir = join(work, 'registry');
+      registry = await startRegistry(dir);
+    });
+    afterAll(async () => {
+      for (const home of ['gnupg', 'stranger/gnupg']) spawnSync('gpgconf', ['--homedir', join(dir, home), '--kill', 'all']);
+      await registry?.stop();
+    });
+    const push = (outputDir: string, extra: string[] = [], env: Record<string, string> = {}) =>
+      boxesRaw(['publish', '--output-dir', outputDir, '--registry', `docker://${registry.host}/archlinux`, '--no-tls-verify', ...extra], { env });
+    const copyOf = (label: string) => {
+      const to = join(work, label);
+      cpSync(verified(), to, { recursive: true });
+      return to;
+    };
+
+    it('refuses, before pushing anything, an archive no second build vouches for, a statement about other bytes, and a tampered archive', () => {
+      const unproven = push(join(work, 'debian-a'));
+      expect(unproven.status).toBe(3);
+      expect(unproven.stderr).toMatch(/Debian-13-x86_64-container-base-20251123\.0\.tar has no verification statement/);
+      const other = copyOf('publish-other');
+      const statement = join(other, `${name}.reproduced.json`);
+      writeFileSync(statement, readFileSync(statement, 'utf8').replace(/"sha256": "[0-9a-f]{64}"/g, `"sha256": "${'f'.repeat(64)}"`));
+      const wrong = push(other);
+      expect(wrong.status).toBe(3);
+      expect(wrong.stderr).toMatch(/vouches for sha256 f{64}/);
+      const tampered = copyOf('publish-tampered');
+      const fd = openSync(join(tampered, name), 'r+');
+      writeSync(fd, Buffer.from('tampered'), 0, 8, 4096);
+      closeSync(fd);
+      const bad = push(tampered);
+      expect(bad.status).toBe(3);
+      expect(bad.stderr).toMatch(/changed after the build/);
+      const tags = spawnSync('skopeo', ['list-tags', '--tls-verify=false', `docker://${registry.host}/archlinux`], { encoding: 'utf8' });
+      expect(tags.status === 0 ? JSON.parse(tags.stdout).Tags : tags.stderr).not.toEqual(expect.arrayContaining([expect.stringMatching(/^base/)]));
+      expect(tags.status === 0 || /name unknown|NAME_UNKNOWN|not found/i.test(tags.stderr), tags.stderr).toBe(true);
+    });
+
+    it('pushes the verified archive under both tags, signed; skopeo pulls each by tag with the recorded digest under a policy that requires the signature', () => {
+      const signing = signingSetup(dir, registry.host);
+      const r = push(verified(), ['--sign-by', signing.fingerprint, '--registries-d', signing.registriesD, '--json'], { GNUPGHOME: signing.gnupgHome });
+      expect(r.status, r.stderr).toBe(0);
+      const digest = buildRecordSchema.parse(JSON.parse(readFileSync(join(verified(), `${name}.manifest.json`), 'utf8'))).artifact.digest!;
+      const report = JSON.parse(r.stdout) as { pushed: { reference: string; digest: string }[] };
+      expect(report.pushed).toEqual(['base', `base-${VERSION}`].map((tag) => ({ artifact: name, reference: `docker://${registry.host}/archlinux:${tag}`, digest })));
+      const policy = policyRequiring(dir, registry.host, signing.publicKey);
+      const stranger = signingSetup(join(dir, 'stranger'), registry.host, 'someone else');
+      const strangersPolicy = policyRequiring(dir, registry.host, stranger.publicKey);
+      for (const tag of ['base', `base-${VERSION}`]) {
+        const pulled = join(dir, `pulled-${tag}`);
+        const pull = (p: string) =>
+          spawnSync('skopeo', ['--registries.d', signing.registriesD, '--policy', p, 'copy', '--src-tls-verify=false', `docker://${registry.host}/archlinux:${tag}`, `dir:${pulled}`], { encoding: 'utf8' });
+        const ok = pull(policy);
+        expect(ok.status, ok.stderr).toBe(0);
+        expect(sh('skopeo', ['manifest-digest', join(pulled, 'manifest.json')]).trim()).toBe(digest);
+        const refused = pull(strangersPolicy);
+        expect(refused.status).not.toBe(0);
+        expect(refused.stderr).toMatch(/rejected|signature/i);
+      }
+    });
   });
 
   it('builds the base-devel variant with its meta package', () => {

@@ -26,10 +26,11 @@ export interface Built {
 export interface RunAs {
   user?: string;
   cacheDir?: string;
+  env?: Record<string, string>;
 }
 
 export function boxesRaw(args: string[], opts: RunAs = {}) {
-  const env = { ...process.env, BOXES_CACHE_DIR: opts.cacheDir ?? cache };
+  const env = { ...process.env, ...opts.env, BOXES_CACHE_DIR: opts.cacheDir ?? cache };
   const argv = ['node', cli, ...args];
   const cmd = opts.user ? ['runuser', '-u', opts.user, '--', 'env', `BOXES_CACHE_DIR=${env.BOXES_CACHE_DIR}`, ...argv] : argv;
   return spawnSync(cmd[0]!, cmd.slice(1), { env, encoding: 'utf8', timeout: 40 * 60_000, maxBuffer: 64 << 20 });

@@ -1,0 +1,222 @@
+// boxes publish against output directories written like a build's (records, SHA256SUMS, .SHA256)
+// with small stand-in artifacts: the reproducibility gate, byte checks before anything is written,
+// the directory target and its catalog merge, the executor rule, and GitLab uploads against a
+// local HTTP server on 127.0.0.1.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { sha256File, writeSha256Sums } from '../../src/build/checksums.js';
+import { artifactName } from '../../src/build/naming.js';
+import { parseBuildOptions } from '../../src/build/options.js';
+import { makeRecord } from '../../src/record/record.js';
+import { stableJson } from '../../src/record/stable-json.js';
+import { recordName } from '../../src/record/write-record.js';
+import { parsePublishOptions, type RawPublishOptions } from '../../src/publish/options.js';
+import { publish } from '../../src/publish/publish.js';
+import { statementName, writeStatement } from '../../src/publish/statement.js';
+import { PublishRefused, UsageError } from '../../src/system/errors.js';
+import { UNVERIFIED } from '../../src/vagrant/catalog-merge.js';
+
+const cli = resolve(import.meta.dirname, '../../dist/cli.js');
+const scratch = () => mkdtempSync(join(tmpdir(), 'boxes-publish-'));
+
+interface Fake {
+  profile: string;
+  version?: string;
+  /** Write a verification statement as boxes verify would. */
+  verified?: boolean;
+}
+
+/** An output directory as boxes build leaves it, with random bytes standing in for each artifact. */
+async function output(dir: string, fakes: Fake[]): Promise<string[]> {
+  const names: string[] = [];
+  for (const f of fakes) {
+    const o = parseBuildOptions({ profile: f.profile, sourceDateEpoch: '1763856000', buildVersion: f.version ?? '20251123.0' }, { now: new Date(), hostDistribution: 'debian' });
+    const name = artifactName({ profile: f.profile, distribution: 'debian', release: 'trixie', version: o.buildVersion });
+    const path = join(dir, name);
+    writeFileSync(path, randomBytes(4096));
+    const sha256 = await sha256File(path);
+    writeFileSync(`${path}.SHA256`, `${sha256}  ${name}\n`);
+    const record = makeRecord({
+      toolVersion: '0.1.0',
+      revision: 'abc',
+      mkosiVersion: '25.3',
+      toolsTree: { distribution: 'debian', release: 'trixie', packages: [] },
+      options: o,
+      target: o.targets[0]!,
+      seed: '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7',
+      packages: [],
+      artifact: { name, sha256, size: 4096 },
+    });
+    writeFileSync(join(dir, recordName(name)), stableJson(record));
+    if (f.verified !== false)
+      await writeStatement({ artifact: path, sha256, rebuilt: { sha256, digest: null }, method: 'verify', variations: ['tree path'], mkosi: '25.3', buildMode: 'root' });
+    names.push(name);
+  }
+  await writeSha256Sums(dir);
+  return names;
+}
+
+const run = (raw: Partial<RawPublishOptions>, env: NodeJS.ProcessEnv = {}) => publish(parsePublishOptions({ outputDir: 'output', ...raw }), { env, onEvent: () => undefined });
+const catalogOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'debian-trixie.json'), 'utf8'));
+
+describe('boxes publish: the gate', () => {
+  it('refuses an artifact without a verification statement, and writes nothing', async () => {
+    const out = scratch();
+    const [name] = await output(out, [{ profile: 'basic', verified: false }]);
+    const target = join(scratch(), 'site');
+    await expect(run({ outputDir: out, boxes: target })).rejects.toThrow(new RegExp(`${name!.replaceAll('.', '\\.')} has no verification statement`));
+    await expect(run({ outputDir: out, boxes: target })).rejects.toBeInstanceOf(PublishRefused);
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it('refuses a statement that vouches for other bytes', async () => {
+    const out = scratch();
+    const [name] = await output(out, [{ profile: 'basic' }]);
+    const path = join(out, statementName(name!));
+    writeFileSync(path, readFileSync(path, 'utf8').replaceAll(await sha256File(join(out, name!)), 'b'.repeat(64)));
+    await expect(run({ outputDir: out, boxes: join(out, 'site') })).rejects.toThrow(/vouches for sha256 b{64}, but .* is [0-9a-f]{64}/);
+  });
+
+  it('refuses bytes that changed after the build, even with --unverified, before anything is written', async () => {
+    const out = scratch();
+    const [a, b] = await output(out, [{ profile: 'basic' }, { profile: 'vagrant-libvirt' }]);
+    writeFileSync(join(out, b!), randomBytes(4096));
+    const site = join(out, 'site');
+    await expect(run({ outputDir: out, boxes: site, unverified: true })).rejects.toThrow(/changed after the build/);
+    expect(existsSync(join(site, a!))).toBe(false);
+  });
+
+  it('leaves the executor image out unless --include-executor', async () => {
+    const out = scratch();
+    const [basic, executor] = await output(out, [{ profile: 'basic' }, { profile: 'libvirt-executor' }]);
+    const site = join(out, 'site');
+    const report = await run({ outputDir: out, boxes: site });
+    expect(report.skipped).toEqual([expect.stringContaining(executor!)]);
+    expect(readdirSync(site)).toContain(basic);
+    expect(readdirSync(site)).not.toContain(executor);
+    await run({ outputDir: out, boxes: site, includeExecutor: true });
+    expect(readdirSync(site)).toContain(executor);
+  });
+
+  it('exits 3 from the command line with one line that says what to do, and 2 for no target', () => {
+    const out = scratch();
+    return output(out, [{ profile: 'basic', verified: false }]).then(() => {
+      const refused = spawnSync('node', [cli, 'publish', '--output-dir', out, '--boxes', join(out, 'site')], { encoding: 'utf8' });
+      expect(refused.status).toBe(3);
+      expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+      expect(refused.stderr).toMatch(/no verification statement.*boxes verify/);
+      const usage = spawnSync('node', [cli, 'publish', '--output-dir', out], { encoding: 'utf8' });
+      expect(usage.status).toBe(2);
+      expect(usage.stderr).toMatch(/say where to publish/);
+    });
+  });
+});
+
+describe('boxes publish: a directory of boxes and its catalog', () => {
+  it('copies artifacts and their records, statements and checksums, and merges versions into the catalog', async () => {
+    const site = join(scratch(), 'site');
+    const first = scratch();
+    const [box1] = await output(first, [{ profile: 'vagrant-libvirt', version: '20251123.0' }]);
+    await run({ outputDir: first, boxes: site });
+    for (const f of [box1!, `${box1}.SHA256`, recordName(box1!), statementName(box1!)]) expect(readFileSync(join(site, f))).toEqual(readFileSync(join(first, f)));
+    const second = scratch();
+    const [box2, box3] = await output(second, [
+      { profile: 'vagrant-libvirt', version: '20251124.0' },
+      { profile: 'vagrant-virtualbox', version: '20251124.0', verified: false },
+    ]);
+    await run({ outputDir: second, boxes: site, unverified: true });
+    const catalog = catalogOf(site);
+    expect(catalog.name).toBe('debian/trixie');
+    expect(catalog.versions.map((v: { version: string }) => v.version)).toEqual(['20251123.0', '20251124.0']);
+    const v2 = catalog.versions[1];
+    expect(v2.description).toBe(UNVERIFIED);
+    expect(v2.providers.map((p: { name: string; url: string; checksum: string }) => [p.name, p.url, p.checksum])).toEqual([
+      ['libvirt', `file://${site}/${box2}`, await sha256File(join(second, box2!))],
+      ['virtualbox', `file://${site}/${box3}`, await sha256File(join(second, box3!))],
+    ]);
+    expect(catalog.versions[0].description).toBeUndefined();
+  });
+
+  it('refuses other bytes under a published version and keeps the catalog as it was', async () => {
+    const site = join(scratch(), 'site');
+    await run({ outputDir: await (async () => { const d = scratch(); await output(d, [{ profile: 'vagrant-libvirt' }]); return d; })(), boxes: site });
+    const before = readFileSync(join(site, 'debian-trixie.json'), 'utf8');
+    const again = scratch();
+    await output(again, [{ profile: 'vagrant-libvirt' }]);
+    await expect(run({ outputDir: again, boxes: site })).rejects.toThrow(/already exists with other bytes|already published/);
+    expect(readFileSync(join(site, 'debian-trixie.json'), 'utf8')).toBe(before);
+  });
+
+  it('refuses a catalog of another box name', async () => {
+    const site = scratch();
+    writeFileSync(join(site, 'debian-trixie.json'), JSON.stringify({ name: 'someone/else', description: 'x', versions: [] }));
+    const out = scratch();
+    await output(out, [{ profile: 'vagrant-libvirt' }]);
+    await expect(run({ outputDir: out, boxes: site })).rejects.toBeInstanceOf(UsageError);
+  });
+});
+
+describe('boxes publish: GitLab generic packages', () => {
+  it('PUTs each file with the job token, retries a 503, and merges the catalog it downloads', async () => {
+    const seen: { method: string; url: string; token?: string; bytes: number }[] = [];
+    const stored = new Map<string, Buffer>();
+    let failed = false;
+    const server = createServer((req: IncomingMessage, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        seen.push({ method: req.method!, url: req.url!, token: req.headers['job-token'] as string | undefined, bytes: body.length });
+        if (req.method === 'PUT' && !failed) {
+          failed = true;
+          res.writeHead(503).end();
+        } else if (req.method === 'PUT') {
+          stored.set(req.url!, body);
+          res.writeHead(201, { 'content-type': 'application/json' }).end('{"message":"201 Created"}');
+        } else if (stored.has(req.url!)) res.writeHead(200).end(stored.get(req.url!));
+        else res.writeHead(404).end('{"message":"404 Not Found"}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v4/projects/42`;
+    try {
+      const out = scratch();
+      const [box] = await output(out, [{ profile: 'vagrant-libvirt' }]);
+      const options = parsePublishOptions({ outputDir: out, boxes: api, gitlabPackage: 'debian-images' });
+      const report = await publish(options, { env: { CI_JOB_TOKEN: 'secret-token' }, onEvent: () => undefined });
+      const base = '/api/v4/projects/42/packages/generic/debian-images';
+      expect(seen.every((s) => s.token === 'secret-token')).toBe(true);
+      expect(seen.filter((s) => s.method === 'PUT' && s.url === `${base}/20251123.0/${box}`)).toHaveLength(2);
+      expect(stored.get(`${base}/20251123.0/${box}`)).toEqual(readFileSync(join(out, box!)));
+      expect(stored.has(`${base}/20251123.0/${recordName(box!)}`)).toBe(true);
+      const catalog = JSON.parse(stored.get(`${base}/catalog/debian-trixie.json`)!.toString());
+      expect(catalog.versions[0].providers[0].url).toBe(`${api}/packages/generic/debian-images/20251123.0/${box}`);
+      expect(report.catalog).toBe(`${api}/packages/generic/debian-images/catalog/debian-trixie.json`);
+      // Without a token: one line, and no request made.
+      const before = seen.length;
+      await expect(publish(options, { env: {}, onEvent: () => undefined })).rejects.toThrow(/needs a token/);
+      expect(seen.length).toBe(before);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('boxes publish: options', () => {
+  it.each([
+    [{}, /say where to publish/],
+    [{ registry: 'docker://127.0.0.1:5000/debian:base' }, /not docker:\/\/HOST\[:PORT\]\/NAME/],
+    [{ registry: 'registry.example/debian' }, /not docker:\/\//],
+    [{ boxes: 'https://gitlab.example/api/v4/projects/1' }, /--gitlab-package NAME/],
+    [{ boxes: 'site', signBy: 'ABCD' }, /go with --registry/],
+    [{ registry: 'docker://r.example/x', signBy: 'A', sigstoreKey: 'k' }, /not both/],
+  ])('%j is refused', (raw, message) => {
+    expect(() => parsePublishOptions({ outputDir: 'output', ...raw })).toThrow(message);
+  });
+});
