@@ -88,31 +88,6 @@ describe('boxes executor under the runner stand-in (real libvirtd, TCG)', () => 
     expect(keys).toBe('');
   }
 
-  it('a job whose script succeeds: every stage runs in the VM and its output streams back', async () => {
-    const job = ids();
-    const r = await runJob({ ids: job, executorArgs: args, script: 'echo "job says $(cat /proc/sys/kernel/hostname) $((6 * 7))"' });
-    expect(r.outcome, r.log).toBe('success');
-    expect(r.config).toMatchObject({ hostname: `boxes-runner-5-project-77-pipeline-300-job-${job.job}`, builds_dir: '/builds', shell: 'bash' });
-    expect(r.log).toContain(`Running on boxes-runner-5-project-77-pipeline-300-job-${job.job}...`);
-    expect(r.log).toContain(`job says boxes-runner-5-project-77-pipeline-300-job-${job.job} 42`);
-    expect(r.stages.map((s) => s.stage)).toEqual([
-      'prepare_script', 'get_sources', 'restore_cache', 'download_artifacts', 'step_script', 'after_script', 'archive_cache', 'upload_artifacts_on_success', 'cleanup_file_variables',
-    ]);
-    expect(r.stages.every((s) => s.exitCode === 0)).toBe(true);
-    expectNothingLeft(r, job.job);
-  });
-
-  it("a script that exits 3 fails the build, not the system: code 3 in BUILD_EXIT_CODE_FILE, after_script ran", async () => {
-    const job = ids();
-    const r = await runJob({ ids: job, executorArgs: args, script: 'echo failing; exit 3', afterScript: 'echo "after_script ran"' });
-    expect(r.outcome, r.log).toBe('build_failure');
-    expect(r.buildExitCode).toBe(3);
-    expect(r.log).toContain('after_script ran');
-    expect(r.stages.find((s) => s.stage === 'step_script')?.exitCode).toBe(77);
-    expect(r.stages.map((s) => s.stage)).toContain('upload_artifacts_on_failure');
-    expectNothingLeft(r, job.job);
-  });
-
   it('a prepare that cannot work (no such image) is a system failure, retried, and leaves nothing', async () => {
     const job = ids();
     const missing = args.map((a) => (a === image.artifacts[0]!.path ? join(work, 'no-such-image.qcow2') : a));
@@ -124,17 +99,28 @@ describe('boxes executor under the runner stand-in (real libvirtd, TCG)', () => 
     expectNothingLeft(r, job.job);
   });
 
-  it('two jobs at once get two VMs and both pass', async () => {
+  // Two jobs share one run (each TCG boot takes minutes): one succeeds, the other's script fails.
+  it('two jobs at once get two VMs: a script that succeeds runs every stage in its VM and streams its output; one that exits 3 fails the build, not the system, and after_script runs', async () => {
     const a = ids();
     const b = ids();
     const [ra, rb] = await Promise.all([
-      runJob({ ids: a, executorArgs: args, script: 'echo "A on $(cat /proc/sys/kernel/hostname)"' }),
-      runJob({ ids: b, executorArgs: args, script: 'echo "B on $(cat /proc/sys/kernel/hostname)"' }),
+      runJob({ ids: a, executorArgs: args, script: 'echo "job says $(cat /proc/sys/kernel/hostname) $((6 * 7))"' }),
+      runJob({ ids: b, executorArgs: args, script: 'echo "B on $(cat /proc/sys/kernel/hostname)"; exit 3', afterScript: 'echo "after_script ran"' }),
     ]);
     expect(ra.outcome, ra.log).toBe('success');
-    expect(rb.outcome, rb.log).toBe('success');
-    expect(ra.log).toContain(`A on boxes-runner-5-project-77-pipeline-300-job-${a.job}`);
+    expect(ra.config).toMatchObject({ hostname: `boxes-runner-5-project-77-pipeline-300-job-${a.job}`, builds_dir: '/builds', shell: 'bash' });
+    expect(ra.log).toContain(`Running on boxes-runner-5-project-77-pipeline-300-job-${a.job}...`);
+    expect(ra.log).toContain(`job says boxes-runner-5-project-77-pipeline-300-job-${a.job} 42`);
+    expect(ra.stages.map((s) => s.stage)).toEqual([
+      'prepare_script', 'get_sources', 'restore_cache', 'download_artifacts', 'step_script', 'after_script', 'archive_cache', 'upload_artifacts_on_success', 'cleanup_file_variables',
+    ]);
+    expect(ra.stages.every((s) => s.exitCode === 0)).toBe(true);
+    expect(rb.outcome, rb.log).toBe('build_failure');
     expect(rb.log).toContain(`B on boxes-runner-5-project-77-pipeline-300-job-${b.job}`);
+    expect(rb.buildExitCode).toBe(3);
+    expect(rb.log).toContain('after_script ran');
+    expect(rb.stages.find((s) => s.stage === 'step_script')?.exitCode).toBe(77);
+    expect(rb.stages.map((s) => s.stage)).toContain('upload_artifacts_on_failure');
     expectNothingLeft(ra, a.job);
     expectNothingLeft(rb, b.job);
   });

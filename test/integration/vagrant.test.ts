@@ -1,6 +1,6 @@
-// Real mkosi builds of the Debian Vagrant boxes: built twice for byte equality, read with qemu-img
-// and an XML parser, added by Debian's vagrant (directly and through `boxes catalog`), and the
-// libvirt box's disk booted by `boxes test` with Vagrant's insecure key.
+// Real mkosi builds of the Debian Vagrant boxes: reproduced rootless from their records, read with
+// qemu-img and an XML parser, added by Debian's vagrant (directly, through `boxes catalog`, and from
+// the catalog `boxes publish` keeps), and the libvirt box's disk booted by `boxes test`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseDpkgStatus } from '../../src/record/packages.js';
 import { buildRecordSchema } from '../../src/record/schema.js';
-import { boxesRaw, build, buildRootless, sh, VERSION, workDir, type Built } from '../support/cli.js';
+import { boxesRaw, build, reproduceRootless, sh, VERSION, workDir, type Built } from '../support/cli.js';
 import { openDisk } from '../support/disk-files.js';
 
 const work = workDir();
@@ -36,12 +36,14 @@ describe('debian vagrant boxes', () => {
     first = build([...profiles, '--output-dir', join(work, 'a')]);
   });
 
-  it('are byte-for-byte reproducible: a rootless build elsewhere gives the root build and its records', () => {
-    const second = buildRootless(profiles, join(work, 'b/elsewhere'), first.toolsTree);
-    expect(second.artifacts.map((a) => [a.path.split('/').at(-1), a.sha256])).toEqual(first.artifacts.map((a) => [a.path.split('/').at(-1), a.sha256]));
+  it('are byte-for-byte reproducible: boxes reproduce, rootless and elsewhere, gives the root build and its records, and a verification statement', () => {
     expect(first.artifacts.map((a) => a.path.split('/').at(-1))).toEqual([LIBVIRT, VIRTUALBOX]);
-    for (const [i, a] of first.artifacts.entries())
-      expect(readFileSync(`${second.artifacts[i]!.path}.manifest.json`, 'utf8')).toBe(readFileSync(`${a.path}.manifest.json`, 'utf8'));
+    for (const a of first.artifacts) {
+      const again = reproduceRootless(`${a.path}.manifest.json`, join(work, 'b/elsewhere'), first.toolsTree);
+      expect(again).toMatchObject({ identical: true, sha256: a.sha256, statement: `${a.path}.reproduced.json` });
+      expect(readFileSync(`${again.artifact}.manifest.json`, 'utf8')).toBe(readFileSync(`${a.path}.manifest.json`, 'utf8'));
+      expect(JSON.parse(readFileSync(again.statement, 'utf8')).subject).toEqual([{ name: a.path.split('/').at(-1), digest: { sha256: a.sha256 } }]);
+    }
   });
 
   it('libvirt box: a qcow2 box.img, metadata and Vagrantfile; vagrant user with the insecure keys, no host keys', () => {
@@ -113,6 +115,39 @@ describe('debian vagrant boxes', () => {
     const bad = vagrant(join(work, 'vagrant-home-2'), ['box', 'add', '--provider', 'libvirt', catalog]);
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/checksum/i);
+  });
+
+  it('boxes publish puts two builds into one directory catalog, and vagrant box add installs each version from it', () => {
+    const site = join(work, 'site');
+    const next = '20251123.1';
+    const later = build(['--profile', 'vagrant-libvirt', '--distribution', 'debian', '--build-version', next, '--output-dir', join(work, 'c')]);
+    const published = boxesRaw(['publish', '--output-dir', join(work, 'a'), '--boxes', site, '--json']);
+    expect(published.status, published.stderr).toBe(0);
+    // The second build was not reproduced: refused, then published loudly with --unverified.
+    const refused = boxesRaw(['publish', '--output-dir', join(work, 'c'), '--boxes', site]);
+    expect(refused.status).toBe(3);
+    expect(refused.stderr).toMatch(/has no verification statement/);
+    const catalog = join(site, 'debian-trixie.json');
+    const before = readFileSync(catalog, 'utf8');
+    const loud = boxesRaw(['publish', '--output-dir', join(work, 'c'), '--boxes', site, '--unverified']);
+    expect(loud.status, loud.stderr).toBe(0);
+    expect(loud.stderr).toMatch(/WARNING: publishing Debian-13-x86_64-libvirt-20251123\.1\.box UNVERIFIED/);
+    const merged = JSON.parse(readFileSync(catalog, 'utf8'));
+    expect(merged.versions.slice(0, 1)).toEqual(JSON.parse(before).versions);
+    expect(merged.versions.map((v: { version: string; description?: string }) => [v.version, v.description])).toEqual([
+      [VERSION, undefined],
+      [next, expect.stringMatching(/^unverified/)],
+    ]);
+    const home = join(work, 'vagrant-home-site');
+    mkdirSync(home);
+    for (const [version, sha256] of [[VERSION, first.artifacts[0]!.sha256], [next, later.artifacts[0]!.sha256]] as const) {
+      const r = vagrant(home, ['box', 'add', '--provider', 'libvirt', '--box-version', version, catalog]);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain('Calculating and comparing box checksum');
+      expect(merged.versions.find((v: { version: string }) => v.version === version).providers[0].checksum).toBe(sha256);
+    }
+    const list = vagrant(home, ['box', 'list']).stdout;
+    for (const version of [VERSION, next]) expect(list).toMatch(new RegExp(`^debian/trixie\\s+\\(libvirt, ${version.replaceAll('.', '\\.')}\\)$`, 'm'));
   });
 
   it('the libvirt box boots under BIOS and UEFI; vagrant logs in with the insecure key and has passwordless sudo', () => {

@@ -2,7 +2,7 @@
 // so the tools tree is built once per machine.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export const root = resolve(import.meta.dirname, '../..');
 export const cli = join(root, 'dist/cli.js');
@@ -60,24 +60,49 @@ export function rootlessUser(): string | undefined {
 }
 
 /**
- * Builds as the rootless test user into DIR/out, with the user's own cache (kept next to the
- * suites' shared cache, so packages are downloaded once per machine) and root's tools tree used
- * read-only. Everything the build wrote must belong to that user.
+ * Runs a boxes command as the rootless test user with its own cache (kept next to the suites'
+ * shared cache, so packages are downloaded once per machine), writing into DIR. Everything it
+ * wrote there must belong to that user, and nothing may be left in the temporary directories.
  */
-export function buildRootless(args: string[], dir: string, toolsTree: string): Built {
+function asRootless<T>(dir: string, command: (opts: RunAs) => T): T {
   const user = rootlessUser();
-  const out = ['--output-dir', join(dir, 'out'), '--tools-tree', toolsTree];
-  if (!user) return build([...args, ...out]);
+  if (!user) return command({});
   const userCache = join(cache, `user-${user}`);
   for (const d of [dir, userCache]) {
     mkdirSync(d, { recursive: true });
     sh('chown', [`${user}:${user}`, d]);
   }
-  const built = build([...args, ...out], { user, cacheDir: userCache });
+  const result = command({ user, cacheDir: userCache });
   const foreign = sh('find', [dir, userCache, '(', '!', '-user', user, '-o', '!', '-group', user, ')', '-printf', '%u:%g %p\n']).trim();
   if (foreign) throw new Error(`the rootless build left files of other owners:\n${foreign.split('\n').slice(0, 10).join('\n')}`);
-  // Nothing outside the output and cache directories: no scratch left in the temporary directories.
   const stray = sh('find', ['/tmp', '/var/tmp', '-mindepth', '1', '-maxdepth', '1', '-user', user]).trim();
   if (stray) throw new Error(`the rootless build wrote outside its output and cache directories:\n${stray}`);
-  return built;
+  return result;
+}
+
+/** Builds as the rootless test user into DIR/out, with root's tools tree used read-only. */
+export function buildRootless(args: string[], dir: string, toolsTree: string): Built {
+  return asRootless(dir, (opts) => build([...args, '--output-dir', join(dir, 'out'), '--tools-tree', toolsTree], opts));
+}
+
+export interface Reproduced {
+  artifact: string;
+  sha256: string;
+  identical: boolean;
+  statement: string;
+}
+
+/**
+ * `boxes reproduce RECORD` as the rootless test user into DIR/out. The verification statement goes
+ * next to the record, so that user gets the record's directory (as a second runner would own its
+ * copy of the build's outputs).
+ */
+export function reproduceRootless(record: string, dir: string, toolsTree: string): Reproduced {
+  const user = rootlessUser();
+  if (user) sh('chown', [user, dirname(record)]);
+  return asRootless(dir, (opts) => {
+    const r = boxesRaw(['reproduce', record, '--output-dir', join(dir, 'out'), '--tools-tree', toolsTree, '--json'], opts);
+    if (r.status !== 0) throw new Error(`boxes reproduce ${record} exited ${r.status}\n${r.stderr.slice(-4000)}`);
+    return JSON.parse(r.stdout) as Reproduced;
+  });
 }
