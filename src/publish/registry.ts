@@ -38,15 +38,16 @@ function skopeo(options: RegistryOptions, args: string[]): string[] {
   return ['skopeo', ...(options.registriesD ? ['--registries.d', options.registriesD] : []), ...args];
 }
 
-function copyArgs(options: RegistryOptions, archive: string, ref: string, destination: string): string[] {
+function copyArgs(options: RegistryOptions, source: string, destination: string): string[] {
   const sign = [
     ...(options.signBy ? ['--sign-by', options.signBy] : []),
     ...(options.sigstoreKey ? ['--sign-by-sigstore-private-key', options.sigstoreKey] : []),
     ...(options.passphraseFile ? ['--sign-passphrase-file', options.passphraseFile] : []),
   ];
-  const auth = options.authfile ? ['--dest-authfile', options.authfile] : [];
+  const auth = options.authfile ? ['--src-authfile', options.authfile, '--dest-authfile', options.authfile] : [];
+  const tls = [`--src-tls-verify=${options.tlsVerify}`, `--dest-tls-verify=${options.tlsVerify}`];
   // --preserve-digests: skopeo fails rather than recompress or convert, so the pushed digest is the built one.
-  return skopeo(options, ['copy', '--preserve-digests', `--dest-tls-verify=${options.tlsVerify}`, ...auth, ...sign, `oci-archive:${archive}:${ref}`, destination]);
+  return skopeo(options, ['copy', '--preserve-digests', ...tls, ...auth, ...sign, source, destination]);
 }
 
 /** The digest of the manifest the registry serves for this reference. */
@@ -66,10 +67,13 @@ async function pushOne(options: RegistryOptions, a: Publishable, signal?: AbortS
   const { refs } = await ociFacts(a.path);
   if (refs.length === 0) throw new UsageError(`${a.name} names no tag (no org.opencontainers.image.ref.name in its index.json)`, 'rebuild it with boxes build');
   const pushed: Pushed[] = [];
-  for (const ref of refs) {
+  for (const [i, ref] of refs.entries()) {
     const reference = `${options.registry}:${tagFor(ref, a.verified)}`;
+    // Further tags are copied from the first one in the registry: simple signatures live per
+    // manifest digest, and only a copy that carries the first tag's signatures along keeps them.
+    const source = i === 0 ? `oci-archive:${a.path}:${ref}` : pushed[0]!.reference;
     try {
-      await run(copyArgs(options, a.path, ref, reference), { signal, what: `skopeo copy ${a.name} to ${reference}` });
+      await run(copyArgs(options, source, reference), { signal, what: `skopeo copy ${a.name} to ${reference}` });
     } catch (error) {
       if (error instanceof PrerequisiteError) throw new PrerequisiteError('publishing to a registry needs skopeo, which is not installed', 'apt-get install skopeo');
       if (!(error instanceof BuildError)) throw error;
