@@ -50,8 +50,8 @@ export function rootTree(plant?: Plant): string {
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** An OCI archive of one layer per tree (later trees may hold whiteouts). */
-export function ociArchive(trees: string[], out: string): string {
+/** An OCI archive of one layer per tree (later trees may hold whiteouts), under these ref names. */
+export function ociArchive(trees: string[], out: string, refs: string[] = []): string {
   const dir = mkdtempSync(join(tmpdir(), 'boxes-oci-'));
   mkdirSync(join(dir, 'blobs/sha256'), { recursive: true });
   const blob = (data: Buffer) => {
@@ -65,7 +65,8 @@ export function ociArchive(trees: string[], out: string): string {
   });
   const config = blob(Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [] } })));
   const manifest = blob(Buffer.from(JSON.stringify({ schemaVersion: 2, config, layers })));
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [manifest] }));
+  const manifests = refs.length === 0 ? [manifest] : refs.map((ref) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': ref } }));
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests }));
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   tar.c({ file: out, cwd: dir, sync: true }, ['oci-layout', 'index.json', 'blobs']);
   return out;

@@ -13,7 +13,9 @@ import { describe, expect, it } from 'vitest';
 import { sha256File, writeSha256Sums } from '../../src/build/checksums.js';
 import { artifactName } from '../../src/build/naming.js';
 import { parseBuildOptions } from '../../src/build/options.js';
+import { ociFacts } from '../../src/record/oci-facts.js';
 import { makeRecord } from '../../src/record/record.js';
+import { ociArchive, rootTree } from '../support/artifact-fixtures.js';
 import { stableJson } from '../../src/record/stable-json.js';
 import { recordName } from '../../src/record/write-record.js';
 import { parsePublishOptions, type RawPublishOptions } from '../../src/publish/options.js';
@@ -39,8 +41,10 @@ async function output(dir: string, fakes: Fake[]): Promise<string[]> {
     const o = parseBuildOptions({ profile: f.profile, sourceDateEpoch: '1763856000', buildVersion: f.version ?? '20251123.0' }, { now: new Date(), hostDistribution: 'debian' });
     const name = artifactName({ profile: f.profile, distribution: 'debian', release: 'trixie', version: o.buildVersion });
     const path = join(dir, name);
-    writeFileSync(path, randomBytes(4096));
+    if (f.profile === 'container') ociArchive([rootTree()], path, ['base', `base-${o.buildVersion}`]);
+    else writeFileSync(path, randomBytes(4096));
     const sha256 = await sha256File(path);
+    const digest = f.profile === 'container' ? (await ociFacts(path)).digest : undefined;
     writeFileSync(`${path}.SHA256`, `${sha256}  ${name}\n`);
     const record = makeRecord({
       toolVersion: '0.1.0',
@@ -51,11 +55,11 @@ async function output(dir: string, fakes: Fake[]): Promise<string[]> {
       target: o.targets[0]!,
       seed: '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7',
       packages: [],
-      artifact: { name, sha256, size: 4096 },
+      artifact: { name, sha256, size: 4096, digest },
     });
     writeFileSync(join(dir, recordName(name)), stableJson(record));
     if (f.verified !== false)
-      await writeStatement({ artifact: path, sha256, rebuilt: { sha256, digest: null }, method: 'verify', variations: ['tree path'], mkosi: '25.3', buildMode: 'root' });
+      await writeStatement({ artifact: path, sha256, rebuilt: { sha256, digest: digest ?? null }, method: 'verify', variations: ['tree path'], mkosi: '25.3', buildMode: 'root' });
     names.push(name);
   }
   await writeSha256Sums(dir);
@@ -205,6 +209,23 @@ describe('boxes publish: GitLab generic packages', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('boxes publish: a registry that does not answer', () => {
+  it('exits 1 naming the archive and the registry, after the checks passed', async () => {
+    const out = scratch();
+    const [name] = await output(out, [{ profile: 'container' }]);
+    const r = spawnSync('node', [cli, 'publish', '--output-dir', out, '--registry', 'docker://127.0.0.1:9/debian', '--no-tls-verify'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`cannot push ${name} to docker://127.0.0.1:9/debian:base`);
+    expect(r.stderr).toMatch(/connection refused/i);
+  });
+
+  it('takes only container archives for --registry, and only disk images and boxes for --boxes', async () => {
+    const out = scratch();
+    await output(out, [{ profile: 'vagrant-libvirt' }]);
+    await expect(run({ outputDir: out, registry: 'docker://127.0.0.1:9/debian', tlsVerify: false })).rejects.toThrow(/holds no container artifact to publish/);
   });
 });
 
