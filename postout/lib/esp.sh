@@ -8,8 +8,8 @@
 sort_esp() {
     local raw=$1 start size work volid label bps path
     # partx counts 512-byte sectors in image files.
-    read -r start size < <(partx -g -o START,SECTORS,TYPE "$raw" |
-        awk '$3 == "c12a7328-f81f-11d2-ba4b-00a0c93ec93b" { print $1 * 512, $2 * 512 }')
+    read -r start size < <(partx -g -o START,SECTORS,TYPE "$raw" 2>/dev/null |
+        awk '$3 == "c12a7328-f81f-11d2-ba4b-00a0c93ec93b" { print $1 * 512, $2 * 512 }') || true
     if [ -z "${start:-}" ]; then
         echo "sort_esp: $raw has no ESP; nothing to sort"
         return 0

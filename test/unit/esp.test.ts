@@ -50,7 +50,7 @@ function disk(dir: string, order: string[], env: NodeJS.ProcessEnv): string {
 }
 
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-const sortEsp = (raw: string, env: NodeJS.ProcessEnv) => execFileSync('bash', ['-c', `. ${join(root, 'postout/lib/esp.sh')} && sort_esp "$1"`, 'bash', raw], { env, encoding: 'utf8' });
+const sortEsp = (raw: string, env: NodeJS.ProcessEnv) => execFileSync('bash', ['-c', `set -euo pipefail; . ${join(root, 'postout/lib/esp.sh')}; sort_esp "$1"`, 'bash', raw], { env, encoding: 'utf8' });
 
 describe('sort_esp', () => {
   it('gives one layout whatever order the files were written in, and keeps every file', () => {
