@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entryDifferences, type TarEntry } from '../../src/verify/tar-entries.js';
+import { parseVariations, planVariations, VARIATIONS, type MachineFacts } from '../../src/verify/variations.js';
 import { interruptOnceMkosiRuns } from '../support/interrupt.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -125,5 +126,27 @@ describe('tar entry differences', () => {
     const a = new Map([['etc/x', e()], ['etc/y', e()], ['etc/z', e()]]);
     const b = new Map([['etc/x', e({ sha256: 'b' })], ['etc/y', e({ mtime: 2, mode: 0o600 })], ['etc/w', e()]]);
     expect(entryDifferences(a, b)).toEqual(['etc/w: only in the second build', 'etc/x: content differs', 'etc/y: mode, mtime differ', 'etc/z: only in the first build']);
+  });
+});
+
+describe('variation plans', () => {
+  const facts = (over: Partial<MachineFacts> = {}): MachineFacts => ({ mode: 'root', cpus: [0, 1], umask: 0o022, env: { TZ: 'UTC' }, hostname: 'builder', tmpfs: undefined, workspaceOnTmpfs: false, ...over });
+
+  it('skips, with a reason, what the machine cannot vary', async () => {
+    const plan = await planVariations(new Set(VARIATIONS), facts({ mode: 'single-uid', cpus: [0], workspaceOnTmpfs: true }));
+    expect(plan.skipped.map((s) => s.name)).toEqual(['filesystem', 'hostname', 'cpus', 'time', 'user']);
+    expect(plan.skipped.find((s) => s.name === 'hostname')!.why).toMatch(/--single-uid/);
+    expect(plan.environment.wrapper).toEqual(['sh', '-c', 'umask "$1" && shift && exec "$@"', 'sh', '0002']);
+  });
+
+  it('wraps mkosi in one CPU and a UTS namespace, and sets TZ and the locale', async () => {
+    const plan = await planVariations(new Set(['umask', 'timezone', 'locale', 'hostname', 'cpus'] as const), facts({ umask: 0o002 }));
+    expect(plan.environment.wrapper).toEqual(['taskset', '--cpu-list', '0', 'unshare', '--uts', '--', 'sh', '-c', 'umask "$1" && shift && hostname "$1" && shift && exec "$@"', 'sh', '0022', 'boxes-second-build']);
+    expect(plan.environment.env).toEqual({ TZ: 'Etc/GMT-14', LANG: 'fr_CH.UTF-8', LC_ALL: 'fr_CH.UTF-8', LANGUAGE: 'fr' });
+  });
+
+  it('--no-vary leaves out, an unknown name is refused', () => {
+    expect([...parseVariations(undefined, 'time,user')]).toEqual(['path', 'filesystem', 'umask', 'timezone', 'locale', 'hostname', 'cpus']);
+    expect(() => parseVariations('umask', 'moon')).toThrow(/--no-vary: unknown variation 'moon'/);
   });
 });
