@@ -100,9 +100,12 @@ async function compare(first: BuildReport, second: BuildReport, outputDir: strin
 /** The second build under the plan's variations; the tree copy only when `path` is one of them. */
 async function secondBuild(options: BuildOptions, plan: VariationPlan, tree: string, outputDir: string, revision: string, io: Io): Promise<BuildReport> {
   const usesPath = plan.applied.some((a) => a.name === 'path');
+  const callers = process.umask();
+  if (plan.umask !== undefined) process.umask(plan.umask);
   try {
     return await build({ ...options, outputDir }, { signal: io.signal, treeDir: usesPath ? tree : TREE_DIR, revision, environment: plan.environment });
   } finally {
+    process.umask(callers);
     await plan.dispose();
   }
 }
