@@ -51,6 +51,7 @@ for target in "${targets[@]}"; do
     [ "$profile" = "$target" ] || variant=${target#*:}
     out="$work/$distribution/${target/:/-}"
     rm -rf "$out"
+    mkdir -p "${out%/*}"
     start=$SECONDS
     set +e
     "${boxes[@]}" verify --profile "$profile" ${variant:+--variant "$variant"} --distribution "$distribution" \
