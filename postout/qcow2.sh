@@ -17,6 +17,7 @@ done
 : "${kind:?no VM profile among $(cfg '.Profiles | join(",")')}"
 artifact=$(artifact_prefix)-$kind-$(image_version).qcow2
 
+sort_esp "$raw"
 # In-order, single-writer conversion: the compressed clusters land in the same places every time.
 qemu-img convert -f raw -O qcow2 -c -o compression_type=zlib "$raw" "$out/.$artifact.tmp"
 mv "$out/.$artifact.tmp" "$out/$artifact"

@@ -13,6 +13,7 @@ import { formatTestReport, testImage } from './vm/test-image.js';
 import { interruptController } from './system/signals.js';
 import { reproduce } from './verify/reproduce.js';
 import { formatVerify, NotReproducible, verify } from './verify/verify.js';
+import { parseVariations, VARIATIONS } from './verify/variations.js';
 import { AuditFailed } from './audit/audit-failed.js';
 import { auditArtifact, detectKind, formatAudit } from './audit/audit-artifact.js';
 import { UsageError } from './system/errors.js';
@@ -149,18 +150,28 @@ export function program(): Command {
       }
     });
 
-  withBuildOptions(cmd.command('verify').description('build twice (the second from a copy of the tree elsewhere), compare every artifact, explain differences'), 'verify')
-    .action(async (raw: RawBuildOptions) => {
-      const options = parseBuildOptions(raw, { now: new Date(), hostDistribution: await hostDistribution() });
+  const noVary = new Option('--no-vary <list>', 'variations to leave out, comma-separated');
+  // commander reads --no-X as the negation of --X; this one takes its own list.
+  noVary.negate = false;
+  withBuildOptions(cmd.command('verify').description('build twice, the second in another environment (path, filesystem, umask, TZ, locale, hostname, CPUs), compare every artifact, explain differences'), 'verify')
+    .option('--vary <list>', `variations for the second build, comma-separated (default: all of ${VARIATIONS.join(', ')})`)
+    .addOption(noVary)
+    .option('--bisect', 'on a difference, rebuild once per variation to name the one that causes it')
+    .action(async (raw: RawBuildOptions & { vary?: string; noVary?: string; bisect?: boolean }) => {
+      const { vary, noVary: without, bisect, ...buildRaw } = raw;
+      const variations = { vary, noVary: without, bisect: Boolean(bisect) };
+      parseVariations(vary, without);
+      const options = parseBuildOptions(buildRaw, { now: new Date(), hostDistribution: await hostDistribution() });
       warnAbout(options);
       const interrupt = interruptController();
       try {
-        const results = await verify(options, { signal: interrupt.signal, onEvent: (line) => process.stderr.write(`boxes: verify: ${line}\n`) });
-        process.stdout.write(options.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatVerify(results)}\n`);
-        const differ = results.filter((r) => !r.identical);
+        const report = await verify(options, { signal: interrupt.signal, onEvent: (line) => process.stderr.write(`boxes: verify: ${line}\n`) }, variations);
+        process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatVerify(report)}\n`);
+        const differ = report.artifacts.filter((r) => !r.identical);
         if (differ.length > 0)
           throw new NotReproducible(
-            `${differ.length} of ${results.length} artifacts differ between two builds: ${differ.map((r) => `${r.artifact.split('/').at(-1)} (${r.where[0] ?? 'see diffoscope'})`).join('; ')}`,
+            `${differ.length} of ${report.artifacts.length} artifacts differ between two builds (varied: ${report.variations.map((v) => v.name).join(', ')}): ${differ.map((r) => `${r.artifact.split('/').at(-1)} (${r.where[0] ?? 'see diffoscope'})`).join('; ')}`,
+            report.bisect ? undefined : 'pass --bisect to find the variation that causes it',
           );
       } finally {
         interrupt.dispose();

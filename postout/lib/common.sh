@@ -2,6 +2,9 @@
 # Sourced by the post-output hooks: mkosi's resolved config, artifact names, seed-derived
 # identifiers and deterministic box tarballs. Everything derives from $MKOSI_CONFIG.
 
+# shellcheck source=postout/lib/esp.sh
+. "${SRCDIR:?}/postout/lib/esp.sh"
+
 cfg() { jq -r "$1" "${MKOSI_CONFIG:?}"; }
 
 image_version() {
@@ -42,10 +45,11 @@ seed_uuid() {
 # BYTES -> GiB, rounded up (Vagrant's virtual_size).
 gib_rounded_up() { echo $((($1 + (1 << 30) - 1) >> 30)); }
 
-# PROVIDER: sets raw (mkosi's disk), artifact (the box's name) and work (a private directory for
-# the box's files, removed on exit) for a Vagrant box hook.
+# PROVIDER: sets raw (mkosi's disk, its ESP sorted), artifact (the box's name) and work (a private
+# directory for the box's files, removed on exit) for a Vagrant box hook.
 begin_box() {
     raw=${OUTPUTDIR:?}/$(cfg .Output).raw
+    sort_esp "$raw"
     artifact=$(artifact_prefix)-$1-$(image_version).box
     work=$(mktemp -d "$OUTPUTDIR/.box.XXXXXX")
     trap 'rm -rf "$work"' EXIT

@@ -61,6 +61,7 @@ export interface BuildReport {
 
 interface Ctx {
   treeDir: string;
+  workspaceDir?: string;
   mode: BuildMode;
   mkosi?: Mkosi;
   seed?: string;
@@ -72,11 +73,27 @@ interface Ctx {
   artifacts: ArtifactReport[];
 }
 
+/** How a build's environment differs from the caller's (boxes verify's second build). */
+export interface BuildEnvironment {
+  /** Added to mkosi's environment. */
+  env: Record<string, string>;
+  /** Runs before mkosi, inside the build namespace when rootless (e.g. `taskset`, a UTS namespace). */
+  wrapper: string[];
+  /** mkosi's workspace, instead of the cache's. */
+  workspaceDir?: string;
+}
+
 export interface BuildIo {
   signal?: AbortSignal;
+  environment?: BuildEnvironment;
   treeDir?: string;
   /** The revision to record, for a copy of the tree that is not a git checkout (boxes verify). */
   revision?: string;
+}
+
+function inEnvironment(mkosi: Mkosi, environment: BuildEnvironment | undefined): Mkosi {
+  if (!environment) return mkosi;
+  return { ...mkosi, argv: [...environment.wrapper, ...mkosi.argv], env: { ...mkosi.env, ...environment.env } };
 }
 
 const targetLabel = (t: BuildTarget) => (t.variant ? `${t.profile} (${t.variant})` : t.profile);
@@ -89,15 +106,19 @@ export async function checkBuildInput(options: BuildOptions, signal?: AbortSigna
   if (!options.dryRun && options.targets.some((t) => findProfile(t.profile)?.kind !== 'container')) await diskTools();
 }
 
+/** The umask every build runs under: mkosi 25 copies its default initrd's files under the caller's. */
+export const BUILD_UMASK = 0o022;
+
 export async function build(options: BuildOptions, io: BuildIo = {}): Promise<BuildReport> {
   await checkBuildInput(options, io.signal);
+  process.umask(BUILD_UMASK);
   const treeDir = io.treeDir ?? TREE_DIR;
   const outputDir = resolve(options.outputDir);
   const logDir = join(outputDir, 'logs');
   const cache = cachePaths();
   const echo = options.verbose;
   const mode = await detectBuildMode({ singleUid: options.singleUid, signal: io.signal });
-  const ctx: Ctx = { treeDir, mode, artifacts: [] };
+  const ctx: Ctx = { treeDir, mode, artifacts: [], workspaceDir: io.environment?.workspaceDir };
 
   if (options.dryRun) return dryRun(options, treeDir, outputDir, mode);
 
@@ -115,7 +136,7 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
           task: async (c, task) => {
             const found = await findMkosi();
             if (!found) task.output = 'downloading the pinned mkosi (first use)';
-            c.mkosi = mkosiFor(found ?? (await provisionMkosi({ signal: io.signal, logFile: join(logDir, 'setup.log') })), c.mode);
+            c.mkosi = mkosiFor(inEnvironment(found ?? (await provisionMkosi({ signal: io.signal, logFile: join(logDir, 'setup.log') })), io.environment), c.mode);
             task.title = `mkosi ${c.mkosi.version} (${c.mkosi.source})`;
           },
         },
@@ -206,7 +227,7 @@ function paths(c: Ctx, stagingOrOutput: string) {
     outputDir: stagingOrOutput,
     cacheDir: cache.mkosiCache,
     packageCacheDir: cache.packages,
-    workspaceDir: cache.workspace,
+    workspaceDir: c.workspaceDir ?? cache.workspace,
     toolsTree: c.toolsTree ?? 'default',
     sandboxTree: c.sandboxTree,
   };

@@ -9,11 +9,13 @@ import { basename, join, resolve } from 'node:path';
 import { build, type BuildReport } from '../build/build.js';
 import { BoxesError } from '../system/errors.js';
 import type { BuildOptions } from '../build/options.js';
-import { TREE_DIR } from '../system/paths.js';
+import { cachePaths, TREE_DIR } from '../system/paths.js';
 import { treeRevision } from '../build/revision.js';
 import { run } from '../system/runner.js';
 import { onPath } from '../vm/tools.js';
 import { explainDifference } from './differences.js';
+import { machineFacts, parseVariations, planVariations, type Applied, type Skipped, type Variation, type VariationPlan } from './variations.js';
+import { detectBuildMode, removeTree } from '../rootless/namespace.js';
 import { writeStatement } from '../publish/statement.js';
 
 /** What of the project a build reads: every top-level mkosi.* entry, the hooks and package.json. */
@@ -33,8 +35,7 @@ export interface VerifyResult {
   statement?: string;
 }
 
-/** What the second build changes; each is named in the verification statement. */
-export const VARIATIONS = ['tree path', 'output directory'];
+
 
 /** Some artifacts differ between the two builds: exit 1. */
 export class NotReproducible extends BoxesError {}
@@ -55,49 +56,112 @@ async function diffoscope(a: string, b: string, report: string, signal?: AbortSi
   return report;
 }
 
-export async function verify(options: BuildOptions, io: { signal?: AbortSignal; onEvent?: (line: string) => void } = {}): Promise<VerifyResult[]> {
+export interface VerifyOptions {
+  /** --vary / --no-vary: comma-separated variation names. */
+  vary?: string;
+  noVary?: string;
+  /** On a difference, rebuild once per variation to name the one that causes it. */
+  bisect?: boolean;
+}
+
+export interface BisectStep {
+  variation: Variation;
+  /** Artifacts that differ from the first build with only this variation applied. */
+  differs: string[];
+}
+
+export interface VerifyReport {
+  variations: Applied[];
+  skipped: Skipped[];
+  artifacts: VerifyResult[];
+  bisect?: BisectStep[];
+}
+
+type Io = { signal?: AbortSignal; onEvent?: (line: string) => void };
+
+async function compare(first: BuildReport, second: BuildReport, outputDir: string, signal?: AbortSignal): Promise<VerifyResult[]> {
+  const results: VerifyResult[] = [];
+  for (const [i, a] of first.artifacts.entries()) {
+    const b = second.artifacts[i]!;
+    const result: VerifyResult = { artifact: a.path, second: b.path, identical: a.sha256 === b.sha256, sha256: [a.sha256, b.sha256], where: [] };
+    if (!result.identical) {
+      const work = await mkdtemp(join(outputDir, '.compare-'));
+      try {
+        result.where = await explainDifference(a.path, b.path, work, signal);
+      } finally {
+        await rm(work, { recursive: true, force: true });
+      }
+    }
+    results.push(result);
+  }
+  return results;
+}
+
+/** The second build under the plan's variations; the tree copy only when `path` is one of them. */
+async function secondBuild(options: BuildOptions, plan: VariationPlan, tree: string, outputDir: string, revision: string, io: Io): Promise<BuildReport> {
+  const usesPath = plan.applied.some((a) => a.name === 'path');
+  const callers = process.umask();
+  if (plan.umask !== undefined) process.umask(plan.umask);
+  try {
+    return await build({ ...options, outputDir }, { signal: io.signal, treeDir: usesPath ? tree : TREE_DIR, revision, environment: plan.environment });
+  } finally {
+    process.umask(callers);
+    await plan.dispose();
+  }
+}
+
+export async function verify(options: BuildOptions, io: Io = {}, verifyOptions: VerifyOptions = {}): Promise<VerifyReport> {
   const outputDir = resolve(options.outputDir);
+  const chosen = parseVariations(verifyOptions.vary, verifyOptions.noVary);
+  const mode = await detectBuildMode({ singleUid: options.singleUid, signal: io.signal });
+  const facts = await machineFacts(mode.kind, cachePaths().workspace);
   const revision = await treeRevision(TREE_DIR);
   const tree = await copyTree(TREE_DIR, outputDir);
   try {
     io.onEvent?.('first build');
     const first = await build({ ...options, outputDir: join(outputDir, 'first') }, { signal: io.signal, revision });
-    io.onEvent?.(`second build, from ${tree}`);
-    const second: BuildReport = await build({ ...options, outputDir: join(outputDir, 'second', 'elsewhere') }, { signal: io.signal, treeDir: tree, revision });
-    const results: VerifyResult[] = [];
-    for (const [i, a] of first.artifacts.entries()) {
+    const plan = await planVariations(chosen, facts, (dir) => removeTree(dir, mode));
+    for (const a of plan.applied) io.onEvent?.(`second build varies ${a.name}: ${a.detail}`);
+    for (const s of plan.skipped) io.onEvent?.(`second build cannot vary ${s.name}: ${s.why}`);
+    const second = await secondBuild(options, plan, tree, join(outputDir, 'second', 'elsewhere'), revision, io);
+    const artifacts = await compare(first, second, outputDir, io.signal);
+    for (const [i, r] of artifacts.entries()) {
+      const a = first.artifacts[i]!;
       const b = second.artifacts[i]!;
-      const result: VerifyResult = { artifact: a.path, second: b.path, identical: a.sha256 === b.sha256, sha256: [a.sha256, b.sha256], where: [] };
-      if (result.identical) {
-        result.statement = await writeStatement({
+      if (r.identical)
+        r.statement = await writeStatement({
           artifact: a.path,
           sha256: a.sha256,
           rebuilt: { sha256: b.sha256, digest: b.digest ?? null },
           method: 'verify',
-          variations: VARIATIONS,
+          variations: plan.applied.map((v) => `${v.name}: ${v.detail}`),
           mkosi: second.mkosiVersion,
           buildMode: second.buildMode,
         });
-      } else {
-        const work = await mkdtemp(join(outputDir, '.compare-'));
-        try {
-          result.where = await explainDifference(a.path, b.path, work, io.signal);
-        } finally {
-          await rm(work, { recursive: true, force: true });
-        }
-        result.diffoscope = await diffoscope(a.path, b.path, join(outputDir, `${basename(a.path)}.diffoscope.txt`), io.signal);
-      }
-      results.push(result);
+      else r.diffoscope = await diffoscope(r.artifact, r.second, join(outputDir, `${basename(r.artifact)}.diffoscope.txt`), io.signal);
     }
-    return results;
+    const report: VerifyReport = { variations: plan.applied, skipped: plan.skipped, artifacts };
+    if (verifyOptions.bisect && artifacts.some((r) => !r.identical) && plan.applied.length > 1) {
+      report.bisect = [];
+      for (const v of plan.applied) {
+        io.onEvent?.(`bisect: a build that varies only ${v.name}`);
+        const one = await planVariations(new Set([v.name]), facts, (dir) => removeTree(dir, mode));
+        const again = await secondBuild(options, one, tree, join(outputDir, 'bisect', v.name), revision, io);
+        const differs = (await compare(first, again, outputDir, io.signal)).filter((r) => !r.identical).map((r) => basename(r.artifact));
+        report.bisect.push({ variation: v.name, differs });
+      }
+    }
+    return report;
   } finally {
     await rm(resolve(tree, '../..'), { recursive: true, force: true });
   }
 }
 
-export function formatVerify(results: VerifyResult[]): string {
+export function formatVerify(report: VerifyReport): string {
   const lines: string[] = [];
-  for (const r of results) {
+  for (const v of report.variations) lines.push(`varied    ${v.name}: ${v.detail}`);
+  for (const v of report.skipped) lines.push(`skipped   ${v.name}: ${v.why}`);
+  for (const r of report.artifacts) {
     if (r.identical) {
       lines.push(`identical ${basename(r.artifact)} (sha256 ${r.sha256[0]})${r.statement ? `, statement ${r.statement}` : ''}`);
       continue;
@@ -106,5 +170,6 @@ export function formatVerify(results: VerifyResult[]): string {
     for (const w of r.where) lines.push(`    ${w}`);
     if (r.diffoscope) lines.push(`    diffoscope: ${r.diffoscope}`);
   }
+  for (const b of report.bisect ?? []) lines.push(`bisect    ${b.variation} alone: ${b.differs.length > 0 ? `differs (${b.differs.join(', ')})` : 'identical'}`);
   return lines.join('\n');
 }

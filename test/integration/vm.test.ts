@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { boxesRaw, build, buildRootless, cache, root, sh, VERSION, workDir, type Built } from '../support/cli.js';
+import { boxesRaw, build, buildRootless, cache, root, sh, VERSION, verifyRootless, workDir, type Built } from '../support/cli.js';
 import { openDisk } from '../support/disk-files.js';
 
 const work = workDir();
@@ -105,10 +105,15 @@ describe('debian basic image', () => {
     expect(report.results).toEqual([expect.objectContaining({ boot: 'bios#1', check: 'kernel-upgrade', ok: true })]);
   });
 
-  it('is byte-for-byte reproducible: a rootless build elsewhere gives the root build and its record', () => {
-    const second = buildRootless(['--profile', 'basic', ...debian], join(work, 'basic-b/elsewhere'), toolsTree);
-    expect(second.artifacts[0]!.sha256).toBe(first.artifacts[0]!.sha256);
-    expect(readFileSync(`${second.artifacts[0]!.path}.manifest.json`, 'utf8')).toBe(readFileSync(`${first.artifacts[0]!.path}.manifest.json`, 'utf8'));
+  // boxes verify as the rootless user: its first build is compared with the root build, its second
+  // build varies everything this machine allows (the ESP's order followed the workspace's filesystem).
+  it('is byte-for-byte reproducible: rootless, and again with workspace on tmpfs, another umask, TZ, locale, hostname and one CPU, it gives the root build and its record', () => {
+    const report = verifyRootless(['--profile', 'basic', ...debian], join(work, 'basic-b'), toolsTree);
+    expect(report.variations.map((v) => v.name)).toEqual(['path', 'filesystem', 'umask', 'timezone', 'locale', 'hostname', 'cpus']);
+    const [result] = report.artifacts;
+    expect(result!.identical, JSON.stringify(result)).toBe(true);
+    expect(result!.sha256[0]).toBe(first.artifacts[0]!.sha256);
+    expect(readFileSync(`${result!.artifact}.manifest.json`, 'utf8')).toBe(readFileSync(`${first.artifacts[0]!.path}.manifest.json`, 'utf8'));
   });
 });
 

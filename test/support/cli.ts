@@ -106,3 +106,18 @@ export function reproduceRootless(record: string, dir: string, toolsTree: string
     return JSON.parse(r.stdout) as Reproduced;
   });
 }
+
+export interface Verified {
+  variations: { name: string; detail: string }[];
+  skipped: { name: string; why: string }[];
+  artifacts: { artifact: string; identical: boolean; sha256: [string, string]; where: string[] }[];
+}
+
+/** `boxes verify` as the rootless test user into DIR/out, with every variation it can apply. */
+export function verifyRootless(args: string[], dir: string, toolsTree: string): Verified {
+  return asRootless(dir, (opts) => {
+    const r = boxesRaw(['verify', '--source-date-epoch', EPOCH, '--output-dir', join(dir, 'out'), '--tools-tree', toolsTree, '--json', ...args], opts);
+    if (r.status !== 0 && r.status !== 1) throw new Error(`boxes verify exited ${r.status}\n${r.stderr.slice(-4000)}`);
+    return JSON.parse(r.stdout) as Verified;
+  });
+}

@@ -2,7 +2,8 @@
 // A stand-in for mkosi in unit tests: records its argv, answers --version and summary, and for
 // `build` writes the artifact the real post-output hook would. FAKE_MKOSI_MODE picks behaviours.
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, statfsSync, utimesSync, writeFileSync } from 'node:fs';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
 
@@ -37,7 +38,7 @@ if (argv.at(-1) === 'build') {
   } else {
     const out = flag('--output-directory');
     const name = process.env.FAKE_MKOSI_ARTIFACT;
-    ociArchive(join(out, name), `artifact ${argv.join(' ')}\n`);
+    ociArchive(join(out, name), mode === 'environment' ? environment() : `artifact ${argv.join(' ')}\n`);
     writeFileSync(join(out, `${name}.SHA256`), `0  ${name}\n`);
     writeFileSync(join(out, `${name}.digest`), 'sha256:feed\n');
     // mkosi's package manifest (ManifestFormat=json).
@@ -47,6 +48,25 @@ if (argv.at(-1) === 'build') {
 } else {
   console.error(`fake mkosi: unexpected ${argv.join(' ')}`);
   process.exit(3);
+}
+
+/**
+ * FAKE_MKOSI_MODE=environment: the build's environment instead of its command line, so that two
+ * builds differ exactly where boxes verify varied it (FAKE_MKOSI_FIELDS picks the lines).
+ */
+function environment() {
+  const workspace = flag('--workspace-directory');
+  const facts = {
+    umask: process.umask().toString(8).padStart(4, '0'),
+    TZ: process.env.TZ ?? 'unset',
+    LANG: process.env.LANG ?? 'unset',
+    LC_ALL: process.env.LC_ALL ?? 'unset',
+    hostname: hostname(),
+    cpus: String(availableParallelism()),
+    workspace: workspace && statfsSync(workspace).type === 0x01021994 ? 'tmpfs' : 'not tmpfs',
+  };
+  const fields = process.env.FAKE_MKOSI_FIELDS?.split(',') ?? Object.keys(facts);
+  return fields.map((f) => `${f} ${facts[f]}\n`).join('');
 }
 
 /** A minimal OCI layout archive: index.json -> manifest -> config with one diff_id. */
@@ -61,17 +81,25 @@ function ociArchive(path, payload) {
   const tree = join(dir, 'tree');
   mkdirSync(join(tree, 'etc'), { recursive: true });
   writeFileSync(join(tree, 'etc/build'), payload);
+  if (mode === 'environment')
+    for (const [p, m] of [['etc/build', 0o644], ['etc', 0o755]]) {
+      chmodSync(join(tree, p), m);
+      utimesSync(join(tree, p), 1763856000, 1763856000);
+    }
   // FAKE_MKOSI_PLANT=path: a file the audit must refuse, e.g. root/.bash_history.
   const plant = process.env.FAKE_MKOSI_PLANT;
   if (plant) {
     mkdirSync(join(tree, plant, '..'), { recursive: true });
     writeFileSync(join(tree, plant), 'planted\n');
   }
-  tar.c({ file: join(dir, 'layer.tar'), cwd: tree, sync: true }, plant ? ['etc', plant.split('/')[0]] : ['etc']);
+  tar.c({ file: join(dir, 'layer.tar'), cwd: tree, sync: true, ...(mode === 'environment' ? { portable: true } : {}) }, plant ? ['etc', plant.split('/')[0]] : ['etc']);
   const layerData = readFileSync(join(dir, 'layer.tar'));
   const layer = { mediaType: 'application/vnd.oci.image.layer.v1.tar', ...blob(layerData) };
   const config = blob(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [layer.digest] } }));
   const manifest = blob(JSON.stringify({ schemaVersion: 2, config, layers: [layer] }));
   writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [manifest] }));
-  tar.c({ file: path, cwd: dir, sync: true }, ['index.json', 'blobs']);
+  // The environment mode's archive depends on nothing but the payload: fixed modes and times.
+  const fixed = mode === 'environment' ? { portable: true, mtime: new Date(1763856000_000) } : {};
+  if (mode === 'environment') for (const p of ['blobs', 'blobs/sha256']) chmodSync(join(dir, p), 0o755);
+  tar.c({ file: path, cwd: dir, sync: true, ...fixed }, ['index.json', 'blobs']);
 }
