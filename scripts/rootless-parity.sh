@@ -28,13 +28,12 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "${0##*/}: run as root (it creates the unprivileged user and builds as both)" >&2
     exit 2
 fi
+# shellcheck source=scripts/lib/matrix.sh
+. "$(dirname "$0")/lib/matrix.sh"
 if [ $# -gt 0 ]; then
     targets=("$@")
-elif [ "$distribution" = arch ]; then
-    targets=(container:base container:base-devel container:multilib-devel)
 else
-    targets=(container:base container:base-devel container:multilib-devel basic cloud-init
-        libvirt-executor vagrant-libvirt vagrant-virtualbox)
+    mapfile -t targets < <(matrix_targets "$distribution")
 fi
 src=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)
 commit=$(git -C "$src" rev-parse HEAD)

@@ -21,13 +21,12 @@ while getopts w:d: opt; do
     esac
 done
 shift $((OPTIND - 1))
+# shellcheck source=scripts/lib/matrix.sh
+. "$(dirname "$0")/lib/matrix.sh"
 if [ $# -gt 0 ]; then
     targets=("$@")
-elif [ "$distribution" = arch ]; then
-    targets=(container:base container:base-devel container:multilib-devel)
 else
-    targets=(container:base container:base-devel container:multilib-devel basic cloud-init
-        libvirt-executor vagrant-libvirt vagrant-virtualbox)
+    mapfile -t targets < <(matrix_targets "$distribution")
 fi
 src=$(cd "$(dirname "$0")/.." && pwd)
 boxes=(node "$src/dist/cli.js")
