@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import { Listr, PRESET_TIMER } from 'listr2';
 import { BuildError, UsageError } from '../system/errors.js';
 import { makeDirectory, outputDirProblem } from '../system/host.js';
-import { mkosiBuildArgs } from './mkosi-args.js';
+import { mkosiBuildArgs, packageCacheKey } from './mkosi-args.js';
+import { installCacheDir, installCacheKey, packagePhase } from './install-cache.js';
 import { readResolvedConfig, summaryArgs } from './mkosi-config.js';
 import { findMkosi, provisionMkosi, type Mkosi } from './mkosi.js';
 import { artifactName } from './naming.js';
@@ -41,6 +42,10 @@ export interface ArtifactReport {
   sbom?: string;
   /** `--sign`: the detached signature. */
   signature?: string;
+  /** Whether mkosi installed the packages or copied the set an earlier build cached. */
+  packages?: 'installed' | 'cached';
+  /** Seconds the target's mkosi build and delivery took. */
+  seconds?: number;
   mkosiCommand: string;
 }
 
@@ -62,6 +67,7 @@ export interface BuildReport {
 interface Ctx {
   treeDir: string;
   workspaceDir?: string;
+  installCacheRoot?: string;
   mode: BuildMode;
   mkosi?: Mkosi;
   seed?: string;
@@ -81,6 +87,8 @@ export interface BuildEnvironment {
   wrapper: string[];
   /** mkosi's workspace, instead of the cache's. */
   workspaceDir?: string;
+  /** Where the installed package sets are cached, instead of the cache's (an empty one: an uncached build). */
+  installCacheRoot?: string;
 }
 
 export interface BuildIo {
@@ -118,7 +126,7 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
   const cache = cachePaths();
   const echo = options.verbose;
   const mode = await detectBuildMode({ singleUid: options.singleUid, signal: io.signal });
-  const ctx: Ctx = { treeDir, mode, artifacts: [], workspaceDir: io.environment?.workspaceDir };
+  const ctx: Ctx = { treeDir, mode, artifacts: [], workspaceDir: io.environment?.workspaceDir, installCacheRoot: io.environment?.installCacheRoot };
 
   if (options.dryRun) return dryRun(options, treeDir, outputDir, mode);
 
@@ -146,7 +154,7 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
             c.revision = io.revision ?? (await treeRevision(treeDir));
             if (options.distribution === 'debian')
               c.sandboxTree = await writeSandboxTree(cache.sandbox, { release: options.release, mirror: options.mirror, snapshot: options.snapshot });
-            const args = summaryArgs(mkosiBuildArgs(options, options.targets[0]!, paths(c, outputDir), c.revision));
+            const args = summaryArgs(mkosiBuildArgs(options, options.targets[0]!, paths(c, outputDir, options), c.revision));
             const resolved = await readResolvedConfig(c.mkosi!, args, io.signal);
             c.seed = options.seed ?? resolved.Seed;
             if (options.toolsTree) return;
@@ -176,10 +184,12 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
         },
         ...options.targets.map((target) => ({
           title: `Image ${targetLabel(target)}`,
-          task: async (c: Ctx) => {
+          task: async (c: Ctx, task: { title: string }) => {
             const staging = await mkdtemp(join(outputDir, '.staging-'));
             stagings.push(staging);
-            c.artifacts.push(await buildTarget(options, target, c, staging, outputDir, logDir, io.signal, echo));
+            const artifact = await buildTarget(options, target, c, staging, outputDir, logDir, io.signal, echo);
+            c.artifacts.push(artifact);
+            if (artifact.packages) task.title = `Image ${targetLabel(target)} (packages ${artifact.packages === 'cached' ? 'from the cache' : 'installed and cached'})`;
             await removeTree(staging, c.mode);
           },
         })),
@@ -220,13 +230,13 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
   }
 }
 
-function paths(c: Ctx, stagingOrOutput: string) {
+function paths(c: Ctx, stagingOrOutput: string, options: BuildOptions, installCache?: string) {
   const cache = cachePaths();
   return {
     treeDir: c.treeDir,
     outputDir: stagingOrOutput,
-    cacheDir: cache.mkosiCache,
-    packageCacheDir: cache.packages,
+    cacheDir: installCache ?? c.installCacheRoot ?? cache.mkosiCache,
+    packageCacheDir: join(cache.packages, packageCacheKey(options)),
     workspaceDir: c.workspaceDir ?? cache.workspace,
     toolsTree: c.toolsTree ?? 'default',
     sandboxTree: c.sandboxTree,
@@ -243,11 +253,17 @@ async function buildTarget(
   signal: AbortSignal | undefined,
   echo: boolean,
 ): Promise<ArtifactReport> {
-  const args = mkosiBuildArgs(options, target, paths(c, staging), c.revision ?? 'unknown');
+  const started = Date.now();
+  const revision = c.revision ?? 'unknown';
+  const image = await readResolvedConfig(c.mkosi!, summaryArgs(mkosiBuildArgs(options, target, paths(c, staging, options), revision)), signal);
+  const key = await installCacheKey(image.all, { treeDir: c.treeDir, toolsTree: c.toolsTree!, mkosiVersion: c.mkosi!.version, buildMode: c.mode.kind });
+  const installCache = await installCacheDir(c.installCacheRoot ?? cachePaths().mkosiCache, key, (dir) => removeTree(dir, c.mode));
+  const args = mkosiBuildArgs(options, target, paths(c, staging, options, installCache), revision);
   const argv = [...c.mkosi!.argv, ...args];
   const logFile = join(logDir, `${target.profile}${target.variant ? `-${target.variant}` : ''}.log`);
   await rm(logFile, { force: true });
   await run(argv, { env: c.mkosi!.env, signal, logFile, echo, what: `mkosi build of ${targetLabel(target)}` });
+  const packages = packagePhase(await readFile(logFile, 'utf8').catch(() => ''));
   const name = artifactName({ ...target, distribution: options.distribution, release: options.release, version: options.buildVersion });
   const built = join(staging, name);
   if (!existsSync(built))
@@ -276,6 +292,8 @@ async function buildTarget(
     record: join(outputDir, recordName(name)),
     sbom: join(outputDir, sbomName(name)),
     signature,
+    packages,
+    seconds: Math.round((Date.now() - started) / 100) / 10,
     mkosiCommand: commandLine(argv, c.mkosi!.env),
   };
 }
@@ -302,7 +320,7 @@ async function dryRun(options: BuildOptions, treeDir: string, outputDir: string,
         variant: target.variant,
         path: join(outputDir, name),
         sha256: '',
-        mkosiCommand: commandLine([...mkosi.argv, ...mkosiBuildArgs(options, target, paths(c, '<staging>'), revision)], mkosi.env),
+        mkosiCommand: commandLine([...mkosi.argv, ...mkosiBuildArgs(options, target, paths(c, '<staging>', options, '<install cache>'), revision)], mkosi.env),
       };
     }),
   };

@@ -1,4 +1,5 @@
 /** The mkosi command line for one build target: a pure function, recorded and tested as a table. */
+import { createHash } from 'node:crypto';
 import type { BuildOptions, BuildTarget } from './options.js';
 
 export interface MkosiPaths {
@@ -20,6 +21,24 @@ export function archMirror(options: Pick<BuildOptions, 'mirror' | 'snapshot'>): 
     return { mirror: `https://archive.archlinux.org/repos/${y}/${m}/${d}` };
   }
   return options.mirror ? { mirror: options.mirror } : {};
+}
+
+/**
+ * The package download cache's subdirectory for a build's mirror. Package managers trust a cached
+ * file by its name and version, so a local repository that rebuilt a package under the same name
+ * would meet the old file from another mirror: each mirror gets its own download cache (a snapshot
+ * is the same archive on another day, and shares its host's).
+ */
+export function packageCacheKey(options: Pick<BuildOptions, 'distribution' | 'mirror'>): string {
+  const mirror = options.mirror;
+  if (!mirror) return `${options.distribution}-default`;
+  if (mirror.startsWith('file://')) {
+    const digest = createHash('sha256').update(mirror.replace(/\/+$/, '')).digest('hex').slice(0, 12);
+    return `${options.distribution}-local-${digest}`;
+  }
+  const url = URL.canParse(mirror) ? new URL(mirror) : undefined;
+  const where = url ? `${url.host}${url.pathname}` : mirror;
+  return `${options.distribution}-${where.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '')}`;
 }
 
 export function mkosiBuildArgs(options: BuildOptions, target: BuildTarget, paths: MkosiPaths, revision: string): string[] {
@@ -49,6 +68,8 @@ export function mkosiBuildArgs(options: BuildOptions, target: BuildTarget, paths
     `--cache-directory=${paths.cacheDir}`,
     `--package-cache-directory=${paths.packageCacheDir}`,
     `--workspace-directory=${paths.workspaceDir}`,
+    // The installed package set is cached (see install-cache.ts); `--force` once keeps that cache.
+    '--incremental=yes',
     '--force',
     'build',
   );

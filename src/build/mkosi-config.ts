@@ -15,7 +15,7 @@ const imageSchema = z.object({
   ToolsTreePackages: z.array(z.string()).optional(),
   Environment: z.record(z.string(), z.string()),
 });
-export type ResolvedImage = z.infer<typeof imageSchema>;
+export type ResolvedImage = z.infer<typeof imageSchema> & { /** Every field, as mkosi printed it. */ all: Record<string, unknown> };
 
 export async function readResolvedConfig(mkosi: Mkosi, args: string[], signal?: AbortSignal): Promise<ResolvedImage> {
   const { stdout } = await run([...mkosi.argv, ...args, '--json', 'summary'], {
@@ -27,7 +27,7 @@ export async function readResolvedConfig(mkosi: Mkosi, args: string[], signal?: 
   if (!parsed.success) throw new BuildError('mkosi summary printed no image');
   const image = imageSchema.safeParse(parsed.data.Images.at(-1));
   if (!image.success) throw new BuildError(`mkosi summary is missing fields: ${image.error.issues.map((i) => i.path.join('.')).join(', ')}`);
-  return image.data;
+  return { ...image.data, all: parsed.data.Images.at(-1) as Record<string, unknown> };
 }
 
 /** Drops the build-only flags so `summary` sees the same configuration as `build`. */

@@ -145,6 +145,9 @@ export function parseBuildOptions(input: RawBuildOptions, context: Context): Bui
     }
     return spec.variants.length > 0 ? { profile: name, variant: spec.variants[0] } : { profile: name };
   });
+  // --all is the release matrix: every variant of a profile that has variants, unless --variant picks one.
+  if (o.all && o.variant === undefined)
+    targets.splice(0, targets.length, ...specs.flatMap((spec): BuildTarget[] => (spec.variants.length > 0 ? spec.variants.map((variant) => ({ profile: spec.name, variant })) : [{ profile: spec.name }])));
   const snapshotDate = o.snapshot ? parseSnapshotDate(o.snapshot) : undefined;
   const sourceDateEpoch =
     o.sourceDateEpoch !== undefined

@@ -16,6 +16,7 @@ export function formatReport(r: BuildReport, dryRun: boolean): string {
     if (a.sha256) lines.push(`  sha256 ${a.sha256}`);
     if (a.digest) lines.push(`  manifest digest ${a.digest}`);
     if (a.record) lines.push(`  record ${a.record}`);
+    if (a.packages) lines.push(`  packages ${a.packages === 'cached' ? 'copied from the install cache' : 'installed, then cached'}${a.seconds !== undefined ? `; built in ${a.seconds} s` : ''}`);
     if (dryRun) lines.push(`  ${a.mkosiCommand}`);
   }
   return lines.join('\n');
@@ -43,6 +44,8 @@ export function reportJson(r: BuildReport): string {
         record: a.record ?? null,
         sbom: a.sbom ?? null,
         signature: a.signature ?? null,
+        packages: a.packages ?? null,
+        seconds: a.seconds ?? null,
         mkosiCommand: a.mkosiCommand,
       })),
     },

@@ -16,6 +16,7 @@ import { onPath } from '../vm/tools.js';
 import { explainDifference } from './differences.js';
 import { machineFacts, parseVariations, planVariations, type Applied, type Skipped, type Variation, type VariationPlan } from './variations.js';
 import { detectBuildMode, removeTree } from '../rootless/namespace.js';
+import type { BuildMode } from '../rootless/build-mode.js';
 import { writeStatement } from '../publish/statement.js';
 
 /** What of the project a build reads: every top-level mkosi.* entry, the hooks and package.json. */
@@ -98,14 +99,20 @@ async function compare(first: BuildReport, second: BuildReport, outputDir: strin
 }
 
 /** The second build under the plan's variations; the tree copy only when `path` is one of them. */
-async function secondBuild(options: BuildOptions, plan: VariationPlan, tree: string, outputDir: string, revision: string, io: Io): Promise<BuildReport> {
+async function secondBuild(options: BuildOptions, plan: VariationPlan, tree: string, outputDir: string, revision: string, mode: BuildMode, io: Io): Promise<BuildReport> {
   const usesPath = plan.applied.some((a) => a.name === 'path');
+  // An empty package cache: the second build installs every package, whatever the first reused.
+  const scratch = plan.environment.workspaceDir ?? cachePaths().workspace;
+  await mkdir(scratch, { recursive: true });
+  const installCacheRoot = await mkdtemp(join(scratch, 'install-cache-'));
   const callers = process.umask();
   if (plan.umask !== undefined) process.umask(plan.umask);
   try {
-    return await build({ ...options, outputDir }, { signal: io.signal, treeDir: usesPath ? tree : TREE_DIR, revision, environment: plan.environment });
+    const environment = { ...plan.environment, installCacheRoot };
+    return await build({ ...options, outputDir }, { signal: io.signal, treeDir: usesPath ? tree : TREE_DIR, revision, environment });
   } finally {
     process.umask(callers);
+    await removeTree(installCacheRoot, mode);
     await plan.dispose();
   }
 }
@@ -123,7 +130,7 @@ export async function verify(options: BuildOptions, io: Io = {}, verifyOptions: 
     const plan = await planVariations(chosen, facts, (dir) => removeTree(dir, mode));
     for (const a of plan.applied) io.onEvent?.(`second build varies ${a.name}: ${a.detail}`);
     for (const s of plan.skipped) io.onEvent?.(`second build cannot vary ${s.name}: ${s.why}`);
-    const second = await secondBuild(options, plan, tree, join(outputDir, 'second', 'elsewhere'), revision, io);
+    const second = await secondBuild(options, plan, tree, join(outputDir, 'second', 'elsewhere'), revision, mode, io);
     const artifacts = await compare(first, second, outputDir, io.signal);
     for (const [i, r] of artifacts.entries()) {
       const a = first.artifacts[i]!;
@@ -146,7 +153,7 @@ export async function verify(options: BuildOptions, io: Io = {}, verifyOptions: 
       for (const v of plan.applied) {
         io.onEvent?.(`bisect: a build that varies only ${v.name}`);
         const one = await planVariations(new Set([v.name]), facts, (dir) => removeTree(dir, mode));
-        const again = await secondBuild(options, one, tree, join(outputDir, 'bisect', v.name), revision, io);
+        const again = await secondBuild(options, one, tree, join(outputDir, 'bisect', v.name), revision, mode, io);
         const differs = (await compare(first, again, outputDir, io.signal)).filter((r) => !r.identical).map((r) => basename(r.artifact));
         report.bisect.push({ variation: v.name, differs });
       }

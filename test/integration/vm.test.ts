@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { boxesRaw, build, buildRootless, cache, root, sh, VERSION, verifyRootless, workDir, type Built } from '../support/cli.js';
 import { openDisk } from '../support/disk-files.js';
+import { installCacheKey } from '../../src/build/install-cache.js';
 
 const work = workDir();
 const debian = ['--distribution', 'debian'];
@@ -168,7 +169,8 @@ describe('arch VM profiles (no Arch mirror here: the resolved configuration is c
     });
     const image = JSON.parse(out).Images.at(-1);
     expect(image).toMatchObject({ Format: 'disk', Bootloader: 'grub', BiosBootloader: 'grub', Hostname: 'archlinux' });
-    expect(image.Packages).toEqual(expect.arrayContaining(packages));
+    // The profile's own packages are VolatilePackages=: installed after the shared set mkosi caches.
+    expect([...image.Packages, ...image.VolatilePackages]).toEqual(expect.arrayContaining(packages));
     expect(image.RepartDirectories.map(String).at(-1)).toMatch(new RegExp(`/mkosi\\.vm/repart/${repart}$`));
     expect(image.KernelCommandLine).toContain('net.ifnames=0');
     expect(image.Environment.BOXES_VM_USER).toBe(user);
@@ -180,5 +182,26 @@ describe('arch VM profiles (no Arch mirror here: the resolved configuration is c
     expect(trees).not.toContain(join(root, 'mkosi.vm/debian.extra'));
     expect(image.RemoveFiles).toContain('/boot/initramfs-*.img');
     expect(existsSync(join(root, 'mkosi.vm/arch.extra/etc/pacman.d/hooks/95-boxes-grub-config.hook'))).toBe(true);
+  });
+});
+
+describe('the installed package set is shared (mkosi summary of the real tree)', () => {
+  const summary = (distribution: string, profiles: string[]) => {
+    const mkosi = join(cache, 'mkosi/25.3-7/usr/lib/python3/dist-packages');
+    const out = execFileSync('python3', ['-m', 'mkosi', '--directory', root, ...profiles.flatMap((p) => ['--profile', p]), '--distribution', distribution, '--json', 'summary'], {
+      env: { ...process.env, PYTHONPATH: mkosi },
+      encoding: 'utf8',
+    });
+    return JSON.parse(out).Images.at(-1) as Record<string, unknown>;
+  };
+  const facts = { treeDir: root, toolsTree: '/tools', mkosiVersion: '25.3', buildMode: 'root' };
+  const key = (distribution: string, profiles: string[]) => installCacheKey(summary(distribution, profiles), facts);
+
+  it.each(['debian', 'arch'])('%s: one cache for every VM profile, one for the container variants, and they differ', async (distribution) => {
+    const vm = await Promise.all(['basic', 'cloud-init', 'libvirt-executor', 'vagrant-libvirt', 'vagrant-virtualbox'].map((p) => key(distribution, [p])));
+    expect(new Set(vm).size).toBe(1);
+    const containers = await Promise.all(['base', 'base-devel'].map((v) => key(distribution, ['container', v])));
+    expect(new Set(containers).size).toBe(1);
+    expect(containers[0]).not.toBe(vm[0]);
   });
 });

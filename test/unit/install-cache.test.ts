@@ -1,0 +1,109 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { installCacheDir, installCacheKey, KEEP_INSTALL_CACHES, packagePhase } from '../../src/build/install-cache.js';
+import { packageCacheKey } from '../../src/build/mkosi-args.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'boxes-install-cache-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const facts = { treeDir: '/src/boxes', toolsTree: '/cache/tools/debian-trixie-1', mkosiVersion: '25.3', buildMode: 'root' };
+
+function image(extra: Record<string, unknown> = {}) {
+  return {
+    Distribution: 'debian',
+    Release: 'trixie',
+    Packages: ['apt', 'linux-image-amd64'],
+    SourceDateEpoch: 1763856000,
+    Environment: { BOXES_REVISION: 'abc' },
+    PrepareScripts: [],
+    SkeletonTrees: [],
+    BuildSources: [{ Source: '/src/boxes', Target: null }],
+    ...extra,
+  };
+}
+
+describe('install cache key', () => {
+  it('ignores what mkosi applies after its cache point, and where the tree and outputs are', async () => {
+    const base = await installCacheKey(image(), facts);
+    const profile = image({
+      VolatilePackages: ['cloud-init'],
+      ExtraTrees: [{ Source: '/src/boxes/mkosi.profiles/cloud-init/extra', Target: null }],
+      FinalizeScripts: ['/src/boxes/mkosi.vagrant/vagrant.finalize'],
+      RepartDirectories: ['/src/boxes/mkosi.vm/repart/root-grow'],
+      KernelCommandLine: ['lockdown=confidentiality'],
+      Environment: { BOXES_REVISION: 'def', BOXES_VM_USER: 'vagrant' },
+      OutputDirectory: '/elsewhere',
+      Profiles: ['cloud-init'],
+    });
+    expect(await installCacheKey(profile, facts)).toBe(base);
+    const moved = { ...facts, treeDir: '/tmp/copy/tree' };
+    expect(await installCacheKey(image({ BuildSources: [{ Source: '/tmp/copy/tree', Target: null }] }), moved)).toBe(base);
+  });
+
+  it('changes with the packages, the epoch, the mirror, the tools tree, mkosi and the build mode', async () => {
+    const base = await installCacheKey(image(), facts);
+    const others = [
+      await installCacheKey(image({ Packages: ['apt'] }), facts),
+      await installCacheKey(image({ SourceDateEpoch: 1763942400 }), facts),
+      await installCacheKey(image({ Mirror: 'http://mirror.example/debian' }), facts),
+      await installCacheKey(image(), { ...facts, toolsTree: '/cache/tools/debian-trixie-2' }),
+      await installCacheKey(image(), { ...facts, mkosiVersion: '26' }),
+      await installCacheKey(image(), { ...facts, buildMode: 'subordinate-ids' }),
+    ];
+    expect(new Set([base, ...others]).size).toBe(others.length + 1);
+  });
+
+  it('counts the content of trees copied in before the cache point, and the environment once prepare scripts read it', async () => {
+    const tree = join(scratch, 'skeleton');
+    mkdirSync(join(tree, 'etc'), { recursive: true });
+    writeFileSync(join(tree, 'etc/dpkg.cfg'), 'path-exclude=/usr/share/doc/*\n');
+    const withTree = image({ SkeletonTrees: [{ Source: tree, Target: null }] });
+    const before = await installCacheKey(withTree, facts);
+    writeFileSync(join(tree, 'etc/dpkg.cfg'), 'path-exclude=/usr/share/man/*\n');
+    expect(await installCacheKey(withTree, facts)).not.toBe(before);
+
+    const prepared = (revision: string) => image({ PrepareScripts: ['/src/boxes/mkosi.prepare'], Environment: { BOXES_REVISION: revision } });
+    expect(await installCacheKey(prepared('abc'), facts)).not.toBe(await installCacheKey(prepared('def'), facts));
+  });
+});
+
+describe('install cache directories', () => {
+  it('keeps the most recently used ones and removes the rest', async () => {
+    const root = join(scratch, 'caches');
+    mkdirSync(root);
+    mkdirSync(join(root, 'not-a-cache'));
+    for (let i = 0; i < KEEP_INSTALL_CACHES + 2; i++) {
+      const dir = join(root, i.toString(16).padStart(16, '0'));
+      mkdirSync(dir);
+      utimesSync(dir, 1_700_000_000 + i, 1_700_000_000 + i);
+    }
+    const dir = await installCacheDir(root, '0'.repeat(16));
+    expect(dir).toBe(join(root, '0'.repeat(16)));
+    const left = readdirSync(root).sort();
+    expect(left).toHaveLength(KEEP_INSTALL_CACHES + 1);
+    // The one just used stays although it was the oldest; the two oldest others go.
+    expect(left).toContain('0'.repeat(16));
+    expect(existsSync(join(root, '1'.padStart(16, '0')))).toBe(false);
+    expect(existsSync(join(root, '2'.padStart(16, '0')))).toBe(false);
+    expect(left).toContain('not-a-cache');
+  });
+
+  it('reads from mkosi log whether the packages were installed or copied from the cache', () => {
+    expect(packagePhase('‣  Installing Debian\n‣  Installing cache copies\n‣  Copying cached trees\n')).toBe('installed');
+    expect(packagePhase('‣ Building boxes image\n‣  Copying cached trees\n‣  Generating system users\n')).toBe('cached');
+    expect(packagePhase('‣  Installing Debian\n')).toBeUndefined();
+  });
+});
+
+describe('package download cache', () => {
+  it('is one per mirror, so a local repository never meets another mirror\'s file of the same name', () => {
+    expect(packageCacheKey({ distribution: 'debian' })).toBe('debian-default');
+    expect(packageCacheKey({ distribution: 'arch', mirror: 'https://geo.mirror.pkgbuild.com/' })).toBe('arch-geo.mirror.pkgbuild.com');
+    const local = packageCacheKey({ distribution: 'arch', mirror: 'file:///srv/repo' });
+    expect(local).toMatch(/^arch-local-[0-9a-f]{12}$/);
+    expect(packageCacheKey({ distribution: 'arch', mirror: 'file:///srv/repo/' })).toBe(local);
+    expect(packageCacheKey({ distribution: 'arch', mirror: 'file:///srv/other' })).not.toBe(local);
+  });
+});
