@@ -5,11 +5,12 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Listr, PRESET_TIMER } from 'listr2';
 import { BuildError, UsageError } from '../system/errors.js';
 import { makeDirectory, outputDirProblem } from '../system/host.js';
 import { mkosiBuildArgs, packageCacheKey } from './mkosi-args.js';
-import { installCacheDir, installCacheKey, packagePhase } from './install-cache.js';
+import { installCacheDir, installCacheKey, localMirrorState, packagePhase } from './install-cache.js';
 import { readResolvedConfig, summaryArgs } from './mkosi-config.js';
 import { findMkosi, provisionMkosi, type Mkosi } from './mkosi.js';
 import { artifactName } from './naming.js';
@@ -230,13 +231,20 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
   }
 }
 
-function paths(c: Ctx, stagingOrOutput: string, options: BuildOptions, installCache?: string) {
+interface TargetCaches {
+  install?: string;
+  /** A local repository's throwaway download cache. */
+  packages?: string;
+}
+
+function paths(c: Ctx, stagingOrOutput: string, options: BuildOptions, caches: TargetCaches = {}) {
   const cache = cachePaths();
+  const key = packageCacheKey(options);
   return {
     treeDir: c.treeDir,
     outputDir: stagingOrOutput,
-    cacheDir: installCache ?? c.installCacheRoot ?? cache.mkosiCache,
-    packageCacheDir: join(cache.packages, packageCacheKey(options)),
+    cacheDir: caches.install ?? c.installCacheRoot ?? cache.mkosiCache,
+    packageCacheDir: caches.packages ?? (key ? join(cache.packages, key) : join(cache.workspace, 'local-packages')),
     workspaceDir: c.workspaceDir ?? cache.workspace,
     toolsTree: c.toolsTree ?? 'default',
     sandboxTree: c.sandboxTree,
@@ -256,14 +264,26 @@ async function buildTarget(
   const started = Date.now();
   const revision = c.revision ?? 'unknown';
   const image = await readResolvedConfig(c.mkosi!, summaryArgs(mkosiBuildArgs(options, target, paths(c, staging, options), revision)), signal);
-  const key = await installCacheKey(image.all, { treeDir: c.treeDir, toolsTree: c.toolsTree!, mkosiVersion: c.mkosi!.version, buildMode: c.mode.kind });
-  const installCache = await installCacheDir(c.installCacheRoot ?? cachePaths().mkosiCache, key, (dir) => removeTree(dir, c.mode));
-  const args = mkosiBuildArgs(options, target, paths(c, staging, options, installCache), revision);
+  const local = options.mirror?.startsWith('file://') ? fileURLToPath(options.mirror) : undefined;
+  const key = await installCacheKey(image.all, {
+    treeDir: c.treeDir,
+    toolsTree: c.toolsTree!,
+    mkosiVersion: c.mkosi!.version,
+    buildMode: c.mode.kind,
+    localMirror: local && (await localMirrorState(local)),
+  });
+  const install = await installCacheDir(c.installCacheRoot ?? cachePaths().mkosiCache, key, (dir) => removeTree(dir, c.mode));
+  const packages = local ? await mkdtemp(join(staging, '..', '.packages-')) : undefined;
+  const args = mkosiBuildArgs(options, target, paths(c, staging, options, { install, packages }), revision);
   const argv = [...c.mkosi!.argv, ...args];
   const logFile = join(logDir, `${target.profile}${target.variant ? `-${target.variant}` : ''}.log`);
   await rm(logFile, { force: true });
-  await run(argv, { env: c.mkosi!.env, signal, logFile, echo, what: `mkosi build of ${targetLabel(target)}` });
-  const packages = packagePhase(await readFile(logFile, 'utf8').catch(() => ''));
+  try {
+    await run(argv, { env: c.mkosi!.env, signal, logFile, echo, what: `mkosi build of ${targetLabel(target)}` });
+  } finally {
+    if (packages) await removeTree(packages, c.mode);
+  }
+  const phase = packagePhase(await readFile(logFile, 'utf8').catch(() => ''));
   const name = artifactName({ ...target, distribution: options.distribution, release: options.release, version: options.buildVersion });
   const built = join(staging, name);
   if (!existsSync(built))
@@ -292,7 +312,7 @@ async function buildTarget(
     record: join(outputDir, recordName(name)),
     sbom: join(outputDir, sbomName(name)),
     signature,
-    packages,
+    packages: phase,
     seconds: Math.round((Date.now() - started) / 100) / 10,
     mkosiCommand: commandLine(argv, c.mkosi!.env),
   };
@@ -320,7 +340,7 @@ async function dryRun(options: BuildOptions, treeDir: string, outputDir: string,
         variant: target.variant,
         path: join(outputDir, name),
         sha256: '',
-        mkosiCommand: commandLine([...mkosi.argv, ...mkosiBuildArgs(options, target, paths(c, '<staging>', options, '<install cache>'), revision)], mkosi.env),
+        mkosiCommand: commandLine([...mkosi.argv, ...mkosiBuildArgs(options, target, paths(c, '<staging>', options, { install: '<install cache>' }), revision)], mkosi.env),
       };
     }),
   };

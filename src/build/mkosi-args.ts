@@ -1,5 +1,4 @@
 /** The mkosi command line for one build target: a pure function, recorded and tested as a table. */
-import { createHash } from 'node:crypto';
 import type { BuildOptions, BuildTarget } from './options.js';
 
 export interface MkosiPaths {
@@ -24,18 +23,16 @@ export function archMirror(options: Pick<BuildOptions, 'mirror' | 'snapshot'>): 
 }
 
 /**
- * The package download cache's subdirectory for a build's mirror. Package managers trust a cached
- * file by its name and version, so a local repository that rebuilt a package under the same name
- * would meet the old file from another mirror: each mirror gets its own download cache (a snapshot
- * is the same archive on another day, and shares its host's).
+ * The package download cache's subdirectory for a build's mirror, or undefined for a local
+ * repository. Package managers trust a cached file by its name and version, so a package rebuilt
+ * under the same name would meet the old file (pacman: "invalid or corrupted package"): each remote
+ * mirror gets its own download cache (a snapshot is the same archive on another day and shares its
+ * host's), and a local repository, which is its own cache, gets a throwaway one per build.
  */
-export function packageCacheKey(options: Pick<BuildOptions, 'distribution' | 'mirror'>): string {
+export function packageCacheKey(options: Pick<BuildOptions, 'distribution' | 'mirror'>): string | undefined {
   const mirror = options.mirror;
   if (!mirror) return `${options.distribution}-default`;
-  if (mirror.startsWith('file://')) {
-    const digest = createHash('sha256').update(mirror.replace(/\/+$/, '')).digest('hex').slice(0, 12);
-    return `${options.distribution}-local-${digest}`;
-  }
+  if (mirror.startsWith('file://')) return undefined;
   const url = URL.canParse(mirror) ? new URL(mirror) : undefined;
   const where = url ? `${url.host}${url.pathname}` : mirror;
   return `${options.distribution}-${where.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '')}`;

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { installCacheDir, installCacheKey, KEEP_INSTALL_CACHES, packagePhase } from '../../src/build/install-cache.js';
+import { installCacheDir, installCacheKey, KEEP_INSTALL_CACHES, localMirrorState, packagePhase } from '../../src/build/install-cache.js';
 import { packageCacheKey } from '../../src/build/mkosi-args.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'boxes-install-cache-'));
@@ -98,12 +98,24 @@ describe('install cache directories', () => {
 });
 
 describe('package download cache', () => {
-  it('is one per mirror, so a local repository never meets another mirror\'s file of the same name', () => {
+  it("is one per remote mirror, and none kept for a local repository (a rebuilt package keeps its name)", () => {
     expect(packageCacheKey({ distribution: 'debian' })).toBe('debian-default');
     expect(packageCacheKey({ distribution: 'arch', mirror: 'https://geo.mirror.pkgbuild.com/' })).toBe('arch-geo.mirror.pkgbuild.com');
-    const local = packageCacheKey({ distribution: 'arch', mirror: 'file:///srv/repo' });
-    expect(local).toMatch(/^arch-local-[0-9a-f]{12}$/);
-    expect(packageCacheKey({ distribution: 'arch', mirror: 'file:///srv/repo/' })).toBe(local);
-    expect(packageCacheKey({ distribution: 'arch', mirror: 'file:///srv/other' })).not.toBe(local);
+    expect(packageCacheKey({ distribution: 'debian', mirror: 'http://ftp.de.debian.org/debian' })).toBe('debian-ftp.de.debian.org-debian');
+    expect(packageCacheKey({ distribution: 'arch', mirror: 'file:///srv/repo' })).toBeUndefined();
+  });
+
+  it("a local repository's state changes when a package in it is rebuilt under the same name", async () => {
+    const repo = join(scratch, 'repo');
+    mkdirSync(repo);
+    writeFileSync(join(repo, 'core.db'), 'db');
+    writeFileSync(join(repo, 'foo-1-1-x86_64.pkg.tar.zst'), 'first build');
+    const before = await localMirrorState(repo);
+    expect(await localMirrorState(repo)).toBe(before);
+    writeFileSync(join(repo, 'foo-1-1-x86_64.pkg.tar.zst'), 'second build!');
+    const after = await localMirrorState(repo);
+    expect(after).not.toBe(before);
+    const key = (localMirror: string) => installCacheKey(image({ Mirror: null, LocalMirror: 'file:///srv/repo' }), { ...facts, localMirror });
+    expect(await key(after)).not.toBe(await key(before));
   });
 });
