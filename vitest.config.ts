@@ -3,11 +3,12 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], globalSetup: ['test/support/build-cli.ts'], testTimeout: 20_000 } },
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], globalSetup: ['test/support/build-cli.ts', 'test/support/scratch.ts'], testTimeout: 20_000 } },
       {
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/support/scratch.ts'],
           // Real mkosi builds: minutes each, and they share one cache, so run them one at a time.
           testTimeout: 30 * 60_000,
           hookTimeout: 30 * 60_000,

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `boxes` command line: parses argv, calls the API, and is the one place that sets exit codes. */
+import { clean } from './build/clean.js';
 import { Command, CommanderError, Option } from 'commander';
 import { build } from './build/build.js';
 import { exitCodeFor, formatError } from './system/errors.js';
@@ -111,6 +112,16 @@ export function program(): Command {
       const checks = await setup(Boolean(o.check));
       process.stdout.write(`${formatChecks(checks)}\n`);
       if (checks.some((c) => !c.ok && !c.optional)) process.exitCode = 1;
+    });
+
+  cmd
+    .command('clean')
+    .description('remove the cached package installations (and with --all every cache: downloads, tools trees, mkosi)')
+    .option('--all', 'also the package downloads, tools trees, apt sources and the pinned mkosi')
+    .option('--single-uid', 'the caches were made by --single-uid builds')
+    .action(async (o: { all?: boolean; singleUid?: boolean }) => {
+      const removed = await clean({ all: Boolean(o.all), singleUid: o.singleUid });
+      process.stdout.write(removed.length ? `${removed.map((d) => `removed ${d}`).join('\n')}\n` : 'nothing to remove\n');
     });
 
   withBuildOptions(cmd.command('build').description('build images for one or more profiles'), 'output')

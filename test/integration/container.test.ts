@@ -1,14 +1,13 @@
 // Real mkosi builds of the container image, Debian from Debian's archive and Arch from a fixture
 // repository, proven with podman, skopeo, umoci and chroot. Builds are shared across the checks.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, openSync, writeSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, openSync, writeSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDpkgStatus } from '../../src/record/packages.js';
 import { buildRecordSchema } from '../../src/record/schema.js';
-import { treeParts } from '../../src/verify/verify.js';
 import { policyRequiring, signingSetup, startRegistry, type Registry } from '../support/registry.js';
-import { build as boxes, boxesRaw, buildRootless, cache, EPOCH, root, rootlessUser, sh, VERSION, workDir } from '../support/cli.js';
+import { build as boxes, boxesRaw, buildRootless, cache, EPOCH, projectCopy, root, rootlessUser, sh, VERSION, workDir } from '../support/cli.js';
 
 const work = workDir();
 /** The tools tree the Debian build used; the Arch fixture repository is made with its pacman tools. */
@@ -183,9 +182,7 @@ describe('arch container from a local repository', () => {
 
   it('verify exits 1 and points at the file a test-only drop-in stamps with the build time', async () => {
     // A copy of the project with one more drop-in: every build writes the clock into the image.
-    const project = mkdtempSync(join(work, 'clock-'));
-    for (const part of [...(await treeParts(root)), 'dist']) cpSync(join(root, part), join(project, part), { recursive: true });
-    symlinkSync(join(root, 'node_modules'), join(project, 'node_modules'));
+    const project = await projectCopy(mkdtempSync(join(work, 'clock-')));
     writeFileSync(join(project, 'mkosi.conf.d/99-clock.conf'), '[Content]\nFinalizeScripts=%D/mkosi.conf.d/clock.finalize\n');
     writeFileSync(join(project, 'mkosi.conf.d/clock.finalize'), '#!/bin/sh\ndate +%s%N >"$BUILDROOT/etc/build-time"\n', { mode: 0o755 });
     const r = spawnSync('node', [join(project, 'dist/cli.js'), 'verify', ...arch(), '--output-dir', join(work, 'verify-clock')], {
@@ -335,6 +332,20 @@ describe('arch container from a local repository', () => {
     expect(readFileSync(`${r.artifacts[0]!.path}.manifest.json`, 'utf8')).toBe(readFileSync(`${rootBuild.artifacts[0]!.path}.manifest.json`, 'utf8'));
     rmSync(userDir, { recursive: true, force: true });
   });
+
+  // The cached package set keeps the image's owners (subordinate ids), which the user's `rm` cannot remove.
+  it('boxes clean, run by the unprivileged user, removes the cached package sets through the build mapping', () => {
+    const user = rootlessUser();
+    if (!user) return;
+    const userCache = join(cache, `user-${user}`);
+    const caches = join(userCache, 'mkosi-cache');
+    expect(readdirSync(caches).filter((n) => /^[0-9a-f]{16}$/.test(n)).length, 'the rootless build cached its package set').toBeGreaterThan(0);
+    const r = boxesRaw(['clean'], { user, cacheDir: userCache });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`removed ${caches}\n`);
+    expect(existsSync(caches)).toBe(false);
+    expect(existsSync(join(userCache, 'packages')), 'downloads stay without --all').toBe(true);
+  });
 });
 
 describe('Ctrl-C during a rootless build', () => {
@@ -346,7 +357,7 @@ describe('Ctrl-C during a rootless build', () => {
     mkdirSync(dir);
     sh('chown', [`${user}:${user}`, dir]);
     const out = join(dir, 'out');
-    const child = spawn('runuser', ['-u', user, '--', 'env', `BOXES_CACHE_DIR=${join(dir, 'cache')}`, 'node', join(root, 'dist/cli.js'), 'build', '--profile', 'container', '--distribution', 'debian', '--output-dir', out, '--tools-tree', toolsTree, '--verbose'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('runuser', ['-u', user, '--', 'env', `BOXES_CACHE_DIR=${join(dir, 'cache')}`, 'TMPDIR=/tmp', 'node', join(root, 'dist/cli.js'), 'build', '--profile', 'container', '--distribution', 'debian', '--output-dir', out, '--tools-tree', toolsTree, '--verbose'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += String(d)));
     const exited = new Promise<number | null>((r) => child.on('exit', r));

@@ -4,16 +4,19 @@
 // rootless and as root (the same bytes) and booted with its seed. The libvirt-executor image has
 // its own suite (executor.test.ts).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { boxesRaw, build, buildRootless, cache, root, sh, VERSION, verifyRootless, workDir, type Built } from '../support/cli.js';
+import { boxesRaw, build, buildRootless, cache, projectCopy, root, sh, VERSION, verifyRootless, workDir, type Built } from '../support/cli.js';
+import { explainDifference } from '../../src/verify/differences.js';
 import { openDisk } from '../support/disk-files.js';
 import { installCacheKey } from '../../src/build/install-cache.js';
 
 const work = workDir();
 const debian = ['--distribution', 'debian'];
 let toolsTree: string;
+/** The single-profile root build of basic. */
+let basicSha256: string;
 
 interface TestJson {
   accel: { accel: string };
@@ -43,6 +46,7 @@ describe('debian basic image', () => {
   beforeAll(() => {
     first = build(['--profile', 'basic', ...debian, '--output-dir', join(work, 'basic-a')]);
     toolsTree = first.toolsTree;
+    basicSha256 = first.artifacts[0]!.sha256;
   });
 
   it('is a 40 GiB compressed qcow2 with its checksum, and no raw disk next to it', () => {
@@ -106,6 +110,20 @@ describe('debian basic image', () => {
     expect(report.results).toEqual([expect.objectContaining({ boot: 'bios#1', check: 'kernel-upgrade', ok: true })]);
   });
 
+  // Incremental: the edited tree's build copies the package set the first build cached, and its
+  // image differs from the first in the edited file alone.
+  it('rebuilds after one extra-tree file changed from the cached package set, and differs in that file alone', async () => {
+    const project = await projectCopy(mkdtempSync(join(work, 'edited-')));
+    appendFileSync(join(project, 'mkosi.vm/mkosi.extra/etc/systemd/network/80-dhcp.network'), '# edited\n');
+    const edited = build(['--profile', 'basic', ...debian, '--output-dir', join(work, 'basic-edited')], { cli: join(project, 'dist/cli.js') }).artifacts[0]!;
+    expect(edited.packages).toBe('cached');
+    const compare = mkdtempSync(join(work, 'compare-'));
+    expect(await explainDifference(first.artifacts[0]!.path, edited.path, compare)).toEqual([
+      expect.stringMatching(/^disk: first difference at byte \d+, in partition 3 \(type 4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709\)$/),
+      'root filesystem /etc/systemd/network/80-dhcp.network: size differs',
+    ]);
+  });
+
   // boxes verify as the rootless user: its first build is compared with the root build, its second
   // build varies everything this machine allows (the ESP's order followed the workspace's filesystem).
   it('is byte-for-byte reproducible: rootless, and again with workspace on tmpfs, another umask, TZ, locale, hostname and one CPU, it gives the root build and its record', () => {
@@ -127,8 +145,12 @@ describe('debian cloud-init image, built rootless', () => {
     sha256 = built.sha256;
   });
 
-  it('is byte-for-byte the image a root build gives', () => {
-    expect(build(['--profile', 'cloud-init', ...debian, '--output-dir', join(work, 'cloud-root')]).artifacts[0]!.sha256).toBe(sha256);
+  // One root build of two profiles sharing the installed package set: each artifact is the one its
+  // single-profile build gives (basic: the root build above; cloud-init: the rootless one).
+  it('is byte-for-byte the image a root build of basic and cloud-init together gives, and so is basic', () => {
+    const both = build(['--profile', 'basic,cloud-init', ...debian, '--output-dir', join(work, 'cloud-root')]).artifacts;
+    expect(both.map((a) => a.sha256)).toEqual([basicSha256, sha256]);
+    expect(both.map((a) => a.packages)).toEqual(['cached', 'cached']);
   });
 
   it('is small, and boots under BIOS and UEFI with a NoCloud seed: key and password login, runcmd, root grown', () => {

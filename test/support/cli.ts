@@ -1,7 +1,7 @@
 // Runs the built CLI for integration tests. Every test file shares one cache (tools tree, packages),
 // so the tools tree is built once per machine.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 export const root = resolve(import.meta.dirname, '../..');
@@ -13,26 +13,30 @@ export const ROOTLESS_USER = 'boxes-test';
 
 export function workDir(): string {
   mkdirSync(cache, { recursive: true });
-  const dir = mkdtempSync('/var/tmp/boxes-it-');
+  // Inside this run's scratch directory (test/support/scratch.ts), which its teardown removes.
+  const dir = mkdtempSync(join(process.env.BOXES_TEST_SCRATCH ?? '/var/tmp', 'boxes-it-'));
   chmodSync(dir, 0o755);
   return dir;
 }
 
 export interface Built {
-  artifacts: { path: string; sha256: string; digest: string }[];
+  artifacts: { path: string; sha256: string; digest: string; packages: 'installed' | 'cached' | null }[];
   toolsTree: string;
 }
 
 export interface RunAs {
   user?: string;
+  /** Another project's CLI (a copy of the tree with an edit). */
+  cli?: string;
   cacheDir?: string;
   env?: Record<string, string>;
 }
 
 export function boxesRaw(args: string[], opts: RunAs = {}) {
   const env = { ...process.env, ...opts.env, BOXES_CACHE_DIR: opts.cacheDir ?? cache };
-  const argv = ['node', cli, ...args];
-  const cmd = opts.user ? ['runuser', '-u', opts.user, '--', 'env', `BOXES_CACHE_DIR=${env.BOXES_CACHE_DIR}`, ...argv] : argv;
+  const argv = ['node', opts.cli ?? cli, ...args];
+  // The user's temporary files go where any user's do (the run's scratch directory is root's).
+  const cmd = opts.user ? ['runuser', '-u', opts.user, '--', 'env', `BOXES_CACHE_DIR=${env.BOXES_CACHE_DIR}`, 'TMPDIR=/tmp', ...argv] : argv;
   return spawnSync(cmd[0]!, cmd.slice(1), { env, encoding: 'utf8', timeout: 40 * 60_000, maxBuffer: 64 << 20 });
 }
 
@@ -40,6 +44,14 @@ export function build(args: string[], opts: RunAs = {}): Built {
   const r = boxesRaw(['build', '--source-date-epoch', EPOCH, '--json', ...args], opts);
   if (r.status !== 0) throw new Error(`boxes build ${args.join(' ')} exited ${r.status}\n${r.stderr.slice(-4000)}`);
   return JSON.parse(r.stdout) as Built;
+}
+
+/** A copy of the project (tree, hooks, dist) to edit; node_modules is the project's. */
+export async function projectCopy(dir: string): Promise<string> {
+  const { treeParts } = await import('../../src/verify/verify.js');
+  for (const part of [...(await treeParts(root)), 'dist']) cpSync(join(root, part), join(dir, part), { recursive: true });
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
 }
 
 export const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -73,7 +85,9 @@ function asRootless<T>(dir: string, command: (opts: RunAs) => T): T {
     sh('chown', [`${user}:${user}`, d]);
   }
   const result = command({ user, cacheDir: userCache });
-  const foreign = sh('find', [dir, userCache, '(', '!', '-user', user, '-o', '!', '-group', user, ')', '-printf', '%u:%g %p\n']).trim();
+  // The installed package sets mkosi caches (Incremental=) keep the image's owners: the user's
+  // subordinate ids, which `boxes clean` removes through the same mapping.
+  const foreign = sh('find', [dir, userCache, '-path', '*/mkosi-cache/*/*.cache', '-prune', '-o', '(', '!', '-user', user, '-o', '!', '-group', user, ')', '-printf', '%u:%g %p\n']).trim();
   if (foreign) throw new Error(`the rootless build left files of other owners:\n${foreign.split('\n').slice(0, 10).join('\n')}`);
   const stray = sh('find', ['/tmp', '/var/tmp', '-mindepth', '1', '-maxdepth', '1', '-user', user]).trim();
   if (stray) throw new Error(`the rootless build wrote outside its output and cache directories:\n${stray}`);

@@ -146,7 +146,7 @@ describe.skipIf(process.getuid?.() !== 0)('boxes build as a user without subordi
   chmodSync(dir, 0o777);
   // nobody has no /etc/subuid line on any usual system.
   const asNobody = (args: string[]) =>
-    spawnSync('runuser', ['-u', 'nobody', '--', 'env', `BOXES_CACHE_DIR=${dir}/cache`, 'node', join(root, 'dist/cli.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+    spawnSync('runuser', ['-u', 'nobody', '--', 'env', `BOXES_CACHE_DIR=${dir}/cache`, 'TMPDIR=/tmp', 'node', join(root, 'dist/cli.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
   const build = ['build', '--profile', 'container', '--distribution', 'debian', '--output-dir', join(dir, 'out'), '--dry-run'];
 
   it('is refused with exit 2 and one line naming the fix', () => {
