@@ -33,10 +33,10 @@ tar --create --file=- --directory="$tree" --format=posix --sort=name --numeric-o
     --mtime="@$epoch" --clamp-mtime --xattrs --xattrs-include=security.capability \
     --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime,delete=mtime \
     --exclude=./dev/* --exclude=./proc/* --exclude=./sys/* --exclude=./run/* --exclude=./tmp/* \
-    . >"$work/layer.tar"
-diff_id=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
-gzip -n -9 -c "$work/layer.tar" >"$work/layer.tar.gz"
-rm "$work/layer.tar"
+    . | gzip -n -6 >"$work/layer.tar.gz"
+# gzip's default level: -9 saved 0.4 % of the Debian base layer and took three times as long.
+# The diff_id is the uncompressed layer's digest; decompressing is faster than a second tar.
+diff_id=$(gzip -dc "$work/layer.tar.gz" | sha256sum | cut -d' ' -f1)
 
 blob() { # FILE -> moves it into blobs/, prints its digest and size
     local d s

@@ -11,7 +11,7 @@ import { BuildError, UsageError } from '../system/errors.js';
 import { makeDirectory, outputDirProblem } from '../system/host.js';
 import { mkosiBuildArgs, packageCacheKey } from './mkosi-args.js';
 import { installCacheDir, installCacheKey, localMirrorState, packagePhase } from './install-cache.js';
-import { readResolvedConfig, summaryArgs } from './mkosi-config.js';
+import { readResolvedConfig, summaryArgs, type ResolvedImage } from './mkosi-config.js';
 import { findMkosi, provisionMkosi, type Mkosi } from './mkosi.js';
 import { artifactName } from './naming.js';
 import type { BuildOptions, BuildTarget } from './options.js';
@@ -67,6 +67,8 @@ export interface BuildReport {
 
 interface Ctx {
   treeDir: string;
+  /** The first target's resolved image: its install cache key needs no second `mkosi summary`. */
+  firstImage?: ResolvedImage;
   workspaceDir?: string;
   installCacheRoot?: string;
   mode: BuildMode;
@@ -157,6 +159,7 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
               c.sandboxTree = await writeSandboxTree(cache.sandbox, { release: options.release, mirror: options.mirror, snapshot: options.snapshot });
             const args = summaryArgs(mkosiBuildArgs(options, options.targets[0]!, paths(c, outputDir, options), c.revision));
             const resolved = await readResolvedConfig(c.mkosi!, args, io.signal);
+            c.firstImage = resolved;
             c.seed = options.seed ?? resolved.Seed;
             if (options.toolsTree) return;
             if (!resolved.ToolsTreeDistribution || !resolved.ToolsTreeRelease)
@@ -263,7 +266,8 @@ async function buildTarget(
 ): Promise<ArtifactReport> {
   const started = Date.now();
   const revision = c.revision ?? 'unknown';
-  const image = await readResolvedConfig(c.mkosi!, summaryArgs(mkosiBuildArgs(options, target, paths(c, staging, options), revision)), signal);
+  const image =
+    target === options.targets[0] && c.firstImage ? c.firstImage : await readResolvedConfig(c.mkosi!, summaryArgs(mkosiBuildArgs(options, target, paths(c, staging, options), revision)), signal);
   const local = options.mirror?.startsWith('file://') ? fileURLToPath(options.mirror) : undefined;
   const key = await installCacheKey(image.all, {
     treeDir: c.treeDir,
