@@ -59,7 +59,8 @@ for target in "${targets[@]}"; do
     code=$?
     set -e
     took=$((SECONDS - start))
-    if [ "$code" -gt 1 ]; then
+    # Exit 1 is "differs" only when verify wrote its report; a failed build exits 1 too.
+    if [ "$code" -gt 1 ] || ! jq -e .artifacts "$out.json" >/dev/null 2>&1; then
         echo "FAILED    $distribution $target (exit $code, ${took}s): $(grep '^boxes:' "$out.log" | tail -1)"
         status=1
         continue

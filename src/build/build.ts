@@ -10,7 +10,8 @@ import { Listr, PRESET_TIMER } from 'listr2';
 import { BuildError, UsageError } from '../system/errors.js';
 import { makeDirectory, outputDirProblem } from '../system/host.js';
 import { mkosiBuildArgs, packageCacheKey } from './mkosi-args.js';
-import { installCacheDir, installCacheKey, localMirrorState, packagePhase } from './install-cache.js';
+import { installCacheDir, installCacheKey, localMirrorState } from './install-cache.js';
+import { describePhases, PhaseClock, type Phases } from './phases.js';
 import { readResolvedConfig, summaryArgs, type ResolvedImage } from './mkosi-config.js';
 import { findMkosi, provisionMkosi, type Mkosi } from './mkosi.js';
 import { artifactName } from './naming.js';
@@ -45,7 +46,9 @@ export interface ArtifactReport {
   signature?: string;
   /** Whether mkosi installed the packages or copied the set an earlier build cached. */
   packages?: 'installed' | 'cached';
-  /** Seconds the target's mkosi build and delivery took. */
+  /** Seconds per phase of the mkosi build. */
+  phases?: Phases['seconds'];
+  /** Seconds the whole target took (mkosi, record, audit, delivery). */
   seconds?: number;
   mkosiCommand: string;
 }
@@ -193,7 +196,7 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
             stagings.push(staging);
             const artifact = await buildTarget(options, target, c, staging, outputDir, logDir, io.signal, echo);
             c.artifacts.push(artifact);
-            if (artifact.packages) task.title = `Image ${targetLabel(target)} (packages ${artifact.packages === 'cached' ? 'from the cache' : 'installed and cached'})`;
+            if (artifact.packages && artifact.phases) task.title = `Image ${targetLabel(target)}: ${describePhases({ packages: artifact.packages, seconds: artifact.phases })}`;
             await removeTree(staging, c.mode);
           },
         })),
@@ -282,12 +285,13 @@ async function buildTarget(
   const argv = [...c.mkosi!.argv, ...args];
   const logFile = join(logDir, `${target.profile}${target.variant ? `-${target.variant}` : ''}.log`);
   await rm(logFile, { force: true });
+  const clock = new PhaseClock();
   try {
-    await run(argv, { env: c.mkosi!.env, signal, logFile, echo, what: `mkosi build of ${targetLabel(target)}` });
+    await run(argv, { env: c.mkosi!.env, signal, logFile, echo, what: `mkosi build of ${targetLabel(target)}`, onLine: (l) => clock.line(l) });
   } finally {
     if (packages) await removeTree(packages, c.mode);
   }
-  const phase = packagePhase(await readFile(logFile, 'utf8').catch(() => ''));
+  const phases = clock.finish();
   const name = artifactName({ ...target, distribution: options.distribution, release: options.release, version: options.buildVersion });
   const built = join(staging, name);
   if (!existsSync(built))
@@ -316,7 +320,8 @@ async function buildTarget(
     record: join(outputDir, recordName(name)),
     sbom: join(outputDir, sbomName(name)),
     signature,
-    packages: phase,
+    packages: phases?.packages,
+    phases: phases?.seconds,
     seconds: Math.round((Date.now() - started) / 100) / 10,
     mkosiCommand: commandLine(argv, c.mkosi!.env),
   };

@@ -127,10 +127,3 @@ export async function installCacheDir(root: string, key: string, remove: (dir: s
   for (const old of caches.slice(KEEP_INSTALL_CACHES)) await remove(old.path);
   return dir;
 }
-
-/** Whether mkosi installed the packages in this build or copied them from its cache, read from its log. */
-export function packagePhase(log: string): 'installed' | 'cached' | undefined {
-  if (log.includes('Installing cache copies')) return 'installed';
-  if (log.includes('Copying cached trees')) return 'cached';
-  return undefined;
-}

@@ -1,5 +1,6 @@
 /** Human and JSON summaries of a build. JSON keys are emitted in a fixed order. */
 import type { BuildReport } from './build.js';
+import { describePhases } from './phases.js';
 
 export function formatReport(r: BuildReport, dryRun: boolean): string {
   const lines = [
@@ -16,7 +17,7 @@ export function formatReport(r: BuildReport, dryRun: boolean): string {
     if (a.sha256) lines.push(`  sha256 ${a.sha256}`);
     if (a.digest) lines.push(`  manifest digest ${a.digest}`);
     if (a.record) lines.push(`  record ${a.record}`);
-    if (a.packages) lines.push(`  packages ${a.packages === 'cached' ? 'copied from the install cache' : 'installed, then cached'}${a.seconds !== undefined ? `; built in ${a.seconds} s` : ''}`);
+    if (a.packages && a.phases) lines.push(`  ${describePhases({ packages: a.packages, seconds: a.phases })}; ${a.seconds} s in all`);
     if (dryRun) lines.push(`  ${a.mkosiCommand}`);
   }
   return lines.join('\n');
@@ -45,6 +46,7 @@ export function reportJson(r: BuildReport): string {
         sbom: a.sbom ?? null,
         signature: a.signature ?? null,
         packages: a.packages ?? null,
+        phases: a.phases ?? null,
         seconds: a.seconds ?? null,
         mkosiCommand: a.mkosiCommand,
       })),

@@ -66,14 +66,28 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     log.write(`$ ${shown}\n`);
   }
   const tail: string[] = [];
-  const take = (chunk: string) => {
-    for (const line of chunk.split('\n')) {
-      if (line === '') continue;
-      tail.push(line);
-      if (tail.length > TAIL) tail.shift();
-      options.onLine?.(line);
-    }
+  const takeLine = (line: string) => {
+    if (line === '') return;
+    tail.push(line);
+    if (tail.length > TAIL) tail.shift();
+    options.onLine?.(line);
   };
+  // A chunk may end inside a line: its rest waits for the next chunk of the same stream.
+  const lineReader = () => {
+    let partial = '';
+    return {
+      take: (chunk: string) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop()!;
+        lines.forEach(takeLine);
+      },
+      flush: () => {
+        takeLine(partial);
+        partial = '';
+      },
+    };
+  };
+  const readers = [lineReader(), lineReader()];
   const child = execa(file, args, {
     env: options.env,
     extendEnv: true,
@@ -89,15 +103,16 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     encoding: 'utf8',
     stripFinalNewline: false,
   });
-  for (const stream of [child.stdout, child.stderr]) {
+  for (const [i, stream] of [child.stdout, child.stderr].entries()) {
     stream?.setEncoding('utf8');
     stream?.on('data', (chunk: string) => {
       log?.write(chunk);
       if (options.echo) process.stderr.write(chunk);
-      take(chunk);
+      readers[i]!.take(chunk);
     });
   }
   const result = await child;
+  for (const reader of readers) reader.flush();
   await new Promise<void>((resolve) => (log ? log.end(resolve) : resolve()));
   const what = options.what ?? file;
   if (result.isCanceled || options.signal?.aborted) {

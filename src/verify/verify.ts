@@ -130,6 +130,7 @@ export async function verify(options: BuildOptions, io: Io = {}, verifyOptions: 
     const plan = await planVariations(chosen, facts, (dir) => removeTree(dir, mode));
     for (const a of plan.applied) io.onEvent?.(`second build varies ${a.name}: ${a.detail}`);
     for (const s of plan.skipped) io.onEvent?.(`second build cannot vary ${s.name}: ${s.why}`);
+    io.onEvent?.('second build installs every package again: its install cache starts empty');
     const second = await secondBuild(options, plan, tree, join(outputDir, 'second', 'elsewhere'), revision, mode, io);
     const artifacts = await compare(first, second, outputDir, io.signal);
     for (const [i, r] of artifacts.entries()) {

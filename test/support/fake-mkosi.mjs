@@ -2,7 +2,7 @@
 // A stand-in for mkosi in unit tests: records its argv, answers --version and summary, and for
 // `build` writes the artifact the real post-output hook would. FAKE_MKOSI_MODE picks behaviours.
 import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, statfsSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statfsSync, utimesSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
@@ -54,6 +54,14 @@ if (argv.at(-1) === 'build') {
  * FAKE_MKOSI_MODE=environment: the build's environment instead of its command line, so that two
  * builds differ exactly where boxes verify varied it (FAKE_MKOSI_FIELDS picks the lines).
  */
+function installCache(dir) {
+  if (!dir) return 'none';
+  mkdirSync(dir, { recursive: true });
+  const state = readdirSync(dir).length > 0 ? 'filled' : 'empty';
+  writeFileSync(join(dir, 'cached'), '');
+  return state;
+}
+
 function environment() {
   const workspace = flag('--workspace-directory');
   const facts = {
@@ -64,6 +72,8 @@ function environment() {
     hostname: hostname(),
     cpus: String(availableParallelism()),
     workspace: workspace && statfsSync(workspace).type === 0x01021994 ? 'tmpfs' : 'not tmpfs',
+    // Like mkosi's Incremental=: the first build of a key fills the cache directory, later ones find it.
+    cache: installCache(flag('--cache-directory')),
   };
   const fields = process.env.FAKE_MKOSI_FIELDS?.split(',') ?? Object.keys(facts);
   return fields.map((f) => `${f} ${facts[f]}\n`).join('');

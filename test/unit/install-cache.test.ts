@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { installCacheDir, installCacheKey, KEEP_INSTALL_CACHES, localMirrorState, packagePhase } from '../../src/build/install-cache.js';
+import { installCacheDir, installCacheKey, KEEP_INSTALL_CACHES, localMirrorState } from '../../src/build/install-cache.js';
+import { PhaseClock } from '../../src/build/phases.js';
 import { packageCacheKey } from '../../src/build/mkosi-args.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'boxes-install-cache-'));
@@ -90,10 +91,26 @@ describe('install cache directories', () => {
     expect(left).toContain('not-a-cache');
   });
 
-  it('reads from mkosi log whether the packages were installed or copied from the cache', () => {
-    expect(packagePhase('‣  Installing Debian\n‣  Installing cache copies\n‣  Copying cached trees\n')).toBe('installed');
-    expect(packagePhase('‣ Building boxes image\n‣  Copying cached trees\n‣  Generating system users\n')).toBe('cached');
-    expect(packagePhase('‣  Installing Debian\n')).toBeUndefined();
+});
+
+describe('phases of a target build, from the steps mkosi logs', () => {
+  const feed = (lines: string[], times: number[]) => {
+    let i = 0;
+    const clock = new PhaseClock(() => times[i++]!);
+    for (const l of lines) clock.line(l);
+    return clock.finish();
+  };
+  it('an uncached build: installed, then the image, then the post-output hook', () => {
+    const lines = ['‣  Installing Debian', '‣  Installing cache copies', '‣  Copying cached trees', '‣   Copying cached trees', '‣  Running post-output script /t/postout/qcow2.sh…'];
+    // Clock reads: start, cache copied, post-output, finish.
+    expect(feed(lines, [0, 61_000, 101_500, 130_000])).toEqual({ packages: 'installed', seconds: { packages: 61, image: 40.5, postOutput: 28.5 } });
+  });
+  it("a cached build, whose default initrd's own cache steps (nested deeper) do not count", () => {
+    const lines = ['‣ Building boxes image', '‣  Copying cached trees', '‣   Installing cache copies', '‣  Running post-output script x'];
+    expect(feed(lines, [0, 5_000, 35_000, 50_000])).toEqual({ packages: 'cached', seconds: { packages: 5, image: 30, postOutput: 15 } });
+  });
+  it('without the cache step (another mkosi), says nothing rather than guess', () => {
+    expect(feed(['‣  Installing Debian'], [0, 1])).toBeUndefined();
   });
 });
 

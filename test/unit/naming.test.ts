@@ -3,7 +3,7 @@ import { distributionFromOsRelease } from '../../src/system/host.js';
 import { artifactName, buildVersionFromEpoch, parseSnapshotDate, startOfUtcDay } from '../../src/build/naming.js';
 import { chooseRenderer } from '../../src/build/renderer.js';
 import { aptSources } from '../../src/build/sources.js';
-import { classifyFailure, commandLine } from '../../src/system/runner.js';
+import { classifyFailure, commandLine, run } from '../../src/system/runner.js';
 
 describe('naming', () => {
   it.each([
@@ -83,5 +83,14 @@ describe('runner helpers', () => {
     const got = classifyFailure(lines);
     if (expected) expect(got).toMatch(expected);
     else expect(got).toBeUndefined();
+  });
+});
+
+describe('runner lines', () => {
+  it('hands over whole lines, per stream, when a line arrives in pieces', async () => {
+    const lines: string[] = [];
+    const script = 'printf "‣  Copying ca"; sleep 0.3; printf "ched trees\\nnext"; sleep 0.3; printf "err line\\n" >&2; sleep 0.3; printf " line"';
+    await run(['sh', '-c', script], { onLine: (l) => lines.push(l) });
+    expect(lines).toEqual(['‣  Copying cached trees', 'err line', 'next line']);
   });
 });

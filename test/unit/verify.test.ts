@@ -65,6 +65,9 @@ describe('boxes verify varies the second build', () => {
     expect([first.umask, second.umask]).toEqual(['0022', '0022']);
     expect(second).toMatchObject({ TZ: 'Etc/GMT-14', LANG: 'fr_CH.UTF-8', LC_ALL: 'fr_CH.UTF-8', hostname: 'boxes-second-build', workspace: 'tmpfs' });
     expect(second.hostname).not.toBe(first.hostname);
+    // The first build filled the install cache of its key; the second, with the same key, started
+    // from an empty one (it would have found the first's).
+    expect([first.cache, second.cache]).toEqual(['empty', 'empty']);
     const names = report.variations.map((v: { name: string }) => v.name);
     expect(names).toEqual(expect.arrayContaining(['umask', 'timezone', 'locale', 'hostname', 'filesystem']));
     expect(names).not.toContain('path');

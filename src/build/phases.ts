@@ -1,0 +1,49 @@
+/**
+ * A target's build in three phases, timed from the steps mkosi logs: the package set (installed, or
+ * copied from the install cache), the image (volatile packages, extra trees, hooks, initrd,
+ * repart) and the post-output hooks (qcow2, box or OCI archive).
+ */
+export interface Phases {
+  packages: 'installed' | 'cached';
+  /** Seconds per phase. */
+  seconds: { packages: number; image: number; postOutput: number };
+}
+
+// The main image's steps are indented by two spaces; the default initrd's, built inside it, by three.
+const CACHE_COPIED = /^‣ {2}Copying cached trees/;
+const INSTALLED = /^‣ {2}Installing cache copies/;
+const POST_OUTPUT = /^‣ {2}Running post-output script/;
+
+export class PhaseClock {
+  private readonly start: number;
+  private installed = false;
+  private copied?: number;
+  private postOutput?: number;
+
+  constructor(private readonly now: () => number = Date.now) {
+    this.start = now();
+  }
+
+  line(text: string): void {
+    if (INSTALLED.test(text)) this.installed = true;
+    else if (this.copied === undefined && CACHE_COPIED.test(text)) this.copied = this.now();
+    else if (this.postOutput === undefined && POST_OUTPUT.test(text)) this.postOutput = this.now();
+  }
+
+  /** The phases, once mkosi has exited; undefined when its log did not show the cache step. */
+  finish(): Phases | undefined {
+    if (this.copied === undefined) return undefined;
+    const end = this.now();
+    const post = this.postOutput ?? end;
+    const s = (ms: number) => Math.round(ms / 100) / 10;
+    return {
+      packages: this.installed ? 'installed' : 'cached',
+      seconds: { packages: s(this.copied - this.start), image: s(post - this.copied), postOutput: s(end - post) },
+    };
+  }
+}
+
+export function describePhases(p: Phases): string {
+  const { packages, image, postOutput } = p.seconds;
+  return `packages ${p.packages === 'cached' ? 'from the cache' : 'installed and cached'} ${packages} s, image ${image} s, post-output ${postOutput} s`;
+}
