@@ -13,10 +13,12 @@ export interface Phases {
 const CACHE_COPIED = /^‣ {2}Copying cached trees/;
 const INSTALLED = /^‣ {2}Installing cache copies/;
 const POST_OUTPUT = /^‣ {2}Running post-output script/;
+const MAIN_STEP = /^‣ {2}\S/;
 
 export class PhaseClock {
   private readonly start: number;
   private installed = false;
+  private copying?: boolean;
   private copied?: number;
   private postOutput?: number;
 
@@ -26,8 +28,10 @@ export class PhaseClock {
 
   line(text: string): void {
     if (INSTALLED.test(text)) this.installed = true;
-    else if (this.copied === undefined && CACHE_COPIED.test(text)) this.copied = this.now();
-    else if (this.postOutput === undefined && POST_OUTPUT.test(text)) this.postOutput = this.now();
+    else if (this.copying === undefined && CACHE_COPIED.test(text)) this.copying = true;
+    // The package set is in place when the main image's next step starts.
+    else if (this.copying && this.copied === undefined && MAIN_STEP.test(text)) this.copied = this.now();
+    if (this.postOutput === undefined && POST_OUTPUT.test(text)) this.postOutput = this.now();
   }
 
   /** The phases, once mkosi has exited; undefined when its log did not show the cache step. */

@@ -101,12 +101,12 @@ describe('phases of a target build, from the steps mkosi logs', () => {
     return clock.finish();
   };
   it('an uncached build: installed, then the image, then the post-output hook', () => {
-    const lines = ['‣  Installing Debian', '‣  Installing cache copies', '‣  Copying cached trees', '‣   Copying cached trees', '‣  Running post-output script /t/postout/qcow2.sh…'];
-    // Clock reads: start, cache copied, post-output, finish.
+    const lines = ['‣  Installing Debian', '‣  Installing cache copies', '‣  Copying cached trees', '‣   Copying cached trees', '‣  Generating system users', '‣  Running post-output script /t/postout/qcow2.sh…'];
+    // Clock reads: start, the step after the copy, post-output, finish.
     expect(feed(lines, [0, 61_000, 101_500, 130_000])).toEqual({ packages: 'installed', seconds: { packages: 61, image: 40.5, postOutput: 28.5 } });
   });
   it("a cached build, whose default initrd's own cache steps (nested deeper) do not count", () => {
-    const lines = ['‣ Building boxes image', '‣  Copying cached trees', '‣   Installing cache copies', '‣  Running post-output script x'];
+    const lines = ['‣ Building boxes image', '‣  Copying cached trees', '‣   Installing cache copies', '‣  Generating system users', '‣  Running post-output script x'];
     expect(feed(lines, [0, 5_000, 35_000, 50_000])).toEqual({ packages: 'cached', seconds: { packages: 5, image: 30, postOutput: 15 } });
   });
   it('without the cache step (another mkosi), says nothing rather than guess', () => {
