@@ -3,7 +3,16 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], globalSetup: ['test/support/build-cli.ts', 'test/support/scratch.ts'], testTimeout: 20_000 } },
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          globalSetup: ['test/support/build-cli.ts', 'test/support/scratch.ts'],
+          testTimeout: 20_000,
+          // No request to a package archive for the install cache key: unit tests stay on loopback.
+          env: { BOXES_INSTALL_CACHE: 'off' },
+        },
+      },
       {
         test: {
           name: 'integration',

@@ -22,7 +22,8 @@ import { chooseRenderer, currentSituation } from './renderer.js';
 import { treeRevision } from './revision.js';
 import { commandLine, run } from '../system/runner.js';
 import { sha256File, writeSha256Sums } from './checksums.js';
-import { writeSandboxTree } from './sources.js';
+import { aptSources, writeSandboxTree } from './sources.js';
+import { archiveState, archRequests, ARCH_DEFAULT_MIRROR, debianRequests } from './archive-state.js';
 import { ensureToolsTree, type ToolsTreeSpec } from './tools-tree.js';
 import { recordName, sbomName, writeRecord } from '../record/write-record.js';
 import { checkSigningKey } from './sign.js';
@@ -70,6 +71,8 @@ export interface BuildReport {
 
 interface Ctx {
   treeDir: string;
+  /** A live archive's state, 'pinned' for a snapshot or local repository; undefined: unreadable, no install cache. */
+  archive?: string;
   /** The first target's resolved image: its install cache key needs no second `mkosi summary`. */
   firstImage?: ResolvedImage;
   workspaceDir?: string;
@@ -156,10 +159,14 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
         },
         {
           title: 'Read the mkosi configuration',
-          task: async (c) => {
+          task: async (c, task) => {
             c.revision = io.revision ?? (await treeRevision(treeDir));
             if (options.distribution === 'debian')
               c.sandboxTree = await writeSandboxTree(cache.sandbox, { release: options.release, mirror: options.mirror, snapshot: options.snapshot });
+            c.archive = await liveArchiveState(options, io.signal);
+            if (!c.archive)
+              task.output =
+                process.env.BOXES_INSTALL_CACHE === 'off' ? 'BOXES_INSTALL_CACHE=off: building without the install cache' : 'the archive did not say what it publishes now: building without the install cache';
             const args = summaryArgs(mkosiBuildArgs(options, options.targets[0]!, paths(c, outputDir, options), c.revision));
             const resolved = await readResolvedConfig(c.mkosi!, args, io.signal);
             c.firstImage = resolved;
@@ -278,10 +285,11 @@ async function buildTarget(
     mkosiVersion: c.mkosi!.version,
     buildMode: c.mode.kind,
     localMirror: local && (await localMirrorState(local)),
+    archive: c.archive,
   });
   const install = await installCacheDir(c.installCacheRoot ?? cachePaths().mkosiCache, key, (dir) => removeTree(dir, c.mode));
   const packages = local ? await mkdtemp(join(staging, '..', '.packages-')) : undefined;
-  const args = mkosiBuildArgs(options, target, paths(c, staging, options, { install, packages }), revision);
+  const args = mkosiBuildArgs(options, target, { ...paths(c, staging, options, { install, packages }), incremental: c.archive !== undefined }, revision);
   const argv = [...c.mkosi!.argv, ...args];
   const logFile = join(logDir, `${target.profile}${target.variant ? `-${target.variant}` : ''}.log`);
   await rm(logFile, { force: true });
@@ -325,6 +333,17 @@ async function buildTarget(
     seconds: Math.round((Date.now() - started) / 100) / 10,
     mkosiCommand: commandLine(argv, c.mkosi!.env),
   };
+}
+
+/** 'pinned' when a snapshot or a local repository fixes the packages; else the live archive's state. */
+async function liveArchiveState(options: BuildOptions, signal?: AbortSignal): Promise<string | undefined> {
+  if (process.env.BOXES_INSTALL_CACHE === 'off') return undefined;
+  if (options.snapshot || options.mirror?.startsWith('file://')) return 'pinned';
+  const requests =
+    options.distribution === 'debian'
+      ? debianRequests(aptSources({ release: options.release, mirror: options.mirror }))
+      : archRequests(options.mirror ?? ARCH_DEFAULT_MIRROR, ['core', 'extra', 'multilib']);
+  return archiveState(requests, signal);
 }
 
 async function dryRun(options: BuildOptions, treeDir: string, outputDir: string, mode: BuildMode): Promise<BuildReport> {

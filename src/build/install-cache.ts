@@ -54,6 +54,8 @@ export interface InstallCacheFacts {
   buildMode: string;
   /** A local repository's state (localMirrorState): its packages can change under one path. */
   localMirror?: string;
+  /** A live archive's state (archive-state.ts): what it publishes changes under one URL. */
+  archive?: string;
 }
 
 interface TreeRef {
@@ -74,7 +76,7 @@ export async function installCacheKey(image: Record<string, unknown>, facts: Ins
     const refs = (image[key] as TreeRef[] | null | undefined) ?? [];
     trees[key] = await Promise.all(refs.map(async (r) => ({ target: r.Target ?? null, digest: await treeDigest(r.Source) })));
   }
-  const text = JSON.stringify({ image: kept, trees, toolsTree: facts.toolsTree, mkosi: facts.mkosiVersion, mode: facts.buildMode, localMirror: facts.localMirror ?? null });
+  const text = JSON.stringify({ image: kept, trees, toolsTree: facts.toolsTree, mkosi: facts.mkosiVersion, mode: facts.buildMode, localMirror: facts.localMirror ?? null, archive: facts.archive ?? null });
   // The checkout's path is not an input: a copy of the tree elsewhere (boxes verify) has the same key.
   const normalized = text.split(facts.treeDir).join('@tree');
   return createHash('sha256').update(normalized).digest('hex').slice(0, 16);

@@ -11,6 +11,8 @@ export interface MkosiPaths {
   toolsTree: string;
   /** Debian only: sandbox tree with the apt sources. */
   sandboxTree?: string;
+  /** false: no install cache (a live archive whose state could not be read). */
+  incremental?: boolean;
 }
 
 export function archMirror(options: Pick<BuildOptions, 'mirror' | 'snapshot'>): { mirror?: string; localMirror?: string } {
@@ -66,7 +68,7 @@ export function mkosiBuildArgs(options: BuildOptions, target: BuildTarget, paths
     `--package-cache-directory=${paths.packageCacheDir}`,
     `--workspace-directory=${paths.workspaceDir}`,
     // The installed package set is cached (see install-cache.ts); `--force` once keeps that cache.
-    '--incremental=yes',
+    ...(paths.incremental === false ? [] : ['--incremental=yes']),
     '--force',
     'build',
   );

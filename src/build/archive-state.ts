@@ -1,0 +1,51 @@
+/**
+ * The state of a live package archive, for the install cache key. A snapshot or a local repository
+ * pins the packages a build installs; a live mirror does not: when the archive publishes an update,
+ * a package set cached before it holds the old version while a fresh build gets the new one. The
+ * key therefore includes what the archive publishes now: Debian's signed InRelease files, Arch's
+ * database headers. Undefined when that cannot be read: the build then installs without the cache.
+ */
+import { createHash } from 'node:crypto';
+
+export interface ArchiveRequest {
+  url: string;
+  /** HEAD: the headers say enough (Arch's databases are megabytes). */
+  head?: boolean;
+}
+
+/** Debian: every suite of the apt sources boxes writes (deb822 stanzas). */
+export function debianRequests(sources: string): ArchiveRequest[] {
+  const requests: ArchiveRequest[] = [];
+  for (const stanza of sources.split(/\n\s*\n/)) {
+    const uri = /^URIs:\s*(\S+)/m.exec(stanza)?.[1];
+    const suites = /^Suites:\s*(.+)$/m.exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
+    if (uri) for (const suite of suites) requests.push({ url: `${uri.replace(/\/+$/, '')}/dists/${suite}/InRelease` });
+  }
+  return requests;
+}
+
+/** Arch: the repositories' databases on the mirror mkosi uses. */
+export function archRequests(mirror: string, repositories: readonly string[]): ArchiveRequest[] {
+  return repositories.map((repo) => ({ url: `${mirror.replace(/\/+$/, '')}/${repo}/os/x86_64/${repo}.db`, head: true }));
+}
+
+/** The mirror mkosi 25 uses for Arch when none is given. */
+export const ARCH_DEFAULT_MIRROR = 'https://fastly.mirror.pkgbuild.com';
+
+export async function archiveState(requests: readonly ArchiveRequest[], signal?: AbortSignal): Promise<string | undefined> {
+  const hash = createHash('sha256');
+  try {
+    for (const r of requests) {
+      const timeout = AbortSignal.timeout(20_000);
+      const response = await fetch(r.url, { method: r.head ? 'HEAD' : 'GET', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      if (!response.ok) return undefined;
+      hash.update(`${r.url}\0`);
+      if (r.head) hash.update(['last-modified', 'etag', 'content-length'].map((h) => response.headers.get(h) ?? '').join('\0'));
+      else hash.update(Buffer.from(await response.arrayBuffer()));
+    }
+  } catch {
+    if (signal?.aborted) throw signal.reason;
+    return undefined;
+  }
+  return hash.digest('hex');
+}
