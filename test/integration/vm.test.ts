@@ -150,7 +150,8 @@ describe('debian cloud-init image, built rootless', () => {
   it('is byte-for-byte the image a root build of basic and cloud-init together gives, and so is basic', () => {
     const both = build(['--profile', 'basic,cloud-init', ...debian, '--output-dir', join(work, 'cloud-root')]).artifacts;
     expect(both.map((a) => a.sha256)).toEqual([basicSha256, sha256]);
-    expect(both.map((a) => a.packages)).toEqual(['cached', 'cached']);
+    // cloud-init copies the package set basic left (basic's own may be new if the archive published since).
+    expect(both[1]!.packages).toBe('cached');
   });
 
   it('is small, and boots under BIOS and UEFI with a NoCloud seed: key and password login, runcmd, root grown', () => {
