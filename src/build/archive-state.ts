@@ -3,9 +3,12 @@
  * pins the packages a build installs; a live mirror does not: when the archive publishes an update,
  * a package set cached before it holds the old version while a fresh build gets the new one. The
  * key therefore includes what the archive publishes now: Debian's signed InRelease files, Arch's
- * database headers. Undefined when that cannot be read: the build then installs without the cache.
+ * database headers, a local repository's files. Undefined when that cannot be read: the build then installs without the cache.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export interface ArchiveRequest {
   url: string;
@@ -47,5 +50,17 @@ export async function archiveState(requests: readonly ArchiveRequest[], signal?:
     if (signal?.aborted) throw signal.reason;
     return undefined;
   }
+  return hash.digest('hex');
+}
+
+/** A local repository's file names, sizes and modification times: a rebuilt package changes them. */
+export async function localMirrorState(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  async function walk(p: string, rel: string): Promise<void> {
+    const st = await stat(p);
+    if (st.isDirectory()) for (const name of (await readdir(p)).sort()) await walk(join(p, name), `${rel}/${name}`);
+    else hash.update(`${rel}\0${st.size}\0${st.mtimeMs}\0`);
+  }
+  if (existsSync(path)) await walk(path, '.');
   return hash.digest('hex');
 }

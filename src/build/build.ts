@@ -10,7 +10,7 @@ import { Listr, PRESET_TIMER } from 'listr2';
 import { BuildError, UsageError } from '../system/errors.js';
 import { makeDirectory, outputDirProblem } from '../system/host.js';
 import { mkosiBuildArgs, packageCacheKey } from './mkosi-args.js';
-import { installCacheDir, installCacheKey, localMirrorState } from './install-cache.js';
+import { installCacheDir, installCacheKey } from './install-cache.js';
 import { describePhases, PhaseClock, type Phases } from './phases.js';
 import { readResolvedConfig, summaryArgs, type ResolvedImage } from './mkosi-config.js';
 import { findMkosi, provisionMkosi, type Mkosi } from './mkosi.js';
@@ -23,7 +23,7 @@ import { treeRevision } from './revision.js';
 import { commandLine, run } from '../system/runner.js';
 import { sha256File, writeSha256Sums } from './checksums.js';
 import { aptSources, writeSandboxTree } from './sources.js';
-import { archiveState, archRequests, ARCH_DEFAULT_MIRROR, debianRequests } from './archive-state.js';
+import { archiveState, archRequests, ARCH_DEFAULT_MIRROR, debianRequests, localMirrorState } from './archive-state.js';
 import { ensureToolsTree, type ToolsTreeSpec } from './tools-tree.js';
 import { recordName, sbomName, writeRecord } from '../record/write-record.js';
 import { checkSigningKey } from './sign.js';
@@ -278,17 +278,15 @@ async function buildTarget(
   const revision = c.revision ?? 'unknown';
   const image =
     target === options.targets[0] && c.firstImage ? c.firstImage : await readResolvedConfig(c.mkosi!, summaryArgs(mkosiBuildArgs(options, target, paths(c, staging, options), revision)), signal);
-  const local = options.mirror?.startsWith('file://') ? fileURLToPath(options.mirror) : undefined;
   const key = await installCacheKey(image.all, {
     treeDir: c.treeDir,
     toolsTree: c.toolsTree!,
     mkosiVersion: c.mkosi!.version,
     buildMode: c.mode.kind,
-    localMirror: local && (await localMirrorState(local)),
     archive: c.archive,
   });
   const install = await installCacheDir(c.installCacheRoot ?? cachePaths().mkosiCache, key, (dir) => removeTree(dir, c.mode));
-  const packages = local ? await mkdtemp(join(staging, '..', '.packages-')) : undefined;
+  const packages = packageCacheKey(options) === undefined ? await mkdtemp(join(staging, '..', '.packages-')) : undefined;
   const args = mkosiBuildArgs(options, target, { ...paths(c, staging, options, { install, packages }), incremental: c.archive !== undefined }, revision);
   const argv = [...c.mkosi!.argv, ...args];
   const logFile = join(logDir, `${target.profile}${target.variant ? `-${target.variant}` : ''}.log`);
@@ -335,10 +333,11 @@ async function buildTarget(
   };
 }
 
-/** 'pinned' when a snapshot or a local repository fixes the packages; else the live archive's state. */
+/** What the build's archive publishes: 'pinned' for a snapshot; a local repository's files; a live archive's state. */
 async function liveArchiveState(options: BuildOptions, signal?: AbortSignal): Promise<string | undefined> {
   if (process.env.BOXES_INSTALL_CACHE === 'off') return undefined;
-  if (options.snapshot || options.mirror?.startsWith('file://')) return 'pinned';
+  if (options.mirror?.startsWith('file://')) return localMirrorState(fileURLToPath(options.mirror));
+  if (options.snapshot) return 'pinned';
   const requests =
     options.distribution === 'debian'
       ? debianRequests(aptSources({ release: options.release, mirror: options.mirror }))

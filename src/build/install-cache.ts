@@ -52,9 +52,7 @@ export interface InstallCacheFacts {
   mkosiVersion: string;
   /** root, subordinate-ids or single-uid: the cached tree's ownership differs. */
   buildMode: string;
-  /** A local repository's state (localMirrorState): its packages can change under one path. */
-  localMirror?: string;
-  /** A live archive's state (archive-state.ts): what it publishes changes under one URL. */
+  /** What the archive publishes now (archive-state.ts): it changes under one URL or path. */
   archive?: string;
 }
 
@@ -76,7 +74,7 @@ export async function installCacheKey(image: Record<string, unknown>, facts: Ins
     const refs = (image[key] as TreeRef[] | null | undefined) ?? [];
     trees[key] = await Promise.all(refs.map(async (r) => ({ target: r.Target ?? null, digest: await treeDigest(r.Source) })));
   }
-  const text = JSON.stringify({ image: kept, trees, toolsTree: facts.toolsTree, mkosi: facts.mkosiVersion, mode: facts.buildMode, localMirror: facts.localMirror ?? null, archive: facts.archive ?? null });
+  const text = JSON.stringify({ image: kept, trees, toolsTree: facts.toolsTree, mkosi: facts.mkosiVersion, mode: facts.buildMode, archive: facts.archive ?? null });
   // The checkout's path is not an input: a copy of the tree elsewhere (boxes verify) has the same key.
   const normalized = text.split(facts.treeDir).join('@tree');
   return createHash('sha256').update(normalized).digest('hex').slice(0, 16);
@@ -94,18 +92,6 @@ export async function treeDigest(path: string): Promise<string> {
   }
   if (existsSync(path)) await walk(path, '.');
   else hash.update('missing');
-  return hash.digest('hex');
-}
-
-/** A local repository's file names, sizes and modification times: a rebuilt package changes them. */
-export async function localMirrorState(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  async function walk(p: string, rel: string): Promise<void> {
-    const st = await stat(p);
-    if (st.isDirectory()) for (const name of (await readdir(p)).sort()) await walk(join(p, name), `${rel}/${name}`);
-    else hash.update(`${rel}\0${st.size}\0${st.mtimeMs}\0`);
-  }
-  if (existsSync(path)) await walk(path, '.');
   return hash.digest('hex');
 }
 

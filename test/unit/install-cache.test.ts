@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { installCacheDir, installCacheKey, KEEP_INSTALL_CACHES, localMirrorState } from '../../src/build/install-cache.js';
+import { localMirrorState } from '../../src/build/archive-state.js';
+import { installCacheDir, installCacheKey, KEEP_INSTALL_CACHES } from '../../src/build/install-cache.js';
 import { PhaseClock } from '../../src/build/phases.js';
 import { packageCacheKey } from '../../src/build/mkosi-args.js';
 
@@ -132,7 +133,7 @@ describe('package download cache', () => {
     writeFileSync(join(repo, 'foo-1-1-x86_64.pkg.tar.zst'), 'second build!');
     const after = await localMirrorState(repo);
     expect(after).not.toBe(before);
-    const key = (localMirror: string) => installCacheKey(image({ Mirror: null, LocalMirror: 'file:///srv/repo' }), { ...facts, localMirror });
+    const key = (localMirror: string) => installCacheKey(image({ Mirror: null, LocalMirror: 'file:///srv/repo' }), { ...facts, archive: localMirror });
     expect(await key(after)).not.toBe(await key(before));
   });
 });
