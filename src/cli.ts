@@ -84,6 +84,7 @@ function withBuildOptions(command: Command, outputDir: string): Command {
     .option('--output-dir <dir>', 'where artifacts go', outputDir)
     .addOption(new Option('--tools-tree <dir>', 'use this tools tree instead of the cached default').hideHelp())
     .option('--no-repository-key-check', 'skip package signature checks (local test repositories only)')
+    .option('--keyring-anchor <dir>', 'Arch: trust the master keys this anchor certified (scripts/keyring-anchor.sh) instead of the tree\'s')
     .option('--single-uid', 'rootless without subordinate ids: mkosi maps one uid and cannot chown (file owners differ from a root build)')
     .option('--json', 'print a machine-readable summary on stdout')
     .option('--verbose', 'show every command and its output');

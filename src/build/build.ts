@@ -27,6 +27,7 @@ import { archiveState, archRequests, ARCH_DEFAULT_MIRROR, debianRequests, localM
 import { ensureToolsTree, type ToolsTreeSpec } from './tools-tree.js';
 import { recordName, sbomName, writeRecord } from '../record/write-record.js';
 import { checkSigningKey } from './sign.js';
+import { checkKeyringAnchor } from './keyring-anchor.js';
 import { diskTools } from '../audit/tools.js';
 import { deliver } from './deliver.js';
 import { findProfile } from '../profiles.js';
@@ -119,6 +120,7 @@ export async function checkBuildInput(options: BuildOptions, signal?: AbortSigna
   const problem = await outputDirProblem(options.outputDir);
   if (problem) throw new UsageError(`cannot write the output directory: ${problem}`, 'pass a writable --output-dir');
   if (options.sign && !options.dryRun) await checkSigningKey(options.sign, signal);
+  if (options.keyringAnchor) await checkKeyringAnchor(options.keyringAnchor);
   // Disk images and boxes are audited by reading their disk; say what is missing before building.
   if (!options.dryRun && options.targets.some((t) => findProfile(t.profile)?.kind !== 'container')) await diskTools();
 }

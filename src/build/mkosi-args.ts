@@ -1,6 +1,9 @@
 /** The mkosi command line for one build target: a pure function, recorded and tested as a table. */
 import type { BuildOptions, BuildTarget } from './options.js';
 
+/** The Arch container's keyring trust anchor, relative to the tree (see scripts/keyring-anchor.sh). */
+export const KEYRING_ANCHOR_DIR = 'mkosi.profiles/container/keyring-anchor';
+
 export interface MkosiPaths {
   treeDir: string;
   outputDir: string;
@@ -53,6 +56,8 @@ export function mkosiBuildArgs(options: BuildOptions, target: BuildTarget, paths
     args.push(`--mirror=${options.mirror}`);
   }
   if (paths.sandboxTree) args.push(`--sandbox-tree=${paths.sandboxTree}`);
+  // Another trust anchor is mounted over the tree's own (keyring.finalize reads it from there).
+  if (options.keyringAnchor) args.push(`--build-sources=${paths.treeDir},${options.keyringAnchor}:${KEYRING_ANCHOR_DIR}`);
   if (!options.repositoryKeyCheck) args.push('--repository-key-check=no');
   if (options.seed) args.push(`--seed=${options.seed}`);
   // mkosi's single-uid mode cannot chown: mkosi-chroot skips chown, and the VM images carry a

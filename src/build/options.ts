@@ -1,4 +1,5 @@
 /** Command-line input -> validated build options. Pure: the clock and host facts are passed in. */
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_RELEASE, DISTRIBUTIONS, PROFILES, findProfile, type Distribution, type Variant } from '../profiles.js';
 import { UsageError } from '../system/errors.js';
@@ -18,6 +19,7 @@ export interface RawBuildOptions {
   outputDir?: string;
   repositoryKeyCheck?: boolean;
   toolsTree?: string;
+  keyringAnchor?: string;
   sign?: string;
   json?: boolean;
   verbose?: boolean;
@@ -42,6 +44,8 @@ export interface BuildOptions {
   outputDir: string;
   repositoryKeyCheck: boolean;
   toolsTree?: string;
+  /** Arch: a keyring trust anchor directory in place of the tree's (absolute). */
+  keyringAnchor?: string;
   /** GnuPG key that signs each artifact. */
   sign?: string;
   json: boolean;
@@ -100,6 +104,7 @@ const raw = z
     outputDir: z.string().min(1, { error: 'output directory must not be empty' }).optional(),
     repositoryKeyCheck: z.boolean().optional(),
     toolsTree: z.string().optional(),
+    keyringAnchor: z.string().min(1, { error: 'keyring-anchor needs a directory' }).optional(),
     sign: z.string().regex(/^[^\s-][^\s]*$/, { error: 'sign needs a GnuPG key id, fingerprint or e-mail address' }).optional(),
     json: z.boolean().optional(),
     verbose: z.boolean().optional(),
@@ -131,6 +136,8 @@ export function parseBuildOptions(input: RawBuildOptions, context: Context): Bui
   if (!distribution) {
     throw new UsageError('cannot tell which distribution to build on this host', 'pass --distribution arch or --distribution debian');
   }
+  if (o.keyringAnchor !== undefined && distribution !== 'arch')
+    throw new UsageError('--keyring-anchor applies to Arch builds only', 'drop it, or pass --distribution arch');
   const profiles = o.all ? PROFILES.map((p) => p.name) : [...new Set(o.profile!.split(','))];
   const specs = profiles.map((name) => findProfile(name)!);
   if (o.variant !== undefined && specs.every((s) => s.variants.length === 0))
@@ -167,6 +174,7 @@ export function parseBuildOptions(input: RawBuildOptions, context: Context): Bui
     outputDir: o.outputDir ?? 'output',
     repositoryKeyCheck: o.repositoryKeyCheck ?? true,
     toolsTree: o.toolsTree,
+    keyringAnchor: o.keyringAnchor === undefined ? undefined : resolve(o.keyringAnchor),
     sign: o.sign,
     json: o.json ?? false,
     verbose: o.verbose ?? false,

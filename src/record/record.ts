@@ -24,6 +24,7 @@ export function reproduceArgs(options: BuildOptions, target: BuildTarget, seed: 
   if (options.mirror) args.push('--mirror', options.mirror);
   if (options.snapshot) args.push('--snapshot', options.snapshot);
   if (!options.repositoryKeyCheck) args.push('--no-repository-key-check');
+  if (options.keyringAnchor) args.push('--keyring-anchor', options.keyringAnchor);
   args.push('--source-date-epoch', String(options.sourceDateEpoch), '--seed', seed, '--build-version', options.buildVersion);
   return args;
 }

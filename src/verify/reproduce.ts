@@ -47,6 +47,12 @@ export function mismatches(record: BuildRecord, revision: string, mkosiVersion: 
   return problems;
 }
 
+/** The value after `flag` in a recorded argument list, if the flag is there. */
+function optionValue(args: readonly string[], flag: string): string | undefined {
+  const at = args.indexOf(flag);
+  return at >= 0 ? args[at + 1] : undefined;
+}
+
 export async function reproduce(options: ReproduceOptions, io: { signal?: AbortSignal } = {}): Promise<ReproduceResult> {
   const record = await readRecord(options.record);
   // The statement goes next to the record (and its artifact), where `boxes publish` looks for it.
@@ -69,6 +75,7 @@ export async function reproduce(options: ReproduceOptions, io: { signal?: AbortS
       seed: image.seed,
       buildVersion: image.buildVersion,
       repositoryKeyCheck: !record.reproduce.includes('--no-repository-key-check'),
+      keyringAnchor: optionValue(record.reproduce, '--keyring-anchor'),
       outputDir: options.outputDir,
       toolsTree: options.toolsTree,
       singleUid: options.singleUid,

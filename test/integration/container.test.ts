@@ -1,12 +1,13 @@
 // Real mkosi builds of the container image, Debian from Debian's archive and Arch from a fixture
 // repository, proven with podman, skopeo, umoci and chroot. Builds are shared across the checks.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, openSync, writeSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, openSync, writeSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDpkgStatus } from '../../src/record/packages.js';
 import { buildRecordSchema } from '../../src/record/schema.js';
 import { policyRequiring, signingSetup, startRegistry, type Registry } from '../support/registry.js';
+import { fingerprintOf, keyStates, populateReference, stopAgent, trusted, withoutRoot } from '../support/pacman-keyring.js';
 import { build as boxes, boxesRaw, buildRootless, cache, EPOCH, projectCopy, root, rootlessUser, sh, VERSION, workDir } from '../support/cli.js';
 
 const work = workDir();
@@ -128,13 +129,19 @@ describe('arch container from a local repository', () => {
   let repo: string;
   let rootBuild: ReturnType<typeof boxes>;
   let keys: string;
+  /** The fixture's trust anchor: scripts/keyring-anchor.sh run on the fixture keyring, as a refresh would. */
+  let anchor: string;
+  const fpr = (name: string) => readFileSync(join(keys, `${name}.fpr`), 'utf8').trim();
+  const fixture = () => ['--profile', 'container', '--distribution', 'arch', '--mirror', `file://${repo}`, '--no-repository-key-check', '--keyring-anchor', anchor];
   beforeAll(() => {
     expect(toolsTree, 'the Debian build provides the tools tree').toBeDefined();
     repo = join(work, 'arch-repo');
     keys = join(work, 'arch-keys');
+    anchor = join(work, 'arch-anchor');
     sh('bash', [join(root, 'test/support/make-arch-keys.sh'), keys]);
     sh('bash', [join(root, 'test/support/make-arch-repo.sh'), repo, toolsTree, keys]);
-    rootBuild = boxes(['--profile', 'container', '--distribution', 'arch', '--mirror', `file://${repo}`, '--no-repository-key-check', '--output-dir', join(work, 'arch-a')]);
+    sh('bash', [join(root, 'scripts/keyring-anchor.sh'), '-o', anchor, keys]);
+    rootBuild = boxes([...fixture(), '--output-dir', join(work, 'arch-a')]);
   });
 
   it('loads, unpacks and follows the content rules', () => {
@@ -146,7 +153,30 @@ describe('arch container from a local repository', () => {
     const record = buildRecordSchema.parse(JSON.parse(readFileSync(`${archive}.manifest.json`, 'utf8')));
     const local = readdirSync(join(rootfs, 'var/lib/pacman/local')).filter((n) => n !== 'ALPM_DB_VERSION');
     expect(record.packages.map((p) => `${p.name}-${p.version}`).sort()).toEqual(local.sort());
-    expect(record.reproduce).toEqual(expect.arrayContaining(['--mirror', `file://${repo}`, '--no-repository-key-check']));
+    expect(record.reproduce).toEqual(expect.arrayContaining(['--mirror', `file://${repo}`, '--no-repository-key-check', '--keyring-anchor', anchor]));
+  });
+
+  it('trusts exactly the keys pacman-key --init && --populate trusts from the same keyring files, with no private key', () => {
+    const rootfs = unpack(rootBuild.artifacts[0]!.path, 'base');
+    const home = join(rootfs, 'etc/pacman.d/gnupg');
+    const ours = keyStates(home, EPOCH, work);
+    const reference = keyStates(populateReference(keys, EPOCH, mkdtempSync(join(work, 'populate-'))), EPOCH, work);
+    // Arch's rule: a packager key is valid when three trusted master keys certified it.
+    expect(trusted(ours)).toEqual([fingerprintOf(join(anchor, 'anchor.asc')), ...['master1', 'master2', 'master3', 'packager', 'doomed'].map(fpr)].sort());
+    expect(withoutRoot(ours)).toEqual(withoutRoot(reference));
+    expect(ours.get(fpr('master4'))?.disabled, 'the revoked master key is disabled').toBe(true);
+    for (const name of ['one', 'two', 'm4', 'm5']) expect(ours.get(fpr(name))?.validity, name).not.toMatch(/^[fu]$/);
+    expect(sh('gpg', ['--homedir', home, '--batch', '--no-auto-check-trustdb', '--with-colons', '--list-secret-keys']).trim()).toBe('');
+  });
+
+  it('refuses to build, in one line naming the refresh command, when the trust anchor has not certified a trusted master key', () => {
+    // The tree's anchor certifies Arch's master keys, not the fixture's.
+    const out = join(work, 'arch-unanchored');
+    const r = boxesRaw(['build', '--source-date-epoch', EPOCH, ...fixture().slice(0, -2), '--output-dir', out]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`keyring\\.finalize: the keyring trust anchor \\(mkosi\\.profiles/container/keyring-anchor\\) has not certified the master key\\(s\\) (${['master1', 'master2', 'master3'].map(fpr).join('|')})`));
+    expect(r.stderr).toContain('refresh it: scripts/keyring-anchor.sh KEYRINGS_DIR');
+    expect(readdirSync(out).filter((n) => n.endsWith('.tar'))).toEqual([]);
   });
 
   it('reproduces from its build record to identical bytes', () => {
@@ -165,7 +195,21 @@ describe('arch container from a local repository', () => {
     });
   });
 
-  const arch = () => ['--profile', 'container', '--distribution', 'arch', '--mirror', `file://${repo}`, '--no-repository-key-check', '--source-date-epoch', EPOCH, '--tools-tree', rootBuild.toolsTree];
+  it("with Arch's real keyring (Debian's copy of archlinux-keyring) and the tree's own anchor, trusts what pacman-key --populate trusts, key for key", () => {
+    const keyrings = join(toolsTree, 'usr/share/keyrings');
+    const realRepo = join(work, 'arch-repo-real');
+    sh('bash', ['-c', 'KEYRING_DATA="$1" bash "$0" "$2" "$3"', join(root, 'test/support/make-arch-repo.sh'), keyrings, realRepo, toolsTree]);
+    // The day after the package's release (its files' time): every key it holds exists by then.
+    const epoch = String((Math.floor(statSync(join(keyrings, 'archlinux.gpg')).mtimeMs / 86_400_000) + 1) * 86_400);
+    const r = boxes(['--profile', 'container', '--distribution', 'arch', '--mirror', `file://${realRepo}`, '--no-repository-key-check', '--source-date-epoch', epoch, '--output-dir', join(work, 'arch-real')]);
+    const rootfs = unpack(r.artifacts[0]!.path, 'base');
+    const ours = keyStates(join(rootfs, 'etc/pacman.d/gnupg'), epoch, work);
+    const reference = keyStates(populateReference(keyrings, epoch, mkdtempSync(join(work, 'populate-real-'))), epoch, work);
+    expect(trusted(ours).length).toBeGreaterThan(50);
+    expect(withoutRoot(ours)).toEqual(withoutRoot(reference));
+  });
+
+  const arch = () => [...fixture(), '--source-date-epoch', EPOCH, '--tools-tree', rootBuild.toolsTree];
 
   it('verify builds twice from two tree paths and finds the archives identical', () => {
     const r = boxesRaw(['verify', ...arch(), '--output-dir', join(work, 'verify-clean')]);
@@ -265,50 +309,62 @@ describe('arch container from a local repository', () => {
   });
 
   it('builds the base-devel variant with its meta package', () => {
-    const r = boxes(['--profile', 'container', '--variant', 'base-devel', '--distribution', 'arch', '--mirror', `file://${repo}`, '--no-repository-key-check', '--output-dir', join(work, 'arch-devel')]);
+    const r = boxes([...fixture(), '--variant', 'base-devel', '--output-dir', join(work, 'arch-devel')]);
     const rootfs = unpack(r.artifacts[0]!.path, 'base-devel');
     expect(readdirSync(join(rootfs, 'var/lib/pacman/local')).filter((n) => n.startsWith('base-devel-1.0.'))).toHaveLength(1);
   });
 
   it('builds multilib-devel with [multilib] enabled in its pacman.conf, and nothing else changed there', () => {
-    const r = boxes(['--profile', 'container', '--variant', 'multilib-devel', '--distribution', 'arch', '--mirror', `file://${repo}`, '--no-repository-key-check', '--output-dir', join(work, 'arch-multilib')]);
+    const r = boxes([...fixture(), '--variant', 'multilib-devel', '--output-dir', join(work, 'arch-multilib')]);
     const multilib = readFileSync(join(unpack(r.artifacts[0]!.path, 'multilib-devel'), 'etc/pacman.conf'), 'utf8');
     const base = readFileSync(join(unpack(rootBuild.artifacts[0]!.path, 'base'), 'etc/pacman.conf'), 'utf8');
     expect(multilib).toMatch(/^\[multilib\]\nInclude = \/etc\/pacman\.d\/mirrorlist$/m);
     expect(multilib).toBe(base.replace('#[multilib]\n#Include', '[multilib]\nInclude'));
   });
 
+  /** Debian's pacman on an unpacked image, with the image's keyring, hooks and [options]; only the mirror list is the fixture's. */
+  function pacmanOn(rootfs: string, repository: string) {
+    const image = readFileSync(join(rootfs, 'etc/pacman.conf'), 'utf8');
+    const conf = join(mkdtempSync(join(work, 'pacman-conf-')), 'pacman.conf');
+    writeFileSync(conf, `${image.slice(0, image.search(/^\[(?!options\])/m))}\n[core]\nServer = file://${repository}\n`);
+    expect(readFileSync(conf, 'utf8')).toMatch(/^SigLevel = Required/m);
+    const pacman = (...args: string[]) =>
+      spawnSync('pacman', ['--root', rootfs, '--dbpath', join(rootfs, 'var/lib/pacman'), '--cachedir', join(rootfs, 'var/cache/pacman/pkg'), '--gpgdir', join(rootfs, 'etc/pacman.d/gnupg'), '--hookdir', join(rootfs, 'usr/share/libalpm/hooks'), '--logfile', join(rootfs, 'var/log/pacman.log'), '--config', conf, '--noconfirm', '--noprogressbar', ...args], { encoding: 'utf8', timeout: 300_000 });
+    const pacmanKey = (...args: string[]) => spawnSync('pacman-key', ['--config', conf, '--gpgdir', join(rootfs, 'etc/pacman.d/gnupg'), ...args], { encoding: 'utf8', timeout: 120_000 });
+    return { pacman, pacmanKey };
+  }
+
   describe('pacman out of the box (Debian\'s pacman on the unpacked image, the image\'s own keyring and options)', () => {
     let rootfs: string;
-    let conf: string;
-    const pacman = (...args: string[]) =>
-      spawnSync('pacman', ['--root', rootfs, '--dbpath', join(rootfs, 'var/lib/pacman'), '--cachedir', join(rootfs, 'var/cache/pacman/pkg'), '--gpgdir', join(rootfs, 'etc/pacman.d/gnupg'), '--hookdir', join(rootfs, 'usr/share/libalpm/hooks'), '--logfile', join(rootfs, 'var/log/pacman.log'), '--config', conf, '--noconfirm', '--noprogressbar', ...args], { encoding: 'utf8', timeout: 120_000 });
-    const pacmanKey = (...args: string[]) => spawnSync('pacman-key', ['--config', conf, '--gpgdir', join(rootfs, 'etc/pacman.d/gnupg'), ...args], { encoding: 'utf8', timeout: 120_000 });
+    let pacman: ReturnType<typeof pacmanOn>['pacman'];
+    let pacmanKey: ReturnType<typeof pacmanOn>['pacmanKey'];
     beforeAll(() => {
       rootfs = unpack(rootBuild.artifacts[0]!.path, 'base');
-      // The image's [options] (SigLevel included); only the mirror list is swapped for the fixture.
-      const image = readFileSync(join(rootfs, 'etc/pacman.conf'), 'utf8');
-      conf = join(work, 'pacman-test.conf');
-      writeFileSync(conf, `${image.slice(0, image.search(/^\[(?!options\])/m))}\n[core]\nServer = file://${repo}\n`);
-      expect(readFileSync(conf, 'utf8')).toMatch(/^SigLevel = Required/m);
+      ({ pacman, pacmanKey } = pacmanOn(rootfs, repo));
     });
 
-    it('installs a package whose signature the keyring validates, then empties the package cache', () => {
+    it('installs a package signed by a packager three master keys certified, then empties the package cache', () => {
       const r = pacman('-Sy', 'hello');
       expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
-      expect(readFileSync(join(rootfs, 'usr/share/boxes-fixture/hello'), 'utf8')).toBe('hello from a signed package\n');
+      expect(readFileSync(join(rootfs, 'usr/share/boxes-fixture/hello'), 'utf8')).toBe('hello, signed by packager\n');
       expect(readdirSync(join(rootfs, 'var/cache/pacman/pkg'))).toEqual([]);
     });
 
-    it('refuses a package signed by a key outside the keyring', () => {
-      const r = pacman('-S', 'rogue');
+    it.each([
+      ['hello-one', 'one master key'],
+      ['hello-two', 'two master keys'],
+      ['hello-m4', 'two trusted master keys and a revoked one'],
+      ['hello-m5', 'two trusted master keys and an untrusted one'],
+      ['rogue', 'a key outside the keyring'],
+    ])('refuses %s, signed by a packager certified by %s', (name) => {
+      const r = pacman('-S', name);
       expect(r.status).not.toBe(0);
-      expect(`${r.stdout}${r.stderr}`).toMatch(/required key missing from keyring|signature .* is unknown trust|invalid or corrupted/i);
-      expect(existsSync(join(rootfs, 'usr/share/boxes-fixture/rogue'))).toBe(false);
+      expect(`${r.stdout}${r.stderr}`).toMatch(/required key missing from keyring|signature .* is (unknown|marginal) trust|invalid or corrupted/i);
+      expect(existsSync(join(rootfs, 'usr/share/boxes-fixture', name))).toBe(false);
     });
 
     it('has nothing to sign with: pacman-key --lsign-key fails', () => {
-      const r = pacmanKey('--lsign-key', readFileSync(join(keys, 'packager.fpr'), 'utf8').trim());
+      const r = pacmanKey('--lsign-key', fpr('packager'));
       expect(r.status).not.toBe(0);
       expect(`${r.stdout}${r.stderr}`).toMatch(/secret key|could not be locally signed/i);
     });
@@ -325,9 +381,58 @@ describe('arch container from a local repository', () => {
     });
   });
 
+  describe('a keyring update inside the container (pacman -Syu to archlinux-keyring release 2: packager newbie added, doomed revoked)', () => {
+    let rootfs: string;
+    let pacman: ReturnType<typeof pacmanOn>['pacman'];
+    let update: ReturnType<typeof spawnSync>;
+    const home = () => join(rootfs, 'etc/pacman.d/gnupg');
+    beforeAll(() => {
+      const repo2 = join(work, 'arch-repo-2');
+      sh('bash', ['-c', `KEYRING_RELEASE=2 bash "$0" "$@"`, join(root, 'test/support/make-arch-repo.sh'), repo2, toolsTree, keys]);
+      rootfs = unpack(rootBuild.artifacts[0]!.path, 'base');
+      const before = pacmanOn(rootfs, repo);
+      // doomed's packager is valid before the update: its package installs.
+      const doomed = before.pacman('-Sy', 'doomed');
+      expect(doomed.status, `${doomed.stdout}${doomed.stderr}`).toBe(0);
+      ({ pacman } = pacmanOn(rootfs, repo2));
+      update = pacman('-Syu');
+    });
+    // The update runs gpg-agent in the image's keyring (the hook and the install script).
+    afterAll(() => stopAgent(home()));
+
+    it('upgrades the keyring package; the hook gave the keyring its own key first, so the install script\'s populate ran without an error', () => {
+      const out = `${String(update.stdout)}${String(update.stderr)}`;
+      expect(update.status, out).toBe(0);
+      expect(out).toMatch(/upgrading archlinux-keyring/);
+      expect(out).toMatch(/Giving the pacman keyring this container's own key/);
+      expect(out).not.toMatch(/error|There is no secret key|could not be locally signed/i);
+      expect(readdirSync(join(rootfs, 'var/lib/pacman/local')).filter((n) => n.startsWith('archlinux-keyring-2.0.'))).toHaveLength(1);
+      // The key was made in the container, now: none shipped in the image.
+      expect(sh('gpg', ['--homedir', home(), '--batch', '--with-colons', '--list-secret-keys']).match(/^sec:/gm)).toHaveLength(1);
+    });
+
+    it("installs the new packager's package, and again one whose packager was trusted before", () => {
+      for (const name of ['newbie', 'hello']) {
+        const r = pacman('-S', name);
+        expect(r.status, `${name}: ${r.stdout}${r.stderr}`).toBe(0);
+      }
+      expect(readFileSync(join(rootfs, 'usr/share/boxes-fixture/newbie'), 'utf8')).toBe('newbie, signed by newbie\n');
+    });
+
+    it("refuses the revoked packager's package, and still those of packagers under three certifications", () => {
+      for (const name of ['doomed', 'hello-one', 'hello-two']) {
+        const r = pacman('-S', name);
+        expect(r.status, `${name}: ${r.stdout}${r.stderr}`).not.toBe(0);
+      }
+      const states = keyStates(home(), String(Math.floor(Date.now() / 1000)), work);
+      expect(states.get(fpr('doomed'))?.disabled).toBe(true);
+      expect(states.get(fpr('newbie'))?.validity).toBe('f');
+    });
+  });
+
   it('is the same archive, with the same record, when built rootless by an unprivileged user', () => {
     const userDir = join(work, 'rootless');
-    const r = buildRootless(['--profile', 'container', '--distribution', 'arch', '--mirror', `file://${repo}`, '--no-repository-key-check'], userDir, rootBuild.toolsTree);
+    const r = buildRootless(fixture(), userDir, rootBuild.toolsTree);
     expect(r.artifacts[0]!.sha256).toBe(rootBuild.artifacts[0]!.sha256);
     expect(readFileSync(`${r.artifacts[0]!.path}.manifest.json`, 'utf8')).toBe(readFileSync(`${rootBuild.artifacts[0]!.path}.manifest.json`, 'utf8'));
     rmSync(userDir, { recursive: true, force: true });

@@ -10,8 +10,14 @@
 #   TOOLS_TREE: an mkosi tools tree (Debian trixie) providing repo-add and usr/share/makepkg;
 #   its bsdtar/zstd are used only when the host lacks them.
 #   KEYS: what make-arch-keys.sh wrote. With it the repository gets an archlinux-keyring package
-#   (base depends on it, as in Arch), `hello` and `rogue` packages, and a detached signature for
-#   every package: the packager key's, and for `rogue` a key outside the keyring.
+#   (base depends on it, as in Arch; with Arch's install script, which runs pacman-key
+#   --populate), a `pacman` package holding the host's pacman-key and GnuPG (so that scriptlets
+#   and hooks work in the image's chroot), packages signed by each fixture packager (`hello` by
+#   `packager`, `hello-one`, `hello-two`, `hello-m4`, `hello-m5`, `doomed`, and with
+#   KEYRING_RELEASE=2 `newbie`) and `rogue`, signed by a key outside the keyring.
+#   KEYRING_RELEASE=2 packs the keyring's second release (KEYS/v2) under a higher version.
+#   KEYRING_DATA=DIR (without KEYS): archlinux-keyring holds DIR's archlinux.gpg, -trusted and
+#   -revoked (e.g. Debian's copy of Arch's real keyring), and nothing is signed.
 # Output is deterministic: same host binaries + same SOURCE_DATE_EPOCH (default 0) + same KEYS ->
 # same bytes (signatures are made at the keys' fixed creation time; EdDSA is deterministic).
 set -euo pipefail
@@ -143,39 +149,79 @@ put multilib-devel usr/share/boxes-fixture/multilib-devel 0644 $'multilib-devel\
 # --- packing ----------------------------------------------------------------------------------
 
 packages=(filesystem bash coreutils base base-devel multilib-devel)
-declare -A arch=([filesystem]=x86_64 [bash]=x86_64 [coreutils]=x86_64 [base]=any [base-devel]=any
-    [multilib-devel]=any [archlinux-keyring]=any [hello]=any [rogue]=any)
+# Architecture, dependencies and release generation; a package not named here is `any`, has
+# none and is generation 1.
+declare -A arch=([filesystem]=x86_64 [bash]=x86_64 [coreutils]=x86_64 [pacman]=x86_64)
 declare -A version=()
-declare -A deps=([filesystem]='' [bash]='filesystem' [coreutils]='bash' [base]='filesystem bash coreutils'
-    [base-devel]='base' [multilib-devel]='base-devel' [archlinux-keyring]='' [hello]='' [rogue]='')
-if [ -n "$keys" ]; then
+declare -A deps=([filesystem]='' [bash]='filesystem' [coreutils]='bash' [pacman]='bash coreutils'
+    [base]='filesystem bash coreutils' [base-devel]='base' [multilib-devel]='base-devel')
+release=${KEYRING_RELEASE:-1}
+declare -A generation=()
+declare -A signer=()
+keyring_files() { # DIR -> archlinux-keyring's files, with Arch's install script
+    local f
     new_pkg archlinux-keyring
     for f in archlinux.gpg archlinux-trusted archlinux-revoked; do
-        install -D -m 0644 "$keys/$f" "$(root_of archlinux-keyring)/usr/share/pacman/keyrings/$f"
+        install -D -m 0644 "$1/$f" "$(root_of archlinux-keyring)/usr/share/pacman/keyrings/$f"
     done
+    put_lines archlinux-keyring .INSTALL 0644 \
+        'post_upgrade() {' '    if usr/bin/pacman-key -l >/dev/null 2>&1; then' \
+        '        usr/bin/pacman-key --populate' '        usr/bin/pacman-key --updatedb' '    fi' '}' \
+        'post_install() {' '    if [ -x usr/bin/pacman-key ]; then' '        post_upgrade' '    fi' '}'
     deps[base]+=' archlinux-keyring'
-    new_pkg hello
-    put hello usr/share/boxes-fixture/hello 0644 $'hello from a signed package\n'
-    new_pkg rogue
-    put rogue usr/share/boxes-fixture/rogue 0644 $'signed by a key outside the keyring\n'
-    packages+=(archlinux-keyring hello rogue)
+    generation[archlinux-keyring]=$release
+    packages+=(archlinux-keyring)
+}
+if [ -n "$keys" ]; then
+    if [ "$release" = 1 ]; then keyring_files "$keys"; else keyring_files "$keys/v$release"; fi
+    # pacman-key and what it runs, from the host: the keyring's install script and boxes'
+    # keyring-init hook run them in the image's chroot. Arch's pacman-key reads Arch's keyrings path.
+    new_pkg pacman
+    proot=$(root_of pacman)
+    mkdir -p "$proot/usr/bin" "$proot/usr/lib" "$proot/usr/share/makepkg/util"
+    sed "s|^\([[:space:]]*local KEYRING_IMPORT_DIR=\).*|\1'/usr/share/pacman/keyrings'|" "$(command -v pacman-key)" >"$proot/usr/bin/pacman-key"
+    cp /usr/share/makepkg/util/message.sh /usr/share/makepkg/util/parseopts.sh "$proot/usr/share/makepkg/util/"
+    keytools=()
+    for b in gpg gpg-agent vercmp pacman-conf gettext awk wc touch chmod mkdir grep; do
+        p=$(command -v "$b")
+        keytools+=("$p")
+        cp -L "$p" "$proot/usr/bin/$b"
+    done
+    while read -r lib; do
+        [ -e "$bashroot/usr/lib/${lib##*/}" ] || cp -L "$lib" "$proot/usr/lib/${lib##*/}"
+    done < <(ldd "${keytools[@]}" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && NF > 1 { print $1 }' | sort -u)
+    chmod 0755 "$proot"/usr/bin/* "$proot"/usr/lib/*
+    deps[base]+=' pacman'
+    packages+=(pacman)
+    for p in hello:packager hello-one:one hello-two:two hello-m4:m4 hello-m5:m5 doomed:doomed rogue:rogue newbie:newbie; do
+        name=${p%%:*}
+        [ "$name" != newbie ] || [ "$release" != 1 ] || continue
+        new_pkg "$name"
+        put "$name" "usr/share/boxes-fixture/$name" 0644 "$name, signed by ${p#*:}
+"
+        signer[$name]=${p#*:}
+        packages+=("$name")
+    done
+elif [ -n "${KEYRING_DATA:-}" ]; then
+    keyring_files "$KEYRING_DATA"
 fi
 declare -A backup=([filesystem]='etc/group etc/gshadow etc/pacman.conf etc/passwd etc/shadow')
 
 tar_ids=(--uid 0 --gid 0 --uname root --gname root)
 
-file_of() { echo "$work/repo/$1-${version[$1]}-${arch[$1]}.pkg.tar.zst"; }
+file_of() { echo "$work/repo/$1-${version[$1]}-${arch[$1]:-any}.pkg.tar.zst"; }
 
-# Another content, another version (1.0.<hash>-1): a package cache holding an earlier run's
-# package of the same name (new keys, a changed fixture) never mistakes it for this one.
+# Another content, another version (<generation>.0.<hash>-1): a package cache holding an earlier
+# run's package of the same name (new keys, a changed fixture) never mistakes it for this one, and
+# a later generation (the keyring's second release) is an upgrade.
 content_version() { # NAME
     local dir
     dir=$(root_of "$1")
     {
         (cd "$dir" && find . -mindepth 1 -printf '%P %m %y %l\n' | LC_ALL=C sort)
         (cd "$dir" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
-        printf '%s\n' "${deps[$1]}" "${backup[$1]:-}" "${arch[$1]}"
-    } | sha256sum | cut -c1-10 | sed 's/^/1.0./; s/$/-1/'
+        printf '%s\n' "${deps[$1]:-}" "${backup[$1]:-}" "${arch[$1]:-any}"
+    } | sha256sum | cut -c1-10 | sed "s/^/${generation[$1]:-1}.0./; s/\$/-1/"
 }
 
 pack() { # NAME -> OUTDIR-to-be/NAME-VERSION-ARCH.pkg.tar.zst
@@ -193,10 +239,10 @@ pack() { # NAME -> OUTDIR-to-be/NAME-VERSION-ARCH.pkg.tar.zst
         echo "builddate = $epoch"
         echo "packager = boxes test fixture <fixture@example.invalid>"
         echo "size = $((size * 1024))"
-        echo "arch = ${arch[$name]}"
+        echo "arch = ${arch[$name]:-any}"
         echo "license = GPL-3.0-or-later"
         for b in ${backup[$name]:-}; do echo "backup = $b"; done
-        for d in ${deps[$name]}; do echo "depend = $d"; done
+        for d in ${deps[$name]:-}; do echo "depend = $d"; done
     } >"$dir/.PKGINFO"
     find "$dir" -exec touch -h -d "@$epoch" {} +
     (
@@ -209,7 +255,7 @@ pack() { # NAME -> OUTDIR-to-be/NAME-VERSION-ARCH.pkg.tar.zst
         file=$(file_of "$name")
         { printf '%s\0' .PKGINFO .MTREE; cat "$work/files"; } |
             bsdtar --no-fflags --no-xattrs --no-acls -cnf - "${tar_ids[@]}" --null --files-from - |
-            zstd -q -c -T1 -19 >"$file"
+            zstd -q -c -T1 -3 >"$file"
     )
 }
 
@@ -223,7 +269,7 @@ mkdir "$work/repo"
 for name in "${packages[@]}"; do
     pack "$name"
     if [ -n "$keys" ]; then
-        if [ "$name" = rogue ]; then sign "$name" rogue.fpr; else sign "$name" packager.fpr; fi
+        sign "$name" "${signer[$name]:-packager}.fpr"
     fi
 done
 [ -z "$keys" ] || GNUPGHOME=$keys/gnupg gpgconf --kill all

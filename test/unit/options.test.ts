@@ -15,6 +15,7 @@ describe('argv -> options', () => {
     [{ profile: 'basic,cloud-init', distribution: 'debian' }, { targets: [{ profile: 'basic' }, { profile: 'cloud-init' }] }],
     [{ profile: 'container,basic', variant: 'base-devel' }, { targets: [{ profile: 'container', variant: 'base-devel' }, { profile: 'basic' }] }],
     [{ profile: 'container', buildVersion: '1.2', outputDir: 'x', repositoryKeyCheck: false }, { buildVersion: '1.2', outputDir: 'x', repositoryKeyCheck: false }],
+    [{ profile: 'container', distribution: 'arch', keyringAnchor: '/srv/anchor/' }, { keyringAnchor: '/srv/anchor' }],
   ])('%j', (input, expected) => {
     expect(parseBuildOptions(input, ctx)).toMatchObject(expected);
   });
@@ -35,6 +36,8 @@ describe('bad input is a usage error naming the problem', () => {
     [{ profile: 'container', snapshot: '2999-01-01' }, /in the future/],
     [{ profile: 'container', mirror: 'ftp://x' }, /mirror must be/],
     [{ profile: 'container', distribution: 'arch', release: 'trixie' }, /only the release "rolling"/],
+    [{ profile: 'container', keyringAnchor: 'anchor' }, /--keyring-anchor applies to Arch builds only/],
+    [{ profile: 'container', distribution: 'arch', keyringAnchor: '' }, /keyring-anchor needs a directory/],
   ])('%j', (input, message) => {
     expect(() => parseBuildOptions(input, ctx)).toThrow(UsageError);
     expect(() => parseBuildOptions(input, ctx)).toThrow(message);

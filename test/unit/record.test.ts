@@ -54,6 +54,7 @@ describe('build record', () => {
   it.each([
     [{ profile: 'container', variant: 'base-devel', distribution: 'arch', mirror: 'file:///srv/repo', repositoryKeyCheck: false }, ['build', '--profile', 'container', '--variant', 'base-devel', '--distribution', 'arch', '--mirror', 'file:///srv/repo', '--no-repository-key-check']],
     [{ profile: 'basic', snapshot: '2025-11-01', buildVersion: '20251101.3' }, ['build', '--profile', 'basic', '--distribution', 'debian', '--release', 'trixie', '--snapshot', '2025-11-01']],
+    [{ profile: 'container', distribution: 'arch', keyringAnchor: '/srv/anchor' }, ['build', '--profile', 'container', '--variant', 'base', '--distribution', 'arch', '--keyring-anchor', '/srv/anchor']],
   ])('reproduce arguments for %j', (args, start) => {
     const o = options(args as Record<string, string | boolean>);
     const argv = reproduceArgs(o, o.targets[0]!, SEED);

@@ -1,0 +1,43 @@
+// `--keyring-anchor DIR`: checked before anything slow, passed to mkosi as a mount over the tree's
+// own anchor, and kept in the record so that `boxes reproduce` mounts it again.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkKeyringAnchor, KEYRING_ANCHOR_FILES } from '../../src/build/keyring-anchor.js';
+import { KEYRING_ANCHOR_DIR, mkosiBuildArgs } from '../../src/build/mkosi-args.js';
+import { parseBuildOptions } from '../../src/build/options.js';
+import { UsageError } from '../../src/system/errors.js';
+
+const paths = { treeDir: '/t', outputDir: '/o', cacheDir: '/c', packageCacheDir: '/p', workspaceDir: '/w', toolsTree: '/tools' };
+const arch = (extra: Record<string, string> = {}) => parseBuildOptions({ profile: 'container', distribution: 'arch', sourceDateEpoch: '1763856000', ...extra }, { now: new Date() });
+
+describe('--keyring-anchor', () => {
+  it("mounts the anchor over the tree's own, the tree itself staying the first build source", () => {
+    const args = mkosiBuildArgs(arch({ keyringAnchor: '/srv/anchor' }), { profile: 'container', variant: 'base' }, paths, 'abc');
+    expect(args).toContain(`--build-sources=/t,/srv/anchor:${KEYRING_ANCHOR_DIR}`);
+    expect(KEYRING_ANCHOR_DIR).toBe('mkosi.profiles/container/keyring-anchor');
+  });
+
+  it('leaves mkosi its default build sources without one', () => {
+    const args = mkosiBuildArgs(arch(), { profile: 'container', variant: 'base' }, paths, 'abc');
+    expect(args.some((a) => a.startsWith('--build-sources'))).toBe(false);
+  });
+
+  it('accepts a directory with what scripts/keyring-anchor.sh writes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'anchor-'));
+    for (const name of KEYRING_ANCHOR_FILES) writeFileSync(join(dir, name), 'x');
+    await expect(checkKeyringAnchor(dir)).resolves.toBeUndefined();
+  });
+
+  it.each([
+    ['a missing directory', (d: string) => join(d, 'gone'), /keyring anchor .*gone has no anchor\.asc, certifications\.asc, certified/],
+    ['a file', (d: string) => (writeFileSync(join(d, 'file'), 'x'), join(d, 'file')), /has no anchor\.asc, certifications\.asc, certified/],
+    ['a partial anchor', (d: string) => (mkdirSync(join(d, 'part')), writeFileSync(join(d, 'part/anchor.asc'), 'x'), join(d, 'part')), /part has no certifications\.asc, certified$/],
+  ])('refuses %s with a usage error naming what is missing', async (_what, make, message) => {
+    const dir = make(mkdtempSync(join(tmpdir(), 'anchor-')));
+    const error = await checkKeyringAnchor(dir).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).message).toMatch(message);
+  });
+});
