@@ -76,8 +76,10 @@ if [ "$distribution" = arch ]; then
     # With signed packages and a keyring package, so the image's populated keyring is compared too.
     bash "$work/boxes/test/support/make-arch-keys.sh" "$work/arch-keys" 2>/dev/null
     bash "$work/boxes/test/support/make-arch-repo.sh" "$work/arch-repo" "$tools" "$work/arch-keys"
-    chmod -R a+rX "$work/arch-repo"
-    extra=(--mirror "file://$work/arch-repo" --no-repository-key-check)
+    # The fixture's master keys are not Arch's: both sides use the fixture's own trust anchor.
+    bash "$work/boxes/scripts/keyring-anchor.sh" -o "$work/arch-anchor" "$work/arch-keys" >/dev/null
+    chmod -R a+rX "$work/arch-repo" "$work/arch-anchor"
+    extra=(--mirror "file://$work/arch-repo" --no-repository-key-check --keyring-anchor "$work/arch-anchor")
 fi
 
 build() { # SIDE TARGET OUTDIR -> prints the artifact path

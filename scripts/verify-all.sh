@@ -35,11 +35,13 @@ mkdir -p "$work"
 extra=()
 if [ "$distribution" = arch ]; then
     tools=${BOXES_TOOLS_TREE:?set BOXES_TOOLS_TREE to a tools tree (boxes build prints its path)}
-    if [ ! -f "$work/arch-repo/core.db" ]; then
+    if [ ! -f "$work/arch-repo/core.db" ] || [ ! -f "$work/arch-anchor/certified" ]; then
         bash "$src/test/support/make-arch-keys.sh" "$work/arch-keys"
         bash "$src/test/support/make-arch-repo.sh" "$work/arch-repo" "$tools" "$work/arch-keys"
+        # The fixture's master keys are not Arch's: the fixture gets its own keyring trust anchor.
+        bash "$src/scripts/keyring-anchor.sh" -o "$work/arch-anchor" "$work/arch-keys" >/dev/null
     fi
-    extra=(--mirror "file://$work/arch-repo" --no-repository-key-check)
+    extra=(--mirror "file://$work/arch-repo" --no-repository-key-check --keyring-anchor "$work/arch-anchor")
 fi
 read -ra user_args <<<"${BOXES_VERIFY_ARGS:-}"
 

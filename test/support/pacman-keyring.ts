@@ -1,7 +1,7 @@
 // What a pacman keyring trusts, read with GnuPG, and the keyring `pacman-key --init && pacman-key
 // --populate` makes of the same keyring files: the reference the image's keyring must equal.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** One key of a keyring: its validity (GnuPG's letter) and whether it is disabled. */
@@ -31,6 +31,7 @@ export function keyStates(home: string, epoch: string, scratch: string): Map<str
     }
   }
   stopAgent(copy);
+  rmSync(copy, { recursive: true, force: true });
   return states;
 }
 
