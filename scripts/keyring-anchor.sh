@@ -10,8 +10,9 @@
 #   KEYRINGS_DIR: NAME.gpg and NAME-trusted files, e.g. usr/share/pacman/keyrings of an
 #     archlinux-keyring package (or /usr/share/keyrings with Debian's archlinux-keyring).
 #   OUTDIR: default mkosi.profiles/container/keyring-anchor of this checkout.
-# Writes OUTDIR/anchor.asc (public key), OUTDIR/certifications.asc (the master keys, minimal, with
-# the anchor's local certifications) and OUTDIR/certified (one "FINGERPRINT KEYRING" line each).
+# Writes OUTDIR/anchor.asc (the public key) and OUTDIR/certifications/FINGERPRINT.asc for each master
+# key (the key, minimal, with the anchor's local certification); a build imports those of the
+# master keys its keyring trusts, so a key Arch stops trusting stops counting even under an old anchor.
 set -euo pipefail
 
 usage() { echo "usage: ${0##*/} [-o OUTDIR] KEYRINGS_DIR" >&2; exit 2; }
@@ -64,18 +65,22 @@ for trusted in "${trusted_files[@]}"; do
         when=$((created > anchor_time ? created : anchor_time))
         g --faked-system-time "$when!" --default-key "$anchor" --quick-lsign-key "$fpr" >/dev/null 2>&1
         masters+=("$fpr")
-        printf '%s %s\n' "$fpr" "$name" >>"$staging/certified"
     done <"$trusted"
 done
 [ ${#masters[@]} -gt 0 ] || { echo "${0##*/}: no trusted key listed in $keyrings" >&2; exit 1; }
 
 g --armor --export "$anchor" >"$staging/anchor.asc"
-g --armor --export-options export-local-sigs --export "${masters[@]}" >"$staging/certifications.asc"
-sort -o "$staging/certified" "$staging/certified"
+mkdir "$staging/certifications"
+for fpr in "${masters[@]}"; do
+    fpr=$(printf '%s' "$fpr" | tr a-f A-F)
+    g --armor --export-options export-local-sigs --export "$fpr" >"$staging/certifications/$fpr.asc"
+done
 destroy
 
+# The whole anchor is replaced: certifications of an earlier anchor cannot be checked by this one.
 mkdir -p "$out"
-for f in anchor.asc certifications.asc certified; do
-    install -m 0644 "$staging/$f" "$out/$f"
-done
+rm -rf "$out/certifications"
+install -m 0644 "$staging/anchor.asc" "$out/anchor.asc"
+install -d -m 0755 "$out/certifications"
+install -m 0644 "$staging/certifications"/*.asc "$out/certifications/"
 echo "anchor $anchor certified ${#masters[@]} master keys; its private key is gone. Review and commit $out."

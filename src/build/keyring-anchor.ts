@@ -6,21 +6,27 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../system/errors.js';
 
-/** What scripts/keyring-anchor.sh writes, and keyring.finalize reads. */
-export const KEYRING_ANCHOR_FILES = ['anchor.asc', 'certifications.asc', 'certified'] as const;
+/** What scripts/keyring-anchor.sh writes and keyring.finalize reads: the anchor's public key, and one certification per master key. */
+export const KEYRING_ANCHOR_ENTRIES = [
+  { name: 'anchor.asc', directory: false },
+  { name: 'certifications', directory: true },
+] as const;
+
+async function kind(path: string): Promise<'file' | 'directory' | undefined> {
+  try {
+    const s = await stat(path);
+    return s.isDirectory() ? 'directory' : 'file';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw error;
+  }
+}
 
 export async function checkKeyringAnchor(dir: string): Promise<void> {
-  const hint = 'make one with scripts/keyring-anchor.sh -o DIR KEYRINGS_DIR';
   const missing: string[] = [];
-  for (const name of KEYRING_ANCHOR_FILES) {
-    const found = await stat(join(dir, name)).then(
-      (s) => s.isFile(),
-      (error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return false;
-        throw error;
-      },
-    );
-    if (!found) missing.push(name);
+  for (const entry of KEYRING_ANCHOR_ENTRIES) {
+    if ((await kind(join(dir, entry.name))) !== (entry.directory ? 'directory' : 'file')) missing.push(entry.directory ? `${entry.name}/` : entry.name);
   }
-  if (missing.length > 0) throw new UsageError(`keyring anchor ${dir} has no ${missing.join(', ')}`, hint);
+  if (missing.length > 0) throw new UsageError(`keyring anchor ${dir} has no ${missing.join(' or ')}`, 'make one with scripts/keyring-anchor.sh -o DIR KEYRINGS_DIR');
 }

@@ -140,7 +140,11 @@ describe('arch container from a local repository', () => {
     anchor = join(work, 'arch-anchor');
     sh('bash', [join(root, 'test/support/make-arch-keys.sh'), keys]);
     sh('bash', [join(root, 'test/support/make-arch-repo.sh'), repo, toolsTree, keys]);
-    sh('bash', [join(root, 'scripts/keyring-anchor.sh'), '-o', anchor, keys]);
+    // The anchor also certifies master5, which this keyring does not trust: that certification must not count.
+    const input = mkdtempSync(join(work, 'anchor-input-'));
+    cpSync(join(keys, 'archlinux.gpg'), join(input, 'archlinux.gpg'));
+    writeFileSync(join(input, 'archlinux-trusted'), `${readFileSync(join(keys, 'archlinux-trusted'), 'utf8')}${fpr('master5')}:4:\n`);
+    sh('bash', [join(root, 'scripts/keyring-anchor.sh'), '-o', anchor, input]);
     rootBuild = boxes([...fixture(), '--output-dir', join(work, 'arch-a')]);
   });
 
@@ -165,6 +169,8 @@ describe('arch container from a local repository', () => {
     expect(trusted(ours)).toEqual([fingerprintOf(join(anchor, 'anchor.asc')), ...['master1', 'master2', 'master3', 'packager', 'doomed'].map(fpr)].sort());
     expect(withoutRoot(ours)).toEqual(withoutRoot(reference));
     expect(ours.get(fpr('master4'))?.disabled, 'the revoked master key is disabled').toBe(true);
+    expect(readdirSync(join(anchor, 'certifications'))).toContain(`${fpr('master5')}.asc`);
+    expect(ours.get(fpr('master5'))?.validity, 'a master key the package does not trust').not.toMatch(/^[fu]$/);
     for (const name of ['one', 'two', 'm4', 'm5']) expect(ours.get(fpr(name))?.validity, name).not.toMatch(/^[fu]$/);
     // No private key: GnuPG keeps them in private-keys-v1.d (and secring.gpg for old versions).
     expect(readdirSync(home).filter((n) => /private-keys|secring/.test(n))).toEqual([]);
