@@ -33,7 +33,7 @@ install -d -m 0700 "$GNUPGHOME"
 trap 'gpgconf --kill all' EXIT
 
 g() { gpg --batch --quiet --no-tty --pinentry-mode loopback --passphrase '' --faked-system-time "$time!" "$@"; }
-fpr() { gpg --batch --with-colons --list-keys "<$1@example.invalid>" | awk -F: '$1 == "fpr" { print $10; exit }'; }
+fpr() { gpg --batch --with-colons --list-keys "<$1@example.invalid>" 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }'; }
 
 new_key() { # NAME USAGE
     g --quick-generate-key "boxes fixture $1 <$1@example.invalid>" ed25519 "$2" never 2>/dev/null
@@ -63,7 +63,7 @@ release() { # DIR PACKAGER... -> the keyring files of one archlinux-keyring rele
     mkdir -p "$dir"
     local fprs=()
     for name in master1 master2 master3 master4 master5 "$@"; do fprs+=("$(cat "$out/$name.fpr")"); done
-    g --export "${fprs[@]}" >"$dir/archlinux.gpg"
+    g --export "${fprs[@]}" >"$dir/archlinux.gpg" 2>/dev/null
     for name in master1 master2 master3; do printf '%s:4:\n' "$(cat "$out/$name.fpr")"; done >"$dir/archlinux-trusted"
     cat "$out/master4.fpr" >"$dir/archlinux-revoked"
 }

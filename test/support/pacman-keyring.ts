@@ -40,9 +40,19 @@ export function trusted(states: Map<string, KeyState>): string[] {
   return [...states].filter(([, s]) => s.validity === 'f' || s.validity === 'u').map(([fpr]) => fpr).sort();
 }
 
-/** The same states without the keyring's root (the key of ultimate validity: pacman-key's local key or boxes' anchor). */
-export function withoutRoot(states: Map<string, KeyState>): Record<string, KeyState> {
-  return Object.fromEntries([...states].filter(([, s]) => s.validity !== 'u').sort(([a], [b]) => a.localeCompare(b)));
+/**
+ * What pacman acts on, key by key, without the keyring's root (the key of ultimate validity:
+ * pacman-key's local key or boxes' anchor): whether the key is valid (full or ultimate) and
+ * whether it is disabled. (GnuPG versions differ in the letter of a key that is not valid, `-` or
+ * `q`; both mean pacman refuses it.)
+ */
+export function trustSummary(states: Map<string, KeyState>): Record<string, { valid: boolean; disabled: boolean }> {
+  return Object.fromEntries(
+    [...states]
+      .filter(([, s]) => s.validity !== 'u')
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([fpr, s]) => [fpr, { valid: s.validity === 'f', disabled: s.disabled }]),
+  );
 }
 
 /**
