@@ -2,18 +2,18 @@
  * `boxes audit`: opens an artifact of any kind without booting it (OCI archive, qcow2/raw disk,
  * Vagrant box) and checks the security invariants of src/audit/rules.ts.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { UsageError } from '../system/errors.js';
 import { sniffFormat } from '../system/file-format.js';
-import { PREFIX_PATTERN } from '../build/naming.js';
 import { unpackBoxDisk } from '../vagrant/box-file.js';
-import { parseBoxName } from '../vagrant/box-name.js';
-import { parseDiskName } from '../vm/artifact.js';
+import { readRecord } from '../record/read-record.js';
+import { recordName } from '../record/write-record.js';
+import { sha256File } from '../build/checksums.js';
 import { diskView } from './disk-view.js';
-import { ociView } from './oci-view.js';
-import { audit, type Finding } from './rules.js';
+import { ociViews } from './oci-view.js';
+import { ALLOWED_PASSWORDS, audit, auditLayered, type Finding } from './rules.js';
 
 export type ArtifactKind = 'container' | 'disk' | 'box';
 
@@ -27,6 +27,11 @@ export interface AuditReport {
 
 /** Tells the kind by the file's first bytes, not its name. */
 export async function detectKind(path: string): Promise<{ kind: ArtifactKind; format?: string }> {
+  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR' || error.code === 'EACCES') throw new UsageError(`cannot read ${path}: ${error.code}`, 'check the path');
+    throw error;
+  });
+  if (!info.isFile()) throw new UsageError(`${path} is not a file`, 'boxes audit reads artifact files: OCI archives (.tar), qcow2 or raw disks and Vagrant boxes');
   const format = await sniffFormat(path);
   if (format === 'qcow2' || format === 'raw') return { kind: 'disk', format };
   if (format === 'gzip') return { kind: 'box' };
@@ -34,20 +39,40 @@ export async function detectKind(path: string): Promise<{ kind: ArtifactKind; fo
   throw new UsageError(`${basename(path)} is of an unknown type`, 'boxes audit reads OCI archives (.tar), qcow2 or raw disks and Vagrant boxes');
 }
 
-export function profileOf(name: string): string | undefined {
-  if (new RegExp(`^${PREFIX_PATTERN}-x86_64-container-[\\w-]+-.+\\.tar$`).test(name)) return 'container';
-  return parseDiskName(name)?.profile ?? parseBoxName(name)?.profile;
+/**
+ * The profile the artifact's build record (`<artifact>.manifest.json` beside it) names, which
+ * decides the rules' exceptions. No record, or a record of other bytes: no exceptions at all. A
+ * record that grants exceptions is believed only for the bytes it names (sha256 checked).
+ */
+export async function recordedProfile(path: string): Promise<string | undefined> {
+  const file = join(path, '..', recordName(basename(path)));
+  const found = await stat(file).then(
+    (s) => s.isFile(),
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    },
+  );
+  if (!found) return undefined;
+  const record = await readRecord(file);
+  if (record.artifact.name !== basename(path)) return undefined;
+  if (!ALLOWED_PASSWORDS[record.image.profile]) return record.image.profile;
+  return (await sha256File(path)) === record.artifact.sha256 ? record.image.profile : undefined;
 }
 
 /** `io.scratch`: where the sparse copy of a disk goes (a build passes its staging directory). */
 export async function auditArtifact(path: string, io: { signal?: AbortSignal; scratch?: string } = {}): Promise<AuditReport> {
   const { kind, format } = await detectKind(path);
-  const profile = profileOf(basename(path));
+  const profile = await recordedProfile(path);
+  if (kind === 'container') {
+    const views = await ociViews(path);
+    const entries = views.layers.reduce((n, v) => n + v.entries.size, 0);
+    return { artifact: path, kind, profile, entries, findings: auditLayered(views.layers, views.images, { profile }) };
+  }
   const work = await mkdtemp(join(io.scratch ?? tmpdir(), 'boxes-audit-'));
   try {
     let view;
-    if (kind === 'container') view = await ociView(path);
-    else if (kind === 'disk') view = await diskView(path, format!, work, io.signal);
+    if (kind === 'disk') view = await diskView(path, format!, work, io.signal);
     else {
       const disk = await unpackBoxDisk(path, work);
       view = await diskView(disk.path, disk.format, work, io.signal);
@@ -61,5 +86,5 @@ export async function auditArtifact(path: string, io: { signal?: AbortSignal; sc
 export function formatAudit(r: AuditReport): string {
   const name = basename(r.artifact);
   if (r.findings.length === 0) return `${name}: clean (${r.entries} entries checked)`;
-  return r.findings.map((f) => `${name}: ${f.rule}: ${f.path}: ${f.detail}`).join('\n');
+  return r.findings.map((f) => `${name}: ${f.rule}: ${f.path}: ${f.detail}${f.layer ? ` (${f.layer})` : ''}`).join('\n');
 }

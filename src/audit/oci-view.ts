@@ -1,17 +1,19 @@
-/** An OCI archive's root filesystem: its layers applied in order, whiteouts removing what they name. */
-import { createGunzip } from 'node:zlib';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
+/**
+ * An OCI archive as the audit sees it: each layer on its own (what every pull ships, whatever a
+ * later layer hides) and each image's merged root filesystem (layers applied in order, whiteouts
+ * removing what they name). A hard link is its target's file under its own name.
+ */
 import * as tar from 'tar';
-import { UsageError } from '../system/errors.js';
-import { wantsContent, type FileEntry, type FsView } from './view.js';
+import { scanOciArchive, type LayerEntry, type LayerScan } from './oci-layers.js';
+import type { ContentMarker } from './secret-scan.js';
+import type { FileEntry, FsView } from './view.js';
 
 export interface Blobs {
   small: Map<string, Buffer>;
   layers: Map<string, Buffer>;
 }
 
-/** Every member of an OCI archive in memory: JSON documents and layers. */
+/** Every member of an OCI archive in memory: JSON documents and layers (verify's comparison of two small archives). */
 export async function readArchive(archive: string): Promise<Blobs> {
   const small = new Map<string, Buffer>();
   const layers = new Map<string, Buffer>();
@@ -30,55 +32,80 @@ export async function readArchive(archive: string): Promise<Blobs> {
   return { small, layers };
 }
 
-const clean = (p: string) => p.replace(/^\.?\//, '').replace(/\/$/, '');
+interface State {
+  entries: Map<string, FileEntry>;
+  contents: Map<string, Buffer>;
+  markers: Map<string, ReadonlySet<ContentMarker>>;
+}
 
-export async function ociView(archive: string): Promise<FsView> {
-  const { small, layers } = await readArchive(archive);
-  const json = (name: string) => {
-    const data = small.get(name);
-    if (!data) throw new UsageError(`${archive} is not an OCI archive: ${name} is missing`, 'pass an archive that boxes build wrote');
-    return JSON.parse(data.toString('utf8')) as Record<string, unknown>;
-  };
-  const index = json('index.json') as { manifests?: { digest: string }[] };
-  const manifestDigest = index.manifests?.[0]?.digest;
-  if (!manifestDigest) throw new UsageError(`${archive}: index.json names no manifest`);
-  const manifest = json(`blobs/${manifestDigest.replace(':', '/')}`) as { layers?: { digest: string; mediaType: string }[] };
-  if (!Array.isArray(manifest.layers)) throw new UsageError(`${archive} is not an OCI archive: its manifest lists no layers`);
-  const entries = new Map<string, FileEntry>();
-  const contents = new Map<string, Buffer>();
-  const remove = (path: string) => {
-    for (const key of [...entries.keys()]) if (key === path || key.startsWith(`${path}/`)) (entries.delete(key), contents.delete(key));
-  };
-  for (const layer of manifest.layers) {
-    const name = `blobs/${layer.digest.replace(':', '/')}`;
-    const data = layers.get(name) ?? small.get(name);
-    if (!data) throw new UsageError(`${archive}: layer ${layer.digest} is missing`);
-    const parser = new tar.Parser({
-      onReadEntry: (entry) => {
-        const path = clean(entry.path);
-        const base = path.split('/').at(-1) ?? '';
-        const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
-        if (base === '.wh..wh..opq') {
-          for (const key of [...entries.keys()]) if (key.startsWith(`${dir}/`)) (entries.delete(key), contents.delete(key));
-          return entry.resume();
-        }
-        if (base.startsWith('.wh.')) {
-          remove(dir ? `${dir}/${base.slice(4)}` : base.slice(4));
-          return entry.resume();
-        }
-        if (!path) return entry.resume();
-        const type = entry.type === 'File' || entry.type === 'OldFile' ? 'file' : entry.type === 'Directory' ? 'dir' : entry.type === 'SymbolicLink' ? 'symlink' : 'other';
-        remove(path);
-        entries.set(path, { path, type, mode: (entry.mode ?? 0) & 0o7777, uid: entry.uid ?? 0, size: entry.size ?? 0 });
-        if (type !== 'file' || !wantsContent(path, entry.size ?? 0)) return entry.resume();
-        const chunks: Buffer[] = [];
-        entry.on('data', (c: Buffer) => chunks.push(c));
-        entry.on('end', () => contents.set(path, Buffer.concat(chunks)));
-      },
-    });
-    const gz = layer.mediaType.endsWith('+gzip') || (data[0] === 0x1f && data[1] === 0x8b);
-    if (gz) await pipeline(Readable.from([data]), createGunzip(), parser);
-    else await pipeline(Readable.from([data]), parser);
+const within = (key: string, path: string) => key === path || key.startsWith(`${path}/`);
+
+function removeUnder(state: State, path: string, self: boolean): void {
+  for (const key of [...state.entries.keys()])
+    if ((self && key === path) || key.startsWith(path === '' ? '' : `${path}/`)) {
+      state.entries.delete(key);
+      state.contents.delete(key);
+      state.markers.delete(key);
+    }
+}
+
+/** Applies one layer's entries onto a state (an empty one: the layer on its own). */
+function apply(state: State, layer: LayerScan): void {
+  for (const e of layer.entries) {
+    if (e.whiteout === 'opaque') {
+      removeUnder(state, e.path, false);
+      continue;
+    }
+    if (e.whiteout === 'remove') {
+      for (const key of [...state.entries.keys()]) if (within(key, e.path)) removeUnder(state, key, true);
+      continue;
+    }
+    if (e.type !== 'dir') removeUnder(state, e.path, true);
+    state.entries.set(e.path, fileEntry(e, state));
+    const source = e.type === 'hardlink' ? e.linkTarget! : e.path;
+    const content = e.type === 'hardlink' ? state.contents.get(source) : layer.contents.get(source);
+    const markers = e.type === 'hardlink' ? state.markers.get(source) : layer.markers.get(source);
+    if (content) state.contents.set(e.path, content);
+    if (markers) state.markers.set(e.path, markers);
   }
-  return { entries, content: (path) => contents.get(path) };
+}
+
+/** A hard link is its target's file (mode and owner included) under another name. */
+function fileEntry(e: LayerEntry, state: State): FileEntry {
+  if (e.type !== 'hardlink') return { path: e.path, type: e.type, mode: e.mode, uid: e.uid, size: e.size };
+  const target = state.entries.get(e.linkTarget!);
+  return { path: e.path, type: target?.type ?? 'file', mode: target?.mode ?? e.mode, uid: target?.uid ?? e.uid, size: target?.size ?? e.size };
+}
+
+function view(state: State, layer?: string): FsView {
+  return { entries: state.entries, content: (p) => state.contents.get(p), markers: (p) => state.markers.get(p), layer };
+}
+
+const empty = (): State => ({ entries: new Map(), contents: new Map(), markers: new Map() });
+
+export interface OciViews {
+  /** Each distinct layer on its own, named `layer N of M (sha256:…)` after the first image that lists it. */
+  layers: FsView[];
+  /** Each image's root filesystem. */
+  images: FsView[];
+}
+
+export async function ociViews(archive: string): Promise<OciViews> {
+  const scan = await scanOciArchive(archive);
+  const layers: FsView[] = [];
+  const named = new Set<string>();
+  for (const image of scan.images)
+    image.layers.forEach((digest, i) => {
+      if (named.has(digest)) return;
+      named.add(digest);
+      const state = empty();
+      apply(state, scan.layers.get(digest)!);
+      layers.push(view(state, `layer ${i + 1} of ${image.layers.length} (${digest.slice(0, 19)}…)`));
+    });
+  const images = scan.images.map((image) => {
+    const state = empty();
+    for (const digest of image.layers) apply(state, scan.layers.get(digest)!);
+    return view(state);
+  });
+  return { layers, images };
 }

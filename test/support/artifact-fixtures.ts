@@ -63,9 +63,9 @@ export function ociArchive(trees: string[], out: string, refs: string[] = []): s
     tar.c({ gzip: true, file, cwd: tree, sync: true, portable: false }, ['.']);
     return { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...blob(readFileSync(file)) };
   });
-  const config = blob(Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [] } })));
-  const manifest = blob(Buffer.from(JSON.stringify({ schemaVersion: 2, config, layers })));
-  const manifests = refs.length === 0 ? [manifest] : refs.map((ref) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': ref } }));
+  const config = { mediaType: 'application/vnd.oci.image.config.v1+json', ...blob(Buffer.from(JSON.stringify({ rootfs: { type: 'layers' } }))) };
+  const manifest = { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...blob(Buffer.from(JSON.stringify({ schemaVersion: 2, config, layers }))) };
+  const manifests = refs.length === 0 ? [manifest] : refs.map((ref) => ({ ...manifest, annotations: { 'org.opencontainers.image.ref.name': ref } }));
   writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests }));
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   tar.c({ file: out, cwd: dir, sync: true }, ['oci-layout', 'index.json', 'blobs']);

@@ -105,11 +105,13 @@ function ociArchive(path, payload) {
   tar.c({ file: join(dir, 'layer.tar'), cwd: tree, sync: true, ...(mode === 'environment' ? { portable: true } : {}) }, plant ? ['etc', plant.split('/')[0]] : ['etc']);
   const layerData = readFileSync(join(dir, 'layer.tar'));
   const layer = { mediaType: 'application/vnd.oci.image.layer.v1.tar', ...blob(layerData) };
-  const config = blob(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [layer.digest] } }));
-  const manifest = blob(JSON.stringify({ schemaVersion: 2, config, layers: [layer] }));
+  const config = { mediaType: 'application/vnd.oci.image.config.v1+json', ...blob(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [layer.digest] } })) };
+  const manifest = { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...blob(JSON.stringify({ schemaVersion: 2, config, layers: [layer] })) };
   writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [manifest] }));
+  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   // The environment mode's archive depends on nothing but the payload: fixed modes and times.
   const fixed = mode === 'environment' ? { portable: true, mtime: new Date(1763856000_000) } : {};
   if (mode === 'environment') for (const p of ['blobs', 'blobs/sha256']) chmodSync(join(dir, p), 0o755);
-  tar.c({ file: path, cwd: dir, sync: true, ...fixed }, ['index.json', 'blobs']);
+  if (mode === 'environment') utimesSync(join(dir, 'oci-layout'), 1763856000, 1763856000);
+  tar.c({ file: path, cwd: dir, sync: true, ...fixed }, ['oci-layout', 'index.json', 'blobs']);
 }

@@ -1,7 +1,11 @@
 // `boxes audit` on small artifacts of every kind: clean ones pass; each planted problem (host key,
 // machine-id, history, setuid file, unlocked root, ...) exits 1 naming the file and the rule.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
+import { parseBuildOptions } from '../../src/build/options.js';
+import { makeRecord } from '../../src/record/record.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +18,23 @@ import { diskImage, ociArchive, PLANTED, rootTree, vagrantBox, type Plant } from
 const cli = resolve(import.meta.dirname, '../../dist/cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'boxes-audit-test-'));
 const boxesAudit = (...paths: string[]) => spawnSync('node', [cli, 'audit', ...paths], { encoding: 'utf8', timeout: 60_000 });
+
+/** The build record `boxes build` would write beside the artifact, for this profile. */
+function writeRecordFor(artifact: string, profile: string) {
+  const options = parseBuildOptions({ profile, distribution: 'debian', sourceDateEpoch: '1763856000' }, { now: new Date() });
+  const record = makeRecord({
+    toolVersion: '0.1.0',
+    revision: 'abc',
+    mkosiVersion: '25.3',
+    toolsTree: { distribution: null, release: null, packages: [] },
+    options,
+    target: options.targets[0]!,
+    seed: '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7',
+    packages: [],
+    artifact: { name: basename(artifact), sha256: createHash('sha256').update(readFileSync(artifact)).digest('hex'), size: 1 },
+  });
+  writeFileSync(`${artifact}.manifest.json`, JSON.stringify(record));
+}
 
 const KINDS = {
   container: (tree: string, n: string) => ociArchive([tree], join(dir, `Debian-13-x86_64-container-base-${n}.tar`)),
@@ -57,17 +78,36 @@ describe('boxes audit command', () => {
 });
 
 describe('audit', () => {
-  it('applies OCI whiteouts: a key deleted by a later layer is not there', async () => {
+  it('finds a key that a later layer deletes: every pull still ships it, and the finding names the layer', async () => {
     const upper = mkdtempSync(join(tmpdir(), 'boxes-upper-'));
     mkdirSync(join(upper, 'etc/ssh'), { recursive: true });
     writeFileSync(join(upper, 'etc/ssh/.wh.ssh_host_ed25519_key'), '');
-    expect((await auditArtifact(ociArchive([rootTree('host-key'), upper], join(dir, 'whiteout.tar')))).findings).toEqual([]);
+    const findings = (await auditArtifact(ociArchive([rootTree('host-key'), upper], join(dir, 'whiteout.tar')))).findings;
+    expect(findings).toEqual([expect.objectContaining({ rule: 'ssh-host-key', path: '/etc/ssh/ssh_host_ed25519_key', layer: expect.stringMatching(/^layer 1 of 2 \(sha256:[0-9a-f]{12}…\)$/) })]);
   });
 
-  it("allows the basic image's documented user password, not a container's", async () => {
+  it("allows the basic image's documented user password only by its build record, never by its file name", async () => {
     const tree = rootTree('user-password');
-    expect((await auditArtifact(diskImage(tree, join(dir, 'Debian-13-x86_64-basic-1.qcow2'), 'qcow2'))).findings).toEqual([]);
-    expect((await auditArtifact(ociArchive([tree], join(dir, 'Debian-13-x86_64-container-base-2.tar')))).findings).toHaveLength(1);
+    const disk = diskImage(tree, join(dir, 'Debian-13-x86_64-basic-1.qcow2'), 'qcow2');
+    // Named like a basic image, but no record says it is one: no exceptions.
+    expect((await auditArtifact(disk)).findings).toEqual([expect.objectContaining({ rule: 'password', path: '/etc/shadow' })]);
+    writeRecordFor(disk, 'basic');
+    expect((await auditArtifact(disk)).findings).toEqual([]);
+    // The same record beside other bytes grants nothing.
+    const other = diskImage(rootTree('user-password'), join(dir, 'other.qcow2'), 'qcow2');
+    cpSync(`${disk}.manifest.json`, `${other}.manifest.json`);
+    expect((await auditArtifact(other)).findings).toHaveLength(1);
+    // A record naming the container profile grants nothing either.
+    const archive = ociArchive([tree], join(dir, 'Debian-13-x86_64-basic-2.tar'));
+    writeRecordFor(archive, 'container');
+    expect((await auditArtifact(archive)).findings).toHaveLength(1);
+  });
+
+  it('exits 2 with one line for a directory', () => {
+    const r = boxesAudit(dir);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/is not a file/);
   });
 
   it('reports every artifact, and exits 2 on a file of unknown type before reading any', () => {
