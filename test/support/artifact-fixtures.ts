@@ -85,6 +85,23 @@ export function diskImage(tree: string, out: string, format: 'raw' | 'qcow2'): s
   return out;
 }
 
+/**
+ * A GPT disk of several ext4 partitions, each made from a tree: `type` is a GPT type, `uuid` its
+ * PARTUUID (for an /etc/fstab entry). 24 MiB each.
+ */
+export function multiPartitionDisk(parts: { tree: string; type: string; uuid?: string }[], out: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'boxes-disk-'));
+  execFileSync('truncate', ['-s', `${8 + parts.length * 24}M`, out]);
+  const script = ['label: gpt', ...parts.map((p, i) => `start=${2048 + i * 49152}, size=49152, type=${p.type}${p.uuid ? `, uuid=${p.uuid}` : ''}`)].join('\n');
+  execFileSync('sfdisk', ['--quiet', out], { input: `${script}\n`, stdio: ['pipe', 'pipe', 'pipe'] });
+  parts.forEach((p, i) => {
+    const fs = join(dir, `p${i}.ext4`);
+    execFileSync('mkfs.ext4', ['-q', '-F', '-d', p.tree, fs, '24M'], { stdio: 'pipe' });
+    execFileSync('dd', [`if=${fs}`, `of=${out}`, 'bs=1M', `seek=${1 + i * 24}`, 'conv=notrunc,sparse', 'status=none']);
+  });
+  return out;
+}
+
 /** A vagrant-libvirt box around a qcow2 disk made from the tree. */
 export function vagrantBox(tree: string, out: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'boxes-box-'));

@@ -1,6 +1,6 @@
 // `boxes audit` on small artifacts of every kind: clean ones pass; each planted problem (host key,
 // machine-id, history, setuid file, unlocked root, ...) exits 1 naming the file and the rule.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
@@ -12,8 +12,9 @@ import { describe, expect, it } from 'vitest';
 import { auditArtifact } from '../../src/audit/audit-artifact.js';
 import { parseListings } from '../../src/audit/disk-view.js';
 import { audit } from '../../src/audit/rules.js';
+import { UsageError } from '../../src/system/errors.js';
 import type { FileEntry, FsView } from '../../src/audit/view.js';
-import { diskImage, ociArchive, PLANTED, rootTree, vagrantBox, type Plant } from '../support/artifact-fixtures.js';
+import { diskImage, multiPartitionDisk, ociArchive, PLANTED, rootTree, vagrantBox, type Plant } from '../support/artifact-fixtures.js';
 
 const cli = resolve(import.meta.dirname, '../../dist/cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'boxes-audit-test-'));
@@ -103,6 +104,57 @@ describe('audit', () => {
     expect((await auditArtifact(archive)).findings).toHaveLength(1);
   });
 
+  describe('disks: every partition, every directory, nothing outside the image', () => {
+    const ROOT = '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709';
+    const tree = (files: Record<string, string>) => {
+      const t = mkdtempSync(join(tmpdir(), 'boxes-part-'));
+      for (const [path, text] of Object.entries(files)) {
+        mkdirSync(join(t, path, '..'), { recursive: true });
+        writeFileSync(join(t, path), text);
+      }
+      return t;
+    };
+
+    it('reads a /home partition by its GPT type', async () => {
+      const disk = multiPartitionDisk([{ tree: rootTree(), type: ROOT }, { tree: tree({ 'debian/.bash_history': 'ls\n' }), type: '933AC7E1-2EB4-4F13-B844-0E14E2AEF915' }], join(dir, 'home.raw'));
+      expect((await auditArtifact(disk)).findings).toEqual([expect.objectContaining({ rule: 'shell-history', path: '/home/debian/.bash_history' })]);
+    });
+
+    it('places a Linux data partition where the root\'s /etc/fstab mounts it', async () => {
+      const root = rootTree();
+      writeFileSync(join(root, 'etc/fstab'), 'PARTUUID=6b1f3c2e-3a55-4d4b-9c4e-1f2a3b4c5d6e /srv/data ext4 defaults 0 2\n');
+      const disk = multiPartitionDisk([{ tree: root, type: ROOT }, { tree: tree({ '.netrc': 'machine x login a password b\n' }), type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4', uuid: '6B1F3C2E-3A55-4D4B-9C4E-1F2A3B4C5D6E' }], join(dir, 'fstab.raw'));
+      expect((await auditArtifact(disk)).findings).toEqual([expect.objectContaining({ rule: 'credentials', path: '/srv/data/.netrc' })]);
+    });
+
+    it('refuses a Linux partition it cannot read', async () => {
+      const disk = multiPartitionDisk([{ tree: rootTree(), type: ROOT }, { tree: tree({ x: 'x' }), type: '933AC7E1-2EB4-4F13-B844-0E14E2AEF915' }], join(dir, 'unreadable.raw'));
+      execFileSync('dd', ['if=/dev/zero', `of=${disk}`, 'bs=1M', 'seek=25', 'count=4', 'conv=notrunc', 'status=none']);
+      const error = await auditArtifact(disk).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as UsageError).message).toMatch(/holds no filesystem debugfs can read/);
+    });
+
+    it('reads a directory whose name holds a quote, and what is inside it', async () => {
+      const root = rootTree();
+      mkdirSync(join(root, 'root/we "hide" here/.ssh'), { recursive: true });
+      writeFileSync(join(root, 'root/we "hide" here/.ssh/id_rsa'), 'key\n');
+      expect((await auditArtifact(diskImage(root, join(dir, 'quoted.qcow2'), 'qcow2'))).findings).toEqual([expect.objectContaining({ rule: 'private-key', path: '/root/we "hide" here/.ssh/id_rsa' })]);
+    });
+
+    it.each([
+      ['a backing file', (d: string) => execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', diskImage(rootTree(), join(d, 'base.raw'), 'raw'), '-F', 'raw', join(d, 'overlay.qcow2')]), 'overlay.qcow2', /not self-contained: it names a backing file/],
+      ['an external data file', (d: string) => execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', `data_file=${diskImage(rootTree(), join(d, 'data.raw'), 'raw')},data_file_raw=on`, join(d, 'external.qcow2'), '32M']), 'external.qcow2', /not self-contained: it names a data file/],
+    ])('refuses a qcow2 with %s, reading nothing of it', async (_what, make, name, message) => {
+      const d = mkdtempSync(join(tmpdir(), 'boxes-backing-'));
+      make(d);
+      const r = boxesAudit(join(d, name));
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    });
+  });
+
   it('exits 2 with one line for a directory', () => {
     const r = boxesAudit(dir);
     expect(r.status).toBe(2);
@@ -156,13 +208,15 @@ describe('audit rules', () => {
     ]);
   });
 
-  it('reads debugfs listings', () => {
-    const out = 'debugfs: ls -p "/"\n/2/040755/0/0/.//\n/2/040755/0/0/..//\n/12/040755/0/0/etc//\n\ndebugfs: ls -p "/usr/bin"\n/21/104755/0/0/su/35664/\n/20/120777/0/0/sh/4/\n';
+  it('reads debugfs listings by inode, and refuses a line it cannot read', () => {
+    const out = 'debugfs: ls -p <2>\n/2/040755/0/0/.//\n/2/040755/0/0/..//\n/12/040755/0/0/etc//\n\ndebugfs: ls -p <40>\n/21/104755/0/0/su/35664/\n/20/120777/0/0/sh/4/\n/22/100644/0/0/a "quoted" name/3/\n';
     const l = parseListings(out);
-    expect(l.get('/')).toEqual([{ name: 'etc', mode: 0o40755, uid: 0, size: 0 }]);
-    expect(l.get('/usr/bin')).toEqual([
-      { name: 'su', mode: 0o104755, uid: 0, size: 35664 },
-      { name: 'sh', mode: 0o120777, uid: 0, size: 4 },
+    expect(l.get(2)).toEqual([{ inode: 12, name: 'etc', mode: 0o40755, uid: 0, size: 0 }]);
+    expect(l.get(40)).toEqual([
+      { inode: 21, name: 'su', mode: 0o104755, uid: 0, size: 35664 },
+      { inode: 20, name: 'sh', mode: 0o120777, uid: 0, size: 4 },
+      { inode: 22, name: 'a "quoted" name', mode: 0o100644, uid: 0, size: 3 },
     ]);
+    expect(() => parseListings('debugfs: ls -p <2>\n/5/100644/0/0/half a na\nme/1/\n')).toThrow(UsageError);
   });
 });
