@@ -23,7 +23,8 @@ import { writeFileAtomic } from './system/write-atomic.js';
 import { BuildError, ExecutorFailed, InterruptedError, JobFailed } from './system/errors.js';
 import { cleanupVm } from './executor/cleanup.js';
 import { executorConfig } from './executor/config.js';
-import { boxesVersion } from './system/paths.js';
+import { boxesVersion, boxesVersionSync } from './system/paths.js';
+import { PINNED } from './build/mkosi.js';
 import { jobFromEnv, vmName } from './executor/job.js';
 import { parseExecutorOptions, type RawExecutorOptions } from './executor/options.js';
 import { prepare } from './executor/prepare.js';
@@ -93,6 +94,9 @@ function withBuildOptions(command: Command, outputDir: string): Command {
 export function program(): Command {
   const cmd = new Command('boxes')
     .description('Build reproducible, rootless Linux OS images from one mkosi configuration')
+    .version(`boxes ${boxesVersionSync()} (mkosi ${PINNED.version} pinned)`, '-V, --version', 'print the version and the pinned mkosi')
+    // `boxes catalog --version V` is the catalog's own option: the program's come before the verb.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError(false);

@@ -61,6 +61,8 @@ export interface Context {
   hostDistribution?: Distribution;
 }
 
+/** 9999-12-31 23:59:59 UTC: build versions are YYYYMMDD. */
+const MAX_EPOCH = 253402300799;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const profileNames = PROFILES.map((p) => p.name).join(', ');
 
@@ -94,7 +96,7 @@ const raw = z
     sourceDateEpoch: z
       .string()
       .regex(/^\d+$/, { error: 'source-date-epoch must be a non-negative integer (seconds since 1970)' })
-      .refine((s) => Number.isSafeInteger(Number(s)), { error: 'source-date-epoch is too large' })
+      .refine((s) => Number(s) <= MAX_EPOCH, { error: `source-date-epoch must be at most ${MAX_EPOCH} (9999-12-31, the last day a build version YYYYMMDD can name)` })
       .optional(),
     seed: z.string().regex(UUID, { error: 'seed must be a UUID such as 0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7' }).optional(),
     buildVersion: z

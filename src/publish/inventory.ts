@@ -46,11 +46,25 @@ export function parseSha256Sums(text: string): Map<string, string> {
   return sums;
 }
 
+/**
+ * A name read from SHA256SUMS, a record or a statement becomes a path in the output directory and
+ * a file name at the target: only a plain file name may (no directory part, no `..`, no control byte).
+ */
+export function plainFileName(name: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\\') && !/[\u0000-\u001f\u007f]/.test(name);
+}
+
 async function readSums(dir: string): Promise<Map<string, string>> {
-  const text = await readFile(join(dir, 'SHA256SUMS'), 'utf8').catch(() => {
+  const text = await readFile(join(dir, 'SHA256SUMS'), 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT' && error.code !== 'ENOTDIR' && error.code !== 'EISDIR') throw error;
     throw new UsageError(`${dir} has no SHA256SUMS: it is not the output directory of a boxes build`, 'pass the --output-dir that boxes build wrote to');
   });
-  return parseSha256Sums(text);
+  const sums = parseSha256Sums(text);
+  const bad = [...sums.keys()].filter((name) => !plainFileName(name));
+  if (bad.length > 0)
+    throw new UsageError(`${dir}/SHA256SUMS names ${bad.map((n) => JSON.stringify(n)).join(', ')}: only plain file names may be published`, 'nothing was published; rebuild into a fresh output directory');
+  return sums;
 }
 
 /** Every problem with one artifact's bytes: each check is against what the build wrote. */
@@ -80,6 +94,8 @@ export async function inventory(dir: string, options: InventoryOptions): Promise
     const kind = kindOf(name);
     if (!kind || !options.kinds.includes(kind)) continue;
     const record = await readRecord(join(dir, recordName(name)));
+    if (record.artifact.name !== name)
+      throw new UsageError(`${recordName(name)} is the record of ${JSON.stringify(record.artifact.name)}, not of ${name}`, 'nothing was published; rebuild into a fresh output directory');
     if (record.image.profile === 'libvirt-executor' && !options.includeExecutor) {
       skipped.push(`${name} (the executor image is published only with --include-executor)`);
       continue;

@@ -70,10 +70,16 @@ export function exitCodeFor(error: unknown, env: NodeJS.ProcessEnv = process.env
   return 1;
 }
 
+/** Control bytes from arguments or files shown as escapes: a message never drives the terminal. */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** One line for the user: what is wrong, then what to do. */
 export function formatError(error: unknown): string {
   if (error instanceof BoxesError) {
-    const lines = [`boxes: ${error.message}${error.hint ? ` (${error.hint})` : ''}`];
+    const lines = [printable(`boxes: ${error.message}${error.hint ? ` (${error.hint})` : ''}`)];
     if (error instanceof BuildError && error.logTail.length > 0) {
       lines.push('--- last lines of the log ---', ...error.logTail);
     }

@@ -1,4 +1,5 @@
 /** Where boxes keeps its config tree and its per-user caches. */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -27,5 +28,11 @@ let version: string | undefined;
 /** boxes' own version, from the package.json that ships next to the tree. */
 export async function boxesVersion(): Promise<string> {
   version ??= (JSON.parse(await readFile(join(TREE_DIR, 'package.json'), 'utf8')) as { version: string }).version;
+  return version;
+}
+
+/** The same, for `boxes --version`, which commander needs before anything runs. */
+export function boxesVersionSync(): string {
+  version ??= (JSON.parse(readFileSync(join(TREE_DIR, 'package.json'), 'utf8')) as { version: string }).version;
   return version;
 }

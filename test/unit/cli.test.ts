@@ -164,3 +164,22 @@ describe('boxes list', () => {
     expect(JSON.parse(r.stdout).profiles[0]).toMatchObject({ name: 'container', variants: ['base', 'base-devel', 'multilib-devel'] });
   });
 });
+
+describe('boxes --version and what the CLI echoes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'boxes-cli-version-'));
+  it('prints its version and the pinned mkosi; `catalog --version V` stays the catalog\'s', () => {
+    const r = boxes(dir, ['--version']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^boxes \d+\.\d+\.\d+ \(mkosi 25\.3-7 pinned\)\n$/);
+    const c = boxes(dir, ['catalog', '--version', '1.0', '--name', 'a/b', '--base-url', 'http://127.0.0.1/']);
+    expect(c.stderr).toMatch(/no boxes given/);
+  });
+
+  it('shows control bytes of an argument as escapes, in one line', () => {
+    const r = boxes(dir, ['build', '--profile', 'x\u001b[31mred\u0007', '--distribution', 'debian']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("unknown profile 'x\\x1b[31mred\\x07'");
+    expect(r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});

@@ -31,6 +31,7 @@ describe('bad input is a usage error naming the problem', () => {
     [{ profile: 'container', variant: 'huge' }, /no variant 'huge'/],
     [{ profile: 'container', sourceDateEpoch: '-1' }, /non-negative integer/],
     [{ profile: 'container', sourceDateEpoch: '1.5' }, /non-negative integer/],
+    [{ profile: 'container', sourceDateEpoch: '99999999999999' }, /at most 253402300799/],
     [{ profile: 'container', seed: 'not-a-uuid' }, /seed must be a UUID/],
     [{ profile: 'container', snapshot: '2025-02-30' }, /not a real date/],
     [{ profile: 'container', snapshot: '2999-01-01' }, /in the future/],

@@ -69,6 +69,28 @@ async function output(dir: string, fakes: Fake[]): Promise<string[]> {
 const run = (raw: Partial<RawPublishOptions>, env: NodeJS.ProcessEnv = {}) => publish(parsePublishOptions({ outputDir: 'output', ...raw }), { env, onEvent: () => undefined });
 const catalogOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'debian-trixie.json'), 'utf8'));
 
+describe('boxes publish trusts nothing it reads', () => {
+  it.each(['../../x.qcow2', 'sub/x.qcow2', '..', 'x\u001b[31m.qcow2'])('refuses SHA256SUMS naming %j, and writes nothing', async (bad) => {
+    const out = scratch();
+    await output(out, [{ profile: 'basic' }]);
+    writeFileSync(join(out, 'SHA256SUMS'), `${readFileSync(join(out, 'SHA256SUMS'), 'utf8')}${'a'.repeat(64)}  ${bad}\n`);
+    const target = join(scratch(), 'site');
+    const error = await run({ outputDir: out, boxes: target }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).message).toMatch(/only plain file names may be published/);
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it("refuses a record that names another artifact than the one it sits beside", async () => {
+    const out = scratch();
+    const [name] = await output(out, [{ profile: 'basic' }]);
+    const path = join(out, recordName(name!));
+    writeFileSync(path, readFileSync(path, 'utf8').replace(`"name": "${name}"`, '"name": "../../etc/x.qcow2"'));
+    await writeSha256Sums(out);
+    await expect(run({ outputDir: out, boxes: join(scratch(), 'site') })).rejects.toThrow(/is the record of "\.\.\/\.\.\/etc\/x\.qcow2"/);
+  });
+});
+
 describe('boxes publish: the gate', () => {
   it('refuses an artifact without a verification statement, and writes nothing', async () => {
     const out = scratch();
