@@ -221,10 +221,11 @@ export function program(): Command {
     .option('--output-dir <dir>', 'where the rebuilt artifact goes', 'reproduced')
     .option('--ignore-mismatch', "rebuild even when the config tree's commit or mkosi's version differs from the record's")
     .option('--single-uid', 'rootless without subordinate ids: mkosi maps one uid (a root-built record will not be matched)')
+    .option('--mirror <url>', "the record's mirror with the credentials the record shows as ***")
     .addOption(new Option('--tools-tree <dir>', 'use this tools tree instead of the cached default').hideHelp())
     .option('--json', 'print the result as JSON on stdout')
     .option('--verbose', 'show every command and its output')
-    .action(async (record: string, o: { outputDir: string; ignoreMismatch?: boolean; singleUid?: boolean; toolsTree?: string; json?: boolean; verbose?: boolean }) => {
+    .action(async (record: string, o: { outputDir: string; ignoreMismatch?: boolean; singleUid?: boolean; mirror?: string; toolsTree?: string; json?: boolean; verbose?: boolean }) => {
       const interrupt = interruptController();
       try {
         const r = await reproduce(
@@ -233,6 +234,7 @@ export function program(): Command {
             outputDir: o.outputDir,
             ignoreMismatch: Boolean(o.ignoreMismatch),
             singleUid: Boolean(o.singleUid),
+            mirror: o.mirror,
             toolsTree: o.toolsTree,
             json: Boolean(o.json),
             verbose: Boolean(o.verbose),

@@ -9,7 +9,7 @@ import { sha256File } from '../build/checksums.js';
 import { PublishRefused, UsageError } from '../system/errors.js';
 import { writeFileAtomic } from '../system/write-atomic.js';
 import { boxUrl } from '../vagrant/catalog-json.js';
-import { downloadText, packageFileUrl, uploadFile, uploadText, type HttpIo } from './gitlab.js';
+import { downloadSha256, downloadText, packageFileUrl, uploadFile, uploadText, type HttpIo } from './gitlab.js';
 
 export interface FileTarget {
   /** For messages: the directory, or the package's URL. */
@@ -30,7 +30,10 @@ export function directoryTarget(dir: string, baseUrl?: string): FileTarget {
     where: root,
     urlFor: (_version, file) => boxUrl(base, file),
     async check(_version, file, sha256) {
-      const there = await sha256File(join(root, file)).catch(() => undefined);
+      const there = await sha256File(join(root, file)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
       if (there !== undefined && there !== sha256) throw new PublishRefused(`${join(root, file)} already exists with other bytes`, 'published files never change: build with another --build-version');
     },
     async put(_version, file, path) {
@@ -45,7 +48,11 @@ export function directoryTarget(dir: string, baseUrl?: string): FileTarget {
         await rm(temp, { force: true });
       }
     },
-    readCatalog: (name) => readFile(join(root, name), 'utf8').catch(() => undefined),
+    readCatalog: (name) =>
+      readFile(join(root, name), 'utf8').catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      }),
     async writeCatalog(name, text) {
       await writeFileAtomic(join(root, name), text);
       return join(root, name);
@@ -61,8 +68,9 @@ export function gitlabTarget(projectApi: string, pkg: string, io: HttpIo): FileT
   return {
     where: `${projectApi.replace(/\/+$/, '')}/packages/generic/${pkg}`,
     urlFor: url,
-    async check() {
-      // The catalog merge refuses other bytes under a published version; files need no second look.
+    async check(version, file, sha256) {
+      const there = await downloadSha256(url(version, file), io);
+      if (there !== undefined && there !== sha256) throw new PublishRefused(`${url(version, file)} is already published with other bytes`, 'published files never change: build with another --build-version');
     },
     put: (version, file, path) => uploadFile(url(version, file), path, io),
     readCatalog: (name) => downloadText(url(CATALOG_VERSION, name), io),

@@ -3,6 +3,7 @@
  * personal token from GITLAB_TOKEN), retried on network errors and 5xx/429 answers. Tokens come only
  * from the environment and never appear in messages.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -70,6 +71,18 @@ export async function uploadFile(url: string, path: string, io: HttpIo = {}): Pr
   );
   if (!response.ok) await failure(response, what);
   await response.body?.cancel();
+}
+
+/** The sha256 of the file published at `url`, streamed, or undefined when there is none (404). */
+export async function downloadSha256(url: string, io: HttpIo = {}): Promise<string | undefined> {
+  const headers = authHeader(io.env ?? process.env);
+  const what = `download of ${url.split('/').at(-1)}`;
+  const response = await request(url, async () => ({ headers }), io, what);
+  if (response.status === 404) return undefined;
+  if (!response.ok) await failure(response, what);
+  const hash = createHash('sha256');
+  for await (const chunk of response.body ?? []) hash.update(chunk as Uint8Array);
+  return hash.digest('hex');
 }
 
 /** The file's text, or undefined when there is none yet (404). */

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { UsageError } from '../system/errors.js';
 import { REGISTRY, type RegistryOptions } from './registry.js';
+import { holdsSecret, redactSecrets } from '../system/redact.js';
 
 export interface RawPublishOptions {
   outputDir: string;
@@ -56,6 +57,7 @@ export function parsePublishOptions(raw: RawPublishOptions): PublishOptions {
   if (gitlab && !raw.gitlabPackage) problems.push('--boxes URL is a GitLab project API URL (https://HOST/api/v4/projects/ID): say the generic package with --gitlab-package NAME');
   if (!gitlab && raw.gitlabPackage) problems.push('--gitlab-package needs --boxes https://HOST/api/v4/projects/ID');
   if (gitlab && raw.baseUrl) problems.push('--base-url is for --boxes DIR; GitLab serves its package files from their own URLs');
+  if (gitlab && holdsSecret(raw.boxes!)) problems.push(`--boxes ${redactSecrets(raw.boxes!)} carries a credential: put the token in CI_JOB_TOKEN or GITLAB_TOKEN, never in the URL (it would reach logs)`);
   if (!raw.registry && (raw.signBy || raw.sigstoreKey || raw.authfile || raw.registriesD)) problems.push('--sign-by, --sigstore-key, --authfile and --registries-d go with --registry');
   if (raw.signBy && raw.sigstoreKey) problems.push('sign with --sign-by or --sigstore-key, not both');
   if (problems.length > 0 || !r.success) throw new UsageError(problems.join('; '));

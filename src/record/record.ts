@@ -1,5 +1,6 @@
 /** Builds the record of one artifact from the facts of its build: a pure function. */
 import type { BuildOptions, BuildTarget } from '../build/options.js';
+import { redactSecrets } from '../system/redact.js';
 import { buildRecordSchema, type BuildRecord, type PackageEntry } from './schema.js';
 
 export interface RecordFacts {
@@ -21,7 +22,7 @@ export function reproduceArgs(options: BuildOptions, target: BuildTarget, seed: 
   if (target.variant) args.push('--variant', target.variant);
   args.push('--distribution', options.distribution);
   if (options.distribution !== 'arch') args.push('--release', options.release);
-  if (options.mirror) args.push('--mirror', options.mirror);
+  if (options.mirror) args.push('--mirror', redactSecrets(options.mirror));
   if (options.snapshot) args.push('--snapshot', options.snapshot);
   if (!options.repositoryKeyCheck) args.push('--no-repository-key-check');
   if (options.keyringAnchor) args.push('--keyring-anchor', options.keyringAnchor);
@@ -43,7 +44,8 @@ export function makeRecord(f: RecordFacts): BuildRecord {
       architecture: 'x86-64',
       profile: f.target.profile,
       variant: f.target.variant ?? null,
-      mirror: f.options.mirror ?? null,
+      // A mirror's credentials are the builder's, not the record's: shown as ***.
+      mirror: f.options.mirror === undefined ? null : redactSecrets(f.options.mirror),
       snapshot: f.options.snapshot ?? null,
       sourceDateEpoch: f.options.sourceDateEpoch,
       seed: f.seed,

@@ -6,6 +6,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { execa } from 'execa';
 import { ChildFailed, InterruptedError, PrerequisiteError } from './errors.js';
+import { redactSecrets } from './redact.js';
 
 export interface RunOptions {
   env?: Record<string, string | undefined>;
@@ -42,7 +43,8 @@ export function commandLine(argv: readonly string[], env: Record<string, string 
   const vars = Object.entries(env)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${quote(v!)}`);
-  return [...vars, ...argv.map(quote)].join(' ');
+  // Shown and logged, never the secrets inside URLs (see redact.ts); the child gets the real argv.
+  return redactSecrets([...vars, ...argv.map(quote)].join(' '));
 }
 
 /** Known failure patterns in child output -> a sentence the user can act on. */
@@ -68,7 +70,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   const tail: string[] = [];
   const takeLine = (line: string) => {
     if (line === '') return;
-    tail.push(line);
+    tail.push(redactSecrets(line));
     if (tail.length > TAIL) tail.shift();
     options.onLine?.(line);
   };
@@ -106,8 +108,8 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   for (const [i, stream] of [child.stdout, child.stderr].entries()) {
     stream?.setEncoding('utf8');
     stream?.on('data', (chunk: string) => {
-      log?.write(chunk);
-      if (options.echo) process.stderr.write(chunk);
+      log?.write(redactSecrets(chunk));
+      if (options.echo) process.stderr.write(redactSecrets(chunk));
       readers[i]!.take(chunk);
     });
   }

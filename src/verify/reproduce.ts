@@ -13,6 +13,7 @@ import { TREE_DIR } from '../system/paths.js';
 import { readRecord } from '../record/read-record.js';
 import type { BuildRecord } from '../record/schema.js';
 import { treeRevision } from '../build/revision.js';
+import { redactSecrets } from '../system/redact.js';
 
 export interface ReproduceOptions {
   record: string;
@@ -20,6 +21,8 @@ export interface ReproduceOptions {
   /** Rebuild even when the tree's commit or mkosi's version differs from the record's. */
   ignoreMismatch: boolean;
   singleUid?: boolean;
+  /** The record's mirror with its credentials, which the record shows as `***`. */
+  mirror?: string;
   toolsTree?: string;
   /** The result goes to stdout as JSON: progress stays off it. */
   json: boolean;
@@ -47,6 +50,18 @@ export function mismatches(record: BuildRecord, revision: string, mkosiVersion: 
   return problems;
 }
 
+/** The mirror to rebuild from: the record's, or the one given whose credentials the record hid. */
+export function mirrorFor(recorded: string | null, given: string | undefined): string | undefined {
+  if (given === undefined) {
+    if (recorded !== null && /:\*\*\*@|=\*\*\*/.test(recorded))
+      throw new UsageError(`the record's mirror ${recorded} had credentials, which records never keep`, 'pass --mirror with the same URL and its credentials');
+    return recorded ?? undefined;
+  }
+  if (redactSecrets(given) !== (recorded ?? ''))
+    throw new UsageError(`--mirror ${redactSecrets(given)} is not the record's mirror ${recorded ?? '(none)'}`, "pass the record's mirror, with its credentials");
+  return given;
+}
+
 /** The value after `flag` in a recorded argument list, if the flag is there. */
 function optionValue(args: readonly string[], flag: string): string | undefined {
   const at = args.indexOf(flag);
@@ -63,13 +78,14 @@ export async function reproduce(options: ReproduceOptions, io: { signal?: AbortS
   if (problems.length > 0 && !options.ignoreMismatch)
     throw new UsageError(`cannot reproduce ${record.artifact.name}: ${problems.join('; ')}`, `check out ${record.config.commit} and the same mkosi, or pass --ignore-mismatch`);
   const image = record.image;
+  const mirror = mirrorFor(image.mirror, options.mirror);
   const buildOptions = parseBuildOptions(
     {
       profile: image.profile,
       variant: image.variant ?? undefined,
       distribution: image.distribution,
       release: image.release,
-      mirror: image.mirror ?? undefined,
+      mirror,
       snapshot: image.snapshot ?? undefined,
       sourceDateEpoch: String(image.sourceDateEpoch),
       seed: image.seed,

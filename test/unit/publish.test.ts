@@ -228,6 +228,17 @@ describe('boxes publish: GitLab generic packages', () => {
       const before = seen.length;
       await expect(publish(options, { env: {}, onEvent: () => undefined })).rejects.toThrow(/needs a token/);
       expect(seen.length).toBe(before);
+      // The same version again, with other bytes in the box: refused before any PUT, as the directory target does.
+      writeFileSync(join(out, box!), randomBytes(4096));
+      const sha = await sha256File(join(out, box!));
+      writeFileSync(join(out, `${box}.SHA256`), `${sha}  ${box}\n`);
+      const recordPath = join(out, recordName(box!));
+      writeFileSync(recordPath, readFileSync(recordPath, 'utf8').replace(/"sha256": "[0-9a-f]{64}"/, `"sha256": "${sha}"`));
+      await writeStatement({ artifact: join(out, box!), sha256: sha, rebuilt: { sha256: sha, digest: null }, method: 'verify', variations: ['tree path'], mkosi: '25.3', buildMode: 'root' });
+      await writeSha256Sums(out);
+      const puts = seen.filter((x) => x.method === 'PUT').length;
+      await expect(publish(options, { env: { CI_JOB_TOKEN: 'secret-token' }, onEvent: () => undefined })).rejects.toThrow(/is already published with other bytes/);
+      expect(seen.filter((x) => x.method === 'PUT').length).toBe(puts);
     } finally {
       server.close();
     }
@@ -261,5 +272,12 @@ describe('boxes publish: options', () => {
     [{ registry: 'docker://r.example/x', signBy: 'A', sigstoreKey: 'k' }, /not both/],
   ])('%j is refused', (raw, message) => {
     expect(() => parsePublishOptions({ outputDir: 'output', ...raw })).toThrow(message);
+  });
+
+  it('refuses a token in the GitLab URL without printing it', () => {
+    const r = spawnSync('node', [cli, 'publish', '--output-dir', scratch(), '--boxes', 'https://ci:glpat-s3cr3t@gitlab.example/api/v4/projects/1?private_token=s3cr3t2', '--gitlab-package', 'x'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/carries a credential: put the token in CI_JOB_TOKEN or GITLAB_TOKEN/);
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/s3cr3t/);
   });
 });
