@@ -3,7 +3,7 @@
 import { clean } from './build/clean.js';
 import { Command, CommanderError, Option } from 'commander';
 import { build } from './build/build.js';
-import { exitCodeFor, formatError } from './system/errors.js';
+import { exitCodeFor, formatError, printable } from './system/errors.js';
 import { hostDistribution } from './system/host.js';
 import { formatListing, listing } from './list.js';
 import { parseBuildOptions, type BuildOptions, type RawBuildOptions } from './build/options.js';
@@ -335,6 +335,10 @@ export function program(): Command {
   return cmd;
 }
 
+function writeJsonError(exitCode: number, message: string, hint?: string): void {
+  process.stdout.write(`${JSON.stringify({ error: { exitCode, message, ...(hint ? { hint: printable(hint) } : {}) } }, null, 2)}\n`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     await program().parseAsync(argv, { from: 'user' });
@@ -343,10 +347,14 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
       // commander already printed its one line; map it to our usage exit code.
+      if (argv.includes('--json')) writeJsonError(2, printable(error.message.replace(/^error: /, '')));
       return 2;
     }
     process.stderr.write(`${formatError(error)}\n`);
-    return exitCodeFor(error);
+    const code = exitCodeFor(error);
+    // Bad input under --json: a machine reading stdout gets an error object, never an empty success.
+    if (error instanceof UsageError && argv.includes('--json')) writeJsonError(code, printable(error.message), error.hint);
+    return code;
   }
 }
 

@@ -183,3 +183,18 @@ describe('boxes --version and what the CLI echoes', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('bad input under --json', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'boxes-cli-json-'));
+  it.each([
+    [['build', '--profile', 'container', '--distribution', 'debian', '--source-date-epoch', '99999999999999', '--json'], /source-date-epoch must be at most/],
+    [['build', '--profile', 'container', '--bogus', '--json'], /unknown option '--bogus'/],
+    [['audit', dir, '--json'], /is not a file/],
+  ])('%j: exit 2 and an error object on stdout, never an empty success', (args, message) => {
+    const r = boxes(dir, args);
+    expect(r.status).toBe(2);
+    const out = JSON.parse(r.stdout) as { error: { exitCode: number; message: string } };
+    expect(out.error.exitCode).toBe(2);
+    expect(out.error.message).toMatch(message);
+  });
+});
