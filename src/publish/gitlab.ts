@@ -73,13 +73,20 @@ export async function uploadFile(url: string, path: string, io: HttpIo = {}): Pr
   await response.body?.cancel();
 }
 
-/** The sha256 of the file published at `url`, streamed, or undefined when there is none (404). */
-export async function downloadSha256(url: string, io: HttpIo = {}): Promise<string | undefined> {
+/** The published file's response, or undefined when there is none (404). */
+async function download(url: string, io: HttpIo): Promise<Response | undefined> {
   const headers = authHeader(io.env ?? process.env);
   const what = `download of ${url.split('/').at(-1)}`;
   const response = await request(url, async () => ({ headers }), io, what);
   if (response.status === 404) return undefined;
   if (!response.ok) await failure(response, what);
+  return response;
+}
+
+/** The sha256 of the file published at `url`, streamed, or undefined when there is none (404). */
+export async function downloadSha256(url: string, io: HttpIo = {}): Promise<string | undefined> {
+  const response = await download(url, io);
+  if (!response) return undefined;
   const hash = createHash('sha256');
   for await (const chunk of response.body ?? []) hash.update(chunk as Uint8Array);
   return hash.digest('hex');
@@ -87,12 +94,7 @@ export async function downloadSha256(url: string, io: HttpIo = {}): Promise<stri
 
 /** The file's text, or undefined when there is none yet (404). */
 export async function downloadText(url: string, io: HttpIo = {}): Promise<string | undefined> {
-  const headers = authHeader(io.env ?? process.env);
-  const what = `download of ${url.split('/').at(-1)}`;
-  const response = await request(url, async () => ({ headers }), io, what);
-  if (response.status === 404) return undefined;
-  if (!response.ok) await failure(response, what);
-  return response.text();
+  return (await download(url, io))?.text();
 }
 
 export async function uploadText(url: string, text: string, io: HttpIo = {}): Promise<void> {

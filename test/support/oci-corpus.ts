@@ -50,7 +50,7 @@ export function tarOf(members: Member[]): Buffer {
 
 /** A zstd frame of raw (stored) blocks: valid zstd, no compressor needed. */
 export function zstdStored(data: Buffer): Buffer {
-  const parts = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38])]; // magic; no FCS; window 128 KiB
+  const parts: Buffer[] = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38])]; // magic; no FCS; window 128 KiB
   const max = 1 << 17;
   for (let at = 0; at < data.length || at === 0; at += max) {
     const block = data.subarray(at, at + max);

@@ -4,8 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import { parseBuildOptions } from '../../src/build/options.js';
-import { makeRecord } from '../../src/record/record.js';
+import { optionsFor, recordOf } from '../support/records.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,19 +21,8 @@ const boxesAudit = (...paths: string[]) => spawnSync('node', [cli, 'audit', ...p
 
 /** The build record `boxes build` would write beside the artifact, for this profile. */
 function writeRecordFor(artifact: string, profile: string) {
-  const options = parseBuildOptions({ profile, distribution: 'debian', sourceDateEpoch: '1763856000' }, { now: new Date() });
-  const record = makeRecord({
-    toolVersion: '0.1.0',
-    revision: 'abc',
-    mkosiVersion: '25.3',
-    toolsTree: { distribution: null, release: null, packages: [] },
-    options,
-    target: options.targets[0]!,
-    seed: '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7',
-    packages: [],
-    artifact: { name: basename(artifact), sha256: createHash('sha256').update(readFileSync(artifact)).digest('hex'), size: 1 },
-  });
-  writeFileSync(`${artifact}.manifest.json`, JSON.stringify(record));
+  const sha256 = createHash('sha256').update(readFileSync(artifact)).digest('hex');
+  writeFileSync(`${artifact}.manifest.json`, JSON.stringify(recordOf(optionsFor(profile), { name: basename(artifact), sha256 })));
 }
 
 const KINDS = {

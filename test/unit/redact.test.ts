@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseBuildOptions } from '../../src/build/options.js';
-import { makeRecord, reproduceArgs } from '../../src/record/record.js';
+import { reproduceArgs } from '../../src/record/record.js';
+import { recordOf } from '../support/records.js';
 import { UsageError } from '../../src/system/errors.js';
 import { holdsSecret, redactSecrets } from '../../src/system/redact.js';
 import { commandLine, run } from '../../src/system/runner.js';
@@ -30,7 +31,10 @@ describe('the runner shows and logs no secret', () => {
     const argv = ['sh', '-c', 'echo fetching https://u:topsecret@mirror.example/x; exit 3', '--mirror=https://u:topsecret@mirror.example/x'];
     expect(commandLine(argv)).not.toContain('topsecret');
     const log = join(mkdtempSync(join(tmpdir(), 'boxes-redact-')), 'log');
-    const error = await run(argv, { logFile: log, what: 'the test' }).catch((e: unknown) => e as Error & { hint?: string; logTail?: string[] });
+    const error = (await run(argv, { logFile: log, what: 'the test' }).then(
+      () => new Error('the command was meant to fail'),
+      (e: unknown) => e,
+    )) as Error & { hint?: string; logTail?: string[] };
     expect(readFileSync(log, 'utf8')).toContain('https://u:***@mirror.example/x');
     expect(readFileSync(log, 'utf8')).not.toContain('topsecret');
     expect(`${error.message} ${error.hint} ${(error.logTail ?? []).join(' ')}`).not.toContain('topsecret');
@@ -39,17 +43,7 @@ describe('the runner shows and logs no secret', () => {
 
 describe('records keep no mirror credentials', () => {
   const options = parseBuildOptions({ profile: 'container', distribution: 'arch', mirror: 'https://u:topsecret@mirror.example/arch', sourceDateEpoch: '1763856000' }, { now: new Date() });
-  const record = makeRecord({
-    toolVersion: '0.1.0',
-    revision: 'abc',
-    mkosiVersion: '25.3',
-    toolsTree: { distribution: null, release: null, packages: [] },
-    options,
-    target: options.targets[0]!,
-    seed: '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7',
-    packages: [],
-    artifact: { name: 'x.tar', sha256: 'a'.repeat(64), size: 1 },
-  });
+  const record = recordOf(options, { name: 'x.tar', sha256: 'a'.repeat(64) });
 
   it('shows them as ***', () => {
     expect(JSON.stringify(record)).not.toContain('topsecret');
