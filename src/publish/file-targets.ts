@@ -2,11 +2,12 @@
  * Where `--boxes` puts disk images, Vagrant boxes and the catalog: a directory (files copied in
  * atomically) or GitLab's generic package registry (one package version per build version).
  */
-import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { copyFile, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { sha256File } from '../build/checksums.js';
-import { PublishRefused, UsageError } from '../system/errors.js';
+import { PublishRefused } from '../system/errors.js';
+import { makeDirectory } from '../system/host.js';
 import { writeFileAtomic } from '../system/write-atomic.js';
 import { boxUrl } from '../vagrant/catalog-json.js';
 import { downloadSha256, downloadText, packageFileUrl, uploadFile, uploadText, type HttpIo } from './gitlab.js';
@@ -23,7 +24,7 @@ export interface FileTarget {
   writeCatalog(name: string, text: string): Promise<string>;
 }
 
-export function directoryTarget(dir: string, baseUrl?: string): FileTarget {
+export function directoryTarget(dir: string, baseUrl?: string, signal?: AbortSignal): FileTarget {
   const root = resolve(dir);
   const base = baseUrl ?? pathToFileURL(root).href;
   return {
@@ -37,12 +38,14 @@ export function directoryTarget(dir: string, baseUrl?: string): FileTarget {
       if (there !== undefined && there !== sha256) throw new PublishRefused(`${join(root, file)} already exists with other bytes`, 'published files never change: build with another --build-version');
     },
     async put(_version, file, path) {
-      await mkdir(root, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-        throw new UsageError(`cannot create ${root}: ${error.code}`, 'pass a writable --boxes directory');
-      });
+      // Not mkdir's recursive mode: on /proc and the like it never returns (ENOENT under a parent that exists).
+      await makeDirectory(root, 'the --boxes directory', '--boxes directory');
       const temp = join(root, `.${file}.${process.pid}.tmp`);
       try {
+        signal?.throwIfAborted();
         await copyFile(path, temp);
+        // Interrupted while copying: the copy is dropped, never renamed into place.
+        signal?.throwIfAborted();
         await rename(temp, join(root, file));
       } finally {
         await rm(temp, { force: true });

@@ -37,7 +37,7 @@ export async function publish(options: PublishOptions, io: PublishIo = {}): Prom
   const target = !options.boxes
     ? undefined
     : options.boxes.kind === 'directory'
-      ? directoryTarget(options.boxes.dir, options.boxes.baseUrl)
+      ? directoryTarget(options.boxes.dir, options.boxes.baseUrl, io.signal)
       : gitlabTarget(options.boxes.projectApi, options.boxes.pkg, { env: io.env, signal: io.signal });
   const plan = target && files.length > 0 ? await planFiles(target, files, options.boxes?.boxName) : undefined;
   const pushed: Pushed[] = [];

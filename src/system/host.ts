@@ -49,7 +49,7 @@ export async function outputDirProblem(dir: string): Promise<string | undefined>
  * Creates `dir` one component at a time. Node's recursive mkdir loops forever on some pseudo
  * filesystems (e.g. below /proc), which would hang the build before it could report anything.
  */
-export async function makeDirectory(dir: string): Promise<void> {
+export async function makeDirectory(dir: string, what = 'the output directory', option = '--output-dir'): Promise<void> {
   const missing: string[] = [];
   let current = resolve(dir);
   while (!(await stat(current).then((s) => s.isDirectory(), () => false))) {
@@ -63,7 +63,7 @@ export async function makeDirectory(dir: string): Promise<void> {
       await mkdir(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw new UsageError(`cannot create the output directory ${path}: ${(error as NodeJS.ErrnoException).code}`, 'pass a writable --output-dir');
+      throw new UsageError(`cannot create ${what} ${path}: ${(error as NodeJS.ErrnoException).code}`, `pass a writable ${option}`);
     }
   }
 }

@@ -8,6 +8,7 @@ import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { build, type BuildReport } from '../build/build.js';
 import { BoxesError } from '../system/errors.js';
+import { makeDirectory } from '../system/host.js';
 import type { BuildOptions } from '../build/options.js';
 import { cachePaths, TREE_DIR } from '../system/paths.js';
 import { treeRevision } from '../build/revision.js';
@@ -43,7 +44,7 @@ export class NotReproducible extends BoxesError {}
 
 /** The copy lives in the output directory: verify writes nothing outside it and the cache. */
 async function copyTree(from: string, outputDir: string): Promise<string> {
-  await mkdir(outputDir, { recursive: true });
+  await makeDirectory(outputDir);
   const dir = await mkdtemp(join(outputDir, '.tree-'));
   const tree = join(dir, 'another', 'tree');
   for (const part of await treeParts(from)) await cp(join(from, part), join(tree, part), { recursive: true, verbatimSymlinks: true }).catch(() => undefined);

@@ -2,7 +2,7 @@
 // with small stand-in artifacts: the reproducibility gate, byte checks before anything is written,
 // the directory target and its catalog merge, the executor rule, and GitLab uploads against a
 // local HTTP server on 127.0.0.1.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -279,5 +279,50 @@ describe('boxes publish: options', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/carries a credential: put the token in CI_JOB_TOKEN or GITLAB_TOKEN/);
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/s3cr3t/);
+  });
+});
+
+describe('boxes publish stops when told', () => {
+  it('SIGTERM during an upload to a server that never answers: exit 130, no catalog, no token in the output', async () => {
+    const out = scratch();
+    await output(out, [{ profile: 'vagrant-libvirt' }]);
+    const puts: string[] = [];
+    const server = createServer((req: IncomingMessage, res) => {
+      if (req.method === 'PUT') {
+        puts.push(req.url!);
+        req.resume(); // read the body, answer never
+        return;
+      }
+      req.resume();
+      res.writeHead(404).end('{"message":"404 Not Found"}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v4/projects/7`;
+    try {
+      const child = spawn('node', [cli, 'publish', '--output-dir', out, '--boxes', api, '--gitlab-package', 'images'], { env: { ...process.env, CI_JOB_TOKEN: 'tok-s3cr3t' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (d) => (output += String(d)));
+      child.stderr.on('data', (d) => (output += String(d)));
+      const exited = new Promise<number | null>((r) => child.on('exit', r));
+      for (let i = 0; i < 200 && puts.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(puts.length, output).toBe(1);
+      child.kill('SIGTERM');
+      expect(await exited, output).toBe(130);
+      expect(output).not.toContain('tok-s3cr3t');
+      expect(puts.some((u) => u.includes('/catalog/')), 'the catalog is written last, never after an interruption').toBe(false);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
+
+describe('boxes publish to a place nothing can be written', () => {
+  it('exits 2 at once for a --boxes directory below /proc', async () => {
+    const out = scratch();
+    await output(out, [{ profile: 'basic' }]);
+    const r = spawnSync('node', [cli, 'publish', '--output-dir', out, '--boxes', '/proc/boxes-publish-test'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/cannot create the --boxes directory \/proc\/boxes-publish-test/);
   });
 });
