@@ -295,7 +295,7 @@ function layerParser(layer: LayerScan, where: string, fail: (e: UsageError) => v
         });
         entry.on('end', () => {
           if (keep) layer.contents.set(path, Buffer.concat(chunks));
-          if (scanner.found.size > 0) layer.markers.set(path, scanner.found);
+          if (scanner.secret) layer.markers.set(path, scanner.found);
         });
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;

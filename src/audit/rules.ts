@@ -16,6 +16,8 @@ export interface Finding {
 export interface AuditContext {
   /** The profile the artifact's build record names; undefined (no record): no exceptions. */
   profile?: string;
+  /** Paths the image's packages own, when they come from another view (a layer sees only its own lists). */
+  packaged?: ReadonlySet<string>;
 }
 
 /**
@@ -118,13 +120,16 @@ export const RULES: readonly Rule[] = [
   {
     name: 'private-key',
     scope: 'secret',
-    check: (view) => {
+    check: (view, context) => {
       const out: Finding[] = [];
+      let owned: Set<string> | undefined;
       for (const e of files(view)) {
         if (/^etc\/ssh\/ssh_host_[^/]*_key$/.test(e.path)) continue;
         const markers = view.markers?.(e.path);
         if (/(^|\/)(private-keys-v1\.d\/[^/]+|secring\.gpg)$/.test(e.path)) out.push(finding('private-key', e, 'GnuPG private key (pacman keyring or user keyring)'));
         else if (/(^|\/)\.ssh\/id_[^/.]+$/.test(e.path)) out.push(finding('private-key', e, 'SSH user private key'));
+        // A key header inside a packaged executable or library is its parser's literal, not a key.
+        else if (markers?.has('elf') && (context.packaged ?? (owned ??= packagedPaths(view))).has(e.path)) continue;
         else if (markers?.has('pgp-private-key')) out.push(finding('private-key', e, 'holds a PGP private key block'));
         else if (markers?.has('pem-private-key') || PRIVATE_KEY_TEXT.test(view.content(e.path)?.toString('latin1') ?? '')) out.push(finding('private-key', e, 'holds a PEM private key'));
       }
@@ -238,8 +243,9 @@ export function auditLayered(layers: readonly FsView[], images: readonly FsView[
   const out: Finding[] = [];
   const seen = new Set<string>();
   const key = (f: Finding) => `${f.rule}\0${f.path}\0${f.detail}`;
+  const packaged = new Set(images.flatMap((image) => [...packagedPaths(image)]));
   for (const layer of layers)
-    for (const f of RULES.filter((r) => r.scope === 'secret').flatMap((r) => r.check(layer, context))) {
+    for (const f of RULES.filter((r) => r.scope === 'secret').flatMap((r) => r.check(layer, { ...context, packaged }))) {
       seen.add(key(f));
       out.push({ ...f, layer: layer.layer });
     }

@@ -4,8 +4,11 @@
  * so memory does not grow with the file.
  */
 
-/** What a file's content revealed; the rules table names what each one means. */
-export type ContentMarker = 'pem-private-key' | 'pgp-private-key';
+/**
+ * What a file's content revealed; the rules table names what each one means. `elf`: the file is
+ * an executable or library, where a key header is usually a parser's literal (libgnutls, libssh2).
+ */
+export type ContentMarker = 'pem-private-key' | 'pgp-private-key' | 'elf';
 
 const PATTERNS: readonly [ContentMarker, RegExp][] = [
   ['pgp-private-key', /-----BEGIN PGP PRIVATE KEY BLOCK-----/],
@@ -17,9 +20,19 @@ const TAIL = 96;
 export class SecretScanner {
   readonly found = new Set<ContentMarker>();
   private tail = '';
+  private first = true;
+
+  /** Whether a key header was seen (the `elf` mark alone is no finding). */
+  get secret(): boolean {
+    return PATTERNS.some(([marker]) => this.found.has(marker));
+  }
 
   push(chunk: Buffer): void {
-    if (this.found.size === PATTERNS.length) return;
+    if (this.first && chunk.length > 0) {
+      this.first = false;
+      if (chunk.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) this.found.add('elf');
+    }
+    if (PATTERNS.every(([marker]) => this.found.has(marker))) return;
     // latin1 maps every byte to one character: offsets and the tail stay byte-exact.
     const text = this.tail + chunk.toString('latin1');
     for (const [marker, pattern] of PATTERNS) if (pattern.test(text)) this.found.add(marker);

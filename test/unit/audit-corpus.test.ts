@@ -26,6 +26,7 @@ const archiveOf = (layers: Layer[]) => {
   return file(tarOf(b.archive([b.image(layers)]).members));
 };
 const withClean = (...members: Member[]): Layer[] => [{ members: [...CLEAN, ...members] }];
+const ELF = Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]);
 const big = (secret: string) => Buffer.concat([Buffer.alloc(700_000, 'a'), Buffer.from(secret), Buffer.alloc(10_000, 'b')]);
 
 interface Case {
@@ -90,6 +91,18 @@ const CASES: Case[] = [
   { name: 'an empty password field in passwd', make: () => archiveOf([{ members: CLEAN.map((m) => (m.name === 'etc/passwd' ? { ...m, content: 'root::0:0:root:/root:/bin/sh\n' } : m)) }]), rule: 'password', path: '/etc/passwd' },
   { name: 'a PGP private key block outside any keyring', make: () => archiveOf(withClean({ name: 'opt/app/signing.asc', content: PGP_KEY })), rule: 'private-key', path: '/opt/app/signing.asc' },
   { name: 'a PEM key at the end of a large file', make: () => archiveOf(withClean({ name: 'usr/lib/app/bundle.dat', content: big(HOST_KEY) })), rule: 'private-key', path: '/usr/lib/app/bundle.dat' },
+  {
+    name: 'a PEM key in an executable no package owns',
+    make: () => archiveOf(withClean({ name: 'usr/local/bin/tool', content: Buffer.concat([ELF, Buffer.from(HOST_KEY)]), mode: 0o755 })),
+    rule: 'private-key',
+    path: '/usr/local/bin/tool',
+  },
+  {
+    name: 'a PEM key in a data file a package owns',
+    make: () => archiveOf(withClean({ name: 'usr/share/foo/test.key', content: HOST_KEY }, { name: 'var/lib/dpkg/info/foo.list', content: '/usr/share/foo/test.key\n' })),
+    rule: 'private-key',
+    path: '/usr/share/foo/test.key',
+  },
   { name: 'a .netrc in root', make: () => archiveOf(withClean({ name: 'root/.netrc', content: 'machine example.org login a password b\n' })), rule: 'credentials', path: '/root/.netrc' },
   { name: 'git credentials in a service home', make: () => archiveOf(withClean({ name: 'var/lib/ci/.git-credentials', content: 'https://a:b@example.org\n' })), rule: 'credentials', path: '/var/lib/ci/.git-credentials' },
   { name: 'a registry login in docker config.json', make: () => archiveOf(withClean({ name: 'root/.docker/config.json', content: '{"auths":{"r.example":{"auth":"YTpi"}}}' })), rule: 'credentials', path: '/root/.docker/config.json' },
@@ -113,6 +126,9 @@ describe('the audit finds what an attacker would hide', () => {
     ['a kubeconfig without credentials', withClean({ name: 'root/.kube/config', content: 'clusters: []\n' })],
     ['a public key', withClean({ name: 'etc/ssh/ssh_host_rsa_key.pub', content: 'ssh-rsa AAAA\n' })],
     ['a zstd layer', [{ members: CLEAN, compression: 'zstd' }] as Layer[]],
+    // libgnutls and libssh2 carry PEM headers as their parsers' literals.
+    ['a packaged library with a key header literal', withClean({ name: 'usr/lib/libtls.so.30', content: Buffer.concat([ELF, Buffer.from('-----BEGIN RSA PRIVATE KEY-----')]) }, { name: 'var/lib/pacman/local/tls-1-1/files', content: '%FILES%\nusr/\nusr/lib/\nusr/lib/libtls.so.30\n' })],
+    ['a packaged library in a lower layer than its package list', [{ members: [...CLEAN, { name: 'usr/lib/libtls.so.30', content: Buffer.concat([ELF, Buffer.from('-----BEGIN RSA PRIVATE KEY-----')]) }] }, { members: [{ name: 'var/lib/dpkg/info/tls.list', content: '/usr/lib/libtls.so.30\n' }] }] as Layer[]],
   ])('passes %s', async (_name, layers) => {
     expect((await auditArtifact(archiveOf(layers))).findings).toEqual([]);
   });
