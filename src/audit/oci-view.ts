@@ -38,8 +38,6 @@ interface State {
   markers: Map<string, ReadonlySet<ContentMarker>>;
 }
 
-const within = (key: string, path: string) => key === path || key.startsWith(`${path}/`);
-
 function removeUnder(state: State, path: string, self: boolean): void {
   for (const key of [...state.entries.keys()])
     if ((self && key === path) || key.startsWith(path === '' ? '' : `${path}/`)) {
@@ -57,7 +55,7 @@ function apply(state: State, layer: LayerScan): void {
       continue;
     }
     if (e.whiteout === 'remove') {
-      for (const key of [...state.entries.keys()]) if (within(key, e.path)) removeUnder(state, key, true);
+      removeUnder(state, e.path, true);
       continue;
     }
     if (e.type !== 'dir') removeUnder(state, e.path, true);

@@ -3,6 +3,7 @@
  * the files that break it. Per-profile exceptions are listed here, come from the artifact's build
  * record (never its file name), and are documented in the README, as is every rule.
  */
+import { SecretScanner, type ContentMarker } from './secret-scan.js';
 import type { FileEntry, FsView } from './view.js';
 
 export interface Finding {
@@ -42,7 +43,13 @@ export const ALLOWED_PASSWORDS: Record<string, string[] | undefined> = {
 
 const TMP_DIRS = /^(tmp|var\/tmp|dev\/shm|run|var\/lock)(\/|$)/;
 const HISTORY = /(^|\/)\.(bash_history|zsh_history|sh_history|ash_history|python_history|mysql_history|psql_history|lesshst|viminfo)$/;
-const PRIVATE_KEY_TEXT = /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----|-----BEGIN PGP PRIVATE KEY BLOCK-----/;
+/** What the streaming scan finds, for a file only its kept content shows (disks). */
+function scanned(content: Buffer | undefined): ReadonlySet<ContentMarker> | undefined {
+  if (!content) return undefined;
+  const scanner = new SecretScanner();
+  scanner.push(content);
+  return scanner.found;
+}
 
 /** Credential stores of common tools: the file is the secret, wherever it sits. */
 const CREDENTIAL_FILES: readonly [RegExp, string][] = [
@@ -125,13 +132,13 @@ export const RULES: readonly Rule[] = [
       let owned: Set<string> | undefined;
       for (const e of files(view)) {
         if (/^etc\/ssh\/ssh_host_[^/]*_key$/.test(e.path)) continue;
-        const markers = view.markers?.(e.path);
+        const markers = view.markers?.(e.path) ?? scanned(view.content(e.path));
         if (/(^|\/)(private-keys-v1\.d\/[^/]+|secring\.gpg)$/.test(e.path)) out.push(finding('private-key', e, 'GnuPG private key (pacman keyring or user keyring)'));
         else if (/(^|\/)\.ssh\/id_[^/.]+$/.test(e.path)) out.push(finding('private-key', e, 'SSH user private key'));
         // A key header inside a packaged executable or library is its parser's literal, not a key.
         else if (markers?.has('elf') && (context.packaged ?? (owned ??= packagedPaths(view))).has(e.path)) continue;
         else if (markers?.has('pgp-private-key')) out.push(finding('private-key', e, 'holds a PGP private key block'));
-        else if (markers?.has('pem-private-key') || PRIVATE_KEY_TEXT.test(view.content(e.path)?.toString('latin1') ?? '')) out.push(finding('private-key', e, 'holds a PEM private key'));
+        else if (markers?.has('pem-private-key')) out.push(finding('private-key', e, 'holds a PEM private key'));
       }
       return out;
     },
@@ -177,8 +184,7 @@ export const RULES: readonly Rule[] = [
       for (const file of ACCOUNT_FILES) {
         if (view.entries.get(file.path)?.type !== 'file') continue;
         for (const a of accountEntries(view, file.path)) {
-          if (file.what === 'user' && file.path !== 'etc/passwd' && a.hash === '') out.push(finding('password', file.path, `user ${a.name} logs in without a password (empty password field)`));
-          else if (file.what === 'user' && file.path === 'etc/passwd' && a.hash === '') out.push(finding('password', file.path, `user ${a.name} logs in without a password (empty field, no shadow entry used)`));
+          if (file.what === 'user' && a.hash === '') out.push(finding('password', file.path, `user ${a.name} logs in without a password (empty password field)`));
           else if (unlocked(a.hash) && !(file.what === 'user' && allowed.includes(a.name)))
             out.push(finding('password', file.path, file.what === 'group' ? `group ${a.name} has a password` : a.name === 'root' ? "root's password is not locked" : `user ${a.name} has a password`));
         }
