@@ -3,34 +3,9 @@
  * later layer hides) and each image's merged root filesystem (layers applied in order, whiteouts
  * removing what they name). A hard link is its target's file under its own name.
  */
-import * as tar from 'tar';
-import { scanOciArchive, type LayerEntry, type LayerScan } from './oci-layers.js';
+import { scanOciArchive, type LayerEntry, type LayerScan } from './oci-scan.js';
 import type { ContentMarker } from './secret-scan.js';
 import type { FileEntry, FsView } from './view.js';
-
-export interface Blobs {
-  small: Map<string, Buffer>;
-  layers: Map<string, Buffer>;
-}
-
-/** Every member of an OCI archive in memory: JSON documents and layers (verify's comparison of two small archives). */
-export async function readArchive(archive: string): Promise<Blobs> {
-  const small = new Map<string, Buffer>();
-  const layers = new Map<string, Buffer>();
-  await tar.t({
-    file: archive,
-    onReadEntry: (entry) => {
-      const chunks: Buffer[] = [];
-      entry.on('data', (c: Buffer) => chunks.push(c));
-      entry.on('end', () => {
-        const data = Buffer.concat(chunks);
-        const name = entry.path.replace(/^\.\//, '');
-        (data.length < 1 << 20 ? small : layers).set(name, data);
-      });
-    },
-  });
-  return { small, layers };
-}
 
 interface State {
   entries: Map<string, FileEntry>;

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { detectKind } from '../audit/audit-artifact.js';
 import { diskView } from '../audit/disk-view.js';
 import { diskTools } from '../audit/tools.js';
-import { readArchive, type Blobs } from '../audit/oci-view.js';
 import type { FsView } from '../audit/view.js';
+import { streamOciArchive } from '../oci/layers.js';
 import { run } from '../system/runner.js';
 import { unpackBoxDisk } from '../vagrant/box-file.js';
-import { entryDifferences, tarEntries } from './tar-entries.js';
+import { entryDifferences, entryParser, tarEntries, type TarEntry } from './tar-entries.js';
 
 const LIMIT = 20;
 
@@ -25,28 +25,32 @@ function jsonDifferences(a: unknown, b: unknown, path = ''): string[] {
   return [`${path || '(document)'}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`];
 }
 
-function ociDocs(blobs: Blobs) {
-  const get = (name: string) => blobs.small.get(name) ?? blobs.layers.get(name);
-  const json = (name: string) => JSON.parse(get(name)?.toString('utf8') ?? 'null') as Record<string, unknown> | null;
-  const blob = (digest: string) => `blobs/${digest.replace(':', '/')}`;
-  const index = json('index.json') as { manifests?: { digest: string }[] } | null;
-  const manifest = json(blob(index?.manifests?.[0]?.digest ?? '')) as { config?: { digest: string }; layers?: { digest: string }[] } | null;
-  return {
-    config: json(blob(manifest?.config?.digest ?? '')),
-    layers: (manifest?.layers ?? []).map((l) => get(blob(l.digest))),
-  };
+interface OciContents {
+  config: Record<string, unknown> | undefined;
+  layers: { digest: string; entries: Map<string, TarEntry> }[];
+}
+
+/** The first image's config and each of its layers' members, read by the one OCI reader. */
+async function ociContents(archive: string): Promise<OciContents> {
+  const byDigest = new Map<string, Map<string, TarEntry>>();
+  const plan = await streamOciArchive(archive, (layer) => {
+    const entries = new Map<string, TarEntry>();
+    byDigest.set(layer.digest, entries);
+    return entryParser(entries);
+  });
+  const image = plan.images[0];
+  return { config: image?.config, layers: (image?.layers ?? []).map((digest) => ({ digest, entries: byDigest.get(digest)! })) };
 }
 
 async function ociDifferences(a: string, b: string): Promise<string[]> {
-  const [x, y] = [ociDocs(await readArchive(a)), ociDocs(await readArchive(b))];
+  const [x, y] = await Promise.all([ociContents(a), ociContents(b)]);
   const out: string[] = [];
   for (let i = 0; i < Math.max(x.layers.length, y.layers.length); i++) {
     const [la, lb] = [x.layers[i], y.layers[i]];
     if (!la || !lb) out.push(`layer ${i + 1}: only in the ${la ? 'first' : 'second'} build`);
-    else if (!la.equals(lb)) {
-      const gz = (d: Buffer) => d[0] === 0x1f && d[1] === 0x8b;
-      const files = entryDifferences(await tarEntries(la, gz(la)), await tarEntries(lb, gz(lb)));
-      out.push(...(files.length ? files.map((f) => `layer ${i + 1}: /${f}`) : [`layer ${i + 1}: same files, different bytes (tar or gzip encoding)`]));
+    else if (la.digest !== lb.digest) {
+      const files = entryDifferences(la.entries, lb.entries);
+      out.push(...(files.length ? files.map((f) => `layer ${i + 1}: /${f}`) : [`layer ${i + 1}: same files, different bytes (tar or compression encoding)`]));
     }
   }
   // Layer changes show again as diff_ids in the config; the files come first.
@@ -99,7 +103,7 @@ export async function explainDifference(a: string, b: string, work: string, sign
   if (kind === 'container') lines = await ociDifferences(a, b);
   else if (kind === 'disk') lines = await diskDifferences(a, b, format!, work, signal);
   else {
-    lines = entryDifferences(await tarEntries(a, true), await tarEntries(b, true)).map((m) => `box member ${m}`);
+    lines = entryDifferences(await tarEntries(a), await tarEntries(b)).map((m) => `box member ${m}`);
     if (lines.some((l) => /box\.img|\.vmdk/.test(l))) {
       const [ua, ub] = [join(work, 'box-a'), join(work, 'box-b')];
       await Promise.all([mkdir(ua), mkdir(ub)]);

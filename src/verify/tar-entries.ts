@@ -1,7 +1,6 @@
 /** Every member of a tar stream with what makes it differ: type, mode, owner, mtime and content hash. */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
@@ -16,10 +15,9 @@ export interface TarEntry {
   linkpath: string;
 }
 
-/** Reads a tar (gzipped or not) from a file path or a buffer. */
-export async function tarEntries(source: string | Buffer, gzip: boolean): Promise<Map<string, TarEntry>> {
-  const entries = new Map<string, TarEntry>();
-  const parser = new tar.Parser({
+/** A tar parser that records each member it reads into `entries`. */
+export function entryParser(entries: Map<string, TarEntry>): tar.Parser {
+  return new tar.Parser({
     onReadEntry: (entry) => {
       const hash = createHash('sha256');
       entry.on('data', (c: Buffer) => hash.update(c));
@@ -36,9 +34,12 @@ export async function tarEntries(source: string | Buffer, gzip: boolean): Promis
       );
     },
   });
-  const input = typeof source === 'string' ? createReadStream(source) : Readable.from([source]);
-  if (gzip) await pipeline(input, createGunzip(), parser);
-  else await pipeline(input, parser);
+}
+
+/** Reads a gzipped tar (a Vagrant box). */
+export async function tarEntries(file: string): Promise<Map<string, TarEntry>> {
+  const entries = new Map<string, TarEntry>();
+  await pipeline(createReadStream(file), createGunzip(), entryParser(entries));
   return entries;
 }
 

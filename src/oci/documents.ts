@@ -1,25 +1,36 @@
 /**
  * The documents of an OCI archive, read in a first pass: every member's name and size, the small
  * JSON documents (bounded), and the plan they make: every image of index.json (nested indexes
- * too), its layers with their compression and diff_id, and proof that every member belongs to an
- * image. Anything that does not add up is a UsageError naming it.
+ * too), its config, its layers with their compression and diff_id, and proof that every member
+ * belongs to an image. Anything that does not add up is a UsageError naming it. The audit, verify,
+ * publish and the build record all read archives through this.
  */
 import * as tar from 'tar';
 import { z } from 'zod';
 import { UsageError } from '../system/errors.js';
 import { canonicalPath } from './member-path.js';
 
-export interface ImageScan {
+export interface OciImage {
   /** The manifest's digest, and its layers' digests in order. */
   manifest: string;
   layers: string[];
+  /** The image config, every key kept. */
+  config: Record<string, unknown>;
+  diffIds: string[];
+  /** The ref name (org.opencontainers.image.ref.name) index.json gives it, if it is listed there directly. */
+  ref?: string;
 }
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
-const descriptor = z.object({ mediaType: z.string(), digest: z.string().regex(DIGEST), size: z.number().int().nonnegative() });
+const descriptor = z.object({
+  mediaType: z.string(),
+  digest: z.string().regex(DIGEST),
+  size: z.number().int().nonnegative(),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
 const indexSchema = z.object({ schemaVersion: z.literal(2), manifests: z.array(descriptor).min(1) });
 const manifestSchema = z.object({ schemaVersion: z.literal(2), config: descriptor, layers: z.array(descriptor) });
-const configSchema = z.object({ rootfs: z.object({ diff_ids: z.array(z.string().regex(DIGEST)).optional() }).optional() });
+const configSchema = z.looseObject({ rootfs: z.object({ diff_ids: z.array(z.string().regex(DIGEST)).optional() }).optional() });
 const dockerManifestSchema = z.array(z.object({ Config: z.string(), Layers: z.array(z.string()) }));
 
 const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
@@ -89,7 +100,7 @@ export function unreadable(archive: string, what: string, error: unknown): Error
 }
 
 export interface Plan {
-  images: ImageScan[];
+  images: OciImage[];
   /** Every layer to read: its media type's compression and the diff_id its config records. */
   layers: Map<string, { compression: 'gzip' | 'zstd' | 'none'; size: number; diffId?: string }>;
   /** Members some document accounts for. */
@@ -143,7 +154,8 @@ export function planImages(archive: string, members: Map<string, Member>): Plan 
             throw new UsageError(`${archive}: layer ${layer.digest} has two diff_ids`);
           plan.layers.set(layer.digest, { compression, size: layer.size, diffId: known?.diffId ?? diffId });
         });
-        plan.images.push({ manifest: d.digest, layers: manifest.layers.map((l) => l.digest) });
+        const ref = depth === 0 ? d.annotations?.['org.opencontainers.image.ref.name'] : undefined;
+        plan.images.push({ manifest: d.digest, layers: manifest.layers.map((l) => l.digest), config, diffIds: diffIds ?? [], ...(ref ? { ref } : {}) });
       } else throw new UsageError(`${archive}: index entry ${d.digest} has the unknown media type ${d.mediaType}`);
     }
   };
@@ -162,3 +174,8 @@ export function planImages(archive: string, members: Map<string, Member>): Plan 
   return plan;
 }
 
+
+/** The archive's documents, checked whole (every blob present, sized as described, accounted for); layers are not read. */
+export async function readOciDocuments(archive: string): Promise<Plan> {
+  return planImages(archive, await listMembers(archive));
+}
