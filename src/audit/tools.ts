@@ -6,7 +6,7 @@ import { delimiter } from 'node:path';
 import { PrerequisiteError } from '../system/errors.js';
 import { which } from '../vm/tools.js';
 
-export const DISK_TOOLS = { 'qemu-img': 'qemu-utils', sfdisk: 'fdisk', debugfs: 'e2fsprogs' } as const;
+export const DISK_TOOLS = { 'qemu-img': 'qemu-utils', sfdisk: 'fdisk', debugfs: 'e2fsprogs', e2fsck: 'e2fsprogs', mcopy: 'mtools', minfo: 'mtools' } as const;
 export type DiskTool = keyof typeof DISK_TOOLS;
 
 export async function findTool(name: string, path = process.env.PATH ?? ''): Promise<string | undefined> {
@@ -20,7 +20,7 @@ export async function diskTools(): Promise<Record<DiskTool, string>> {
   for (const [tool, pkg] of Object.entries(DISK_TOOLS) as [DiskTool, string][]) {
     const path = await findTool(tool);
     if (path) found[tool] = path;
-    else missing.push(pkg);
+    else if (!missing.includes(pkg)) missing.push(pkg);
   }
   if (missing.length > 0)
     throw new PrerequisiteError(`reading disk images (the audit of every disk build) needs ${missing.join(' ')}`, `apt-get install ${missing.join(' ')}`);

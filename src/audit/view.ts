@@ -22,7 +22,7 @@ export interface FsView {
 }
 
 const KEPT =
-  /^(etc\/(passwd|shadow-?|gshadow-?|machine-id|ssh\/.*|pacman\.d\/gnupg\/.*)|var\/lib\/dbus\/machine-id|var\/lib\/dpkg\/info\/[^/]+\.list|var\/lib\/pacman\/local\/[^/]+\/files|(root|home\/[^/]+)\/.*|(.*\/)?\.(docker\/config\.json|config\/containers\/auth\.json|npmrc|kube\/config)|run\/containers\/[^/]+\/auth\.json)$/;
+  /^(etc\/(fstab|passwd|shadow-?|gshadow-?|machine-id|ssh\/.*|pacman\.d\/gnupg\/.*)|var\/lib\/dbus\/machine-id|var\/lib\/dpkg\/info\/[^/]+\.list|var\/lib\/pacman\/local\/[^/]+\/files|(root|home\/[^/]+)\/.*|(.*\/)?\.(docker\/config\.json|config\/containers\/auth\.json|npmrc|kube\/config)|run\/containers\/[^/]+\/auth\.json)$/;
 const MAX_KEPT = 256 * 1024;
 
 /** The files whose contents the rules read: accounts, small files in /etc/ssh and home directories, credential configs, package file lists. */

@@ -26,6 +26,8 @@ export interface RunOptions {
   stdinFile?: string;
   /** The child writes straight to our stdout and stderr, as it goes (a CI job's output). */
   passthrough?: boolean;
+  /** Takes the child's stdout as bytes as they come (a stream too large to keep); `stdout` is then empty. */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 export interface RunResult {
@@ -96,7 +98,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     cwd: options.cwd,
     stdin: options.stdinFile ? { file: options.stdinFile } : 'ignore',
     ...(options.passthrough ? { stdout: 'inherit' as const, stderr: 'inherit' as const } : {}),
-    buffer: { stdout: !options.passthrough, stderr: false },
+    buffer: { stdout: !options.passthrough && !options.onStdout, stderr: false },
     all: false,
     reject: false,
     cancelSignal: options.signal,
@@ -105,7 +107,8 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     encoding: 'utf8',
     stripFinalNewline: false,
   });
-  for (const [i, stream] of [child.stdout, child.stderr].entries()) {
+  if (options.onStdout) child.stdout?.on('data', options.onStdout);
+  for (const [i, stream] of [options.onStdout ? undefined : child.stdout, child.stderr].entries()) {
     stream?.setEncoding('utf8');
     stream?.on('data', (chunk: string) => {
       log?.write(redactSecrets(chunk));

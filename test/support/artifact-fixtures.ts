@@ -2,7 +2,7 @@
 // one planted problem, packed as an OCI archive, a GPT disk (raw or qcow2) or a Vagrant box.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tar from 'tar';
@@ -86,17 +86,22 @@ export function diskImage(tree: string, out: string, format: 'raw' | 'qcow2'): s
 }
 
 /**
- * A GPT disk of several ext4 partitions, each made from a tree: `type` is a GPT type, `uuid` its
- * PARTUUID (for an /etc/fstab entry). 24 MiB each.
+ * A raw GPT disk, one 24 MiB partition per part: an ext4 or FAT filesystem made from `tree`, or
+ * `bytes` written raw (a partition without a filesystem).
  */
-export function multiPartitionDisk(parts: { tree: string; type: string; uuid?: string }[], out: string): string {
+export function multiPartitionDisk(parts: { tree?: string; type: string; uuid?: string; fs?: 'ext4' | 'vfat'; bytes?: Buffer }[], out: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'boxes-disk-'));
   execFileSync('truncate', ['-s', `${8 + parts.length * 24}M`, out]);
   const script = ['label: gpt', ...parts.map((p, i) => `start=${2048 + i * 49152}, size=49152, type=${p.type}${p.uuid ? `, uuid=${p.uuid}` : ''}`)].join('\n');
   execFileSync('sfdisk', ['--quiet', out], { input: `${script}\n`, stdio: ['pipe', 'pipe', 'pipe'] });
   parts.forEach((p, i) => {
-    const fs = join(dir, `p${i}.ext4`);
-    execFileSync('mkfs.ext4', ['-q', '-F', '-d', p.tree, fs, '24M'], { stdio: 'pipe' });
+    const fs = join(dir, `p${i}.img`);
+    if (p.bytes) writeFileSync(fs, p.bytes);
+    else if (p.fs === 'vfat') {
+      execFileSync('mkfs.vfat', ['-C', '-i', '1234ABCD', fs, String(24 * 1024)], { stdio: 'pipe' });
+      const names = readdirSync(p.tree!);
+      if (names.length > 0) execFileSync('mcopy', ['-s', '-i', fs, ...names.map((n) => join(p.tree!, n)), '::/'], { stdio: 'pipe' });
+    } else execFileSync('mkfs.ext4', ['-q', '-F', '-d', p.tree!, fs, '24M'], { stdio: 'pipe' });
     execFileSync('dd', [`if=${fs}`, `of=${out}`, 'bs=1M', `seek=${1 + i * 24}`, 'conv=notrunc,sparse', 'status=none']);
   });
   return out;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { auditArtifact } from '../../src/audit/audit-artifact.js';
-import { parseListings } from '../../src/audit/disk-view.js';
+import { parseListings } from '../../src/audit/ext-view.js';
 import { audit } from '../../src/audit/rules.js';
 import { UsageError } from '../../src/system/errors.js';
 import type { FileEntry, FsView } from '../../src/audit/view.js';
