@@ -26,7 +26,7 @@ import { executorConfig } from './executor/config.js';
 import { boxesVersion, boxesVersionSync } from './system/paths.js';
 import { PINNED } from './build/mkosi.js';
 import { jobFromEnv, vmName } from './executor/job.js';
-import { parseExecutorOptions, type RawExecutorOptions } from './executor/options.js';
+import { executorOptions, type RawExecutorOptions } from './executor/options.js';
 import { prepare } from './executor/prepare.js';
 import { runStage } from './executor/run-stage.js';
 import { sweep } from './executor/sweep.js';
@@ -304,18 +304,18 @@ export function program(): Command {
     process.stdout.write(`${JSON.stringify(executorConfig(process.env, await boxesVersion()))}\n`);
   });
   withExecutorOptions(executor.command('prepare').description("boot the job's VM and wait for SSH (prepare_exec)")).action(async (raw: RawExecutorOptions) => {
-    const options = parseExecutorOptions(raw);
+    const options = await executorOptions(raw);
     await asExecutor(async (signal) => void (await prepare(options, process.env, { signal, say })));
   });
   withExecutorOptions(executor.command('run').description("run one stage's script in the job's VM (run_exec)"))
     .argument('<script>', 'the script GitLab Runner wrote for the stage')
     .argument('<stage>', 'the stage name')
     .action(async (script: string, stage: string, raw: RawExecutorOptions) => {
-      const options = parseExecutorOptions(raw);
+      const options = await executorOptions(raw);
       await asExecutor((signal) => runStage(options, script, stage, process.env, { signal, say }));
     });
   withExecutorOptions(executor.command('cleanup').description("remove the job's VM, volume and key, whatever state they are in (cleanup_exec)")).action(async (raw: RawExecutorOptions) => {
-    const options = parseExecutorOptions(raw);
+    const options = await executorOptions(raw);
     const vm = vmName(jobFromEnv(process.env));
     await asExecutor(async () => {
       const removed = await cleanupVm({ stateDir: options.stateDir, vm, connect: options.connect, pool: options.pool }, AbortSignal.timeout(300_000));
@@ -325,7 +325,7 @@ export function program(): Command {
   withExecutorOptions(executor.command('sweep').description('remove VMs, volumes and keys of jobs whose runner died before cleanup'))
     .option('--older-than <hours>', 'only jobs that began this long ago (default: 24)')
     .action(async (raw: RawExecutorOptions) => {
-      const options = parseExecutorOptions(raw);
+      const options = await executorOptions(raw);
       await asExecutor(async (signal) => {
         const removed = await sweep(options, { signal, say });
         process.stdout.write(removed.length > 0 ? `${removed.join('\n')}\n` : '');

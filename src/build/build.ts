@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Listr, PRESET_TIMER } from 'listr2';
 import { BuildError, UsageError } from '../system/errors.js';
+import { requirePath } from '../system/path-kind.js';
 import { makeDirectory, outputDirProblem } from '../system/host.js';
 import { mkosiBuildArgs, packageCacheKey } from './mkosi-args.js';
 import { installCacheDir, installCacheKey } from './install-cache.js';
@@ -121,6 +122,7 @@ export async function checkBuildInput(options: BuildOptions, signal?: AbortSigna
   if (problem) throw new UsageError(`cannot write the output directory: ${problem}`, 'pass a writable --output-dir');
   if (options.sign && !options.dryRun) await checkSigningKey(options.sign, signal);
   if (options.keyringAnchor) await checkKeyringAnchor(options.keyringAnchor);
+  if (options.toolsTree) await requirePath('--tools-tree', options.toolsTree, 'directory');
   // Disk images and boxes are audited by reading their disk; say what is missing before building.
   if (!options.dryRun && options.targets.some((t) => findProfile(t.profile)?.kind !== 'container')) await diskTools();
 }

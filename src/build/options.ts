@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_RELEASE, DISTRIBUTIONS, PROFILES, findProfile, type Distribution, type Variant } from '../profiles.js';
 import { UsageError } from '../system/errors.js';
+import { optionProblems } from '../system/option-problems.js';
 import { buildVersionFromEpoch, parseSnapshotDate, startOfUtcDay } from './naming.js';
 
 export interface RawBuildOptions {
@@ -78,36 +79,36 @@ const raw = z
       .optional(),
     release: z
       .string()
-      .regex(/^[a-z0-9.-]+$/, { error: 'release must be a name like trixie or bookworm' })
+      .regex(/^[a-z0-9.-]+$/, { error: 'must be a release name like trixie or bookworm' })
       .optional(),
     variant: z.string().optional(),
     mirror: z
       .string()
       .refine((m) => /^(https?|file):\/\/\S+$/.test(m) && URL.canParse(m), {
-        error: 'mirror must be an http://, https:// or file:// URL',
+        error: 'must be an http://, https:// or file:// URL',
       })
       .optional(),
     snapshot: z
       .string()
       .refine((s) => parseSnapshotDate(s) !== undefined, {
-        error: (i) => `snapshot '${String(i.input)}' is not a real date (use YYYY-MM-DD, e.g. 2025-01-15)`,
+        error: (i) => `'${String(i.input)}' is not a real date (use YYYY-MM-DD, e.g. 2025-01-15)`,
       })
       .optional(),
     sourceDateEpoch: z
       .string()
-      .regex(/^\d+$/, { error: 'source-date-epoch must be a non-negative integer (seconds since 1970)' })
-      .refine((s) => Number(s) <= MAX_EPOCH, { error: `source-date-epoch must be at most ${MAX_EPOCH} (9999-12-31, the last day a build version YYYYMMDD can name)` })
+      .regex(/^\d+$/, { error: 'must be a non-negative integer (seconds since 1970)', abort: true })
+      .refine((s) => Number(s) <= MAX_EPOCH, { error: `must be at most ${MAX_EPOCH} (9999-12-31, the last day a build version YYYYMMDD can name)` })
       .optional(),
-    seed: z.string().regex(UUID, { error: 'seed must be a UUID such as 0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7' }).optional(),
+    seed: z.string().regex(UUID, { error: 'must be a UUID such as 0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7' }).optional(),
     buildVersion: z
       .string()
-      .regex(/^[0-9A-Za-z][0-9A-Za-z._+-]*$/, { error: 'build version may hold only letters, digits and ._+-' })
+      .regex(/^[0-9A-Za-z][0-9A-Za-z._+-]*$/, { error: 'may hold only letters, digits and ._+-, starting with a letter or digit' })
       .optional(),
-    outputDir: z.string().min(1, { error: 'output directory must not be empty' }).optional(),
+    outputDir: z.string().min(1, { error: 'must not be empty' }).optional(),
     repositoryKeyCheck: z.boolean().optional(),
-    toolsTree: z.string().optional(),
-    keyringAnchor: z.string().min(1, { error: 'keyring-anchor needs a directory' }).optional(),
-    sign: z.string().regex(/^[^\s-][^\s]*$/, { error: 'sign needs a GnuPG key id, fingerprint or e-mail address' }).optional(),
+    toolsTree: z.string().min(1, { error: 'needs a directory' }).optional(),
+    keyringAnchor: z.string().min(1, { error: 'needs a directory' }).optional(),
+    sign: z.string().regex(/^[^\s-][^\s]*$/, { error: 'needs a GnuPG key id, fingerprint or e-mail address' }).optional(),
     json: z.boolean().optional(),
     verbose: z.boolean().optional(),
     dryRun: z.boolean().optional(),
@@ -122,7 +123,7 @@ const raw = z
         ctx.addIssue({ code: 'custom', path: ['profile'], message: `unknown profile '${name}' (valid: ${profileNames})` });
     }
     if (o.snapshot && parseSnapshotDate(o.snapshot) && parseSnapshotDate(o.snapshot)!.getTime() > Date.now())
-      ctx.addIssue({ code: 'custom', path: ['snapshot'], message: `snapshot ${o.snapshot} lies in the future` });
+      ctx.addIssue({ code: 'custom', path: ['snapshot'], message: `${o.snapshot} lies in the future` });
     if (o.distribution === 'arch' && o.release && o.release !== 'rolling')
       ctx.addIssue({ code: 'custom', path: ['release'], message: 'Arch Linux has only the release "rolling"' });
   });
@@ -131,7 +132,7 @@ const raw = z
 export function parseBuildOptions(input: RawBuildOptions, context: Context): BuildOptions {
   const result = raw.safeParse(input);
   if (!result.success) {
-    throw new UsageError(result.error.issues.map((i) => i.message).join('; '));
+    throw new UsageError(optionProblems(result.error).join('; '));
   }
   const o = result.data;
   const distribution = (o.distribution as Distribution | undefined) ?? context.hostDistribution;

@@ -3,6 +3,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../system/errors.js';
+import { optionProblems } from '../system/option-problems.js';
+import { pathKind } from '../system/path-kind.js';
 
 export interface RawExecutorOptions {
   image?: string;
@@ -32,8 +34,16 @@ export interface ExecutorOptions {
   olderThanHours: number;
 }
 
-const count = (what: string) =>
-  z.string().regex(/^[1-9][0-9]*$/, { error: (i) => `${what} must be a whole number, not '${String(i.input)}'` });
+const count = (what: string, max: number) =>
+  z
+    .string()
+    .regex(/^[1-9][0-9]*$/, { error: (i) => `${what} must be a whole number, not '${String(i.input)}'`, abort: true })
+    .refine((v) => Number(v) <= max, { error: `${what} must be at most ${max}` });
+const amount = (what: string, unit: string, max: number, zero: 'zero allowed' | 'more than zero') =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, { error: `${what} must be a number of ${unit}`, abort: true })
+    .refine((v) => (zero === 'zero allowed' || Number(v) > 0) && Number(v) <= max, { error: `${what} must be ${zero === 'zero allowed' ? 'from 0' : 'more than 0'} to ${max} ${unit}` });
 const name = (what: string) =>
   z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/, { error: (i) => `${what} '${String(i.input)}' is not a libvirt name` });
 
@@ -42,11 +52,11 @@ const schema = z.object({
   connect: z.string().min(1).optional(),
   network: name('--network').optional(),
   pool: name('--pool').optional(),
-  memory: count('--memory (MiB)').optional(),
-  cpus: count('--cpus').optional(),
-  bootTimeout: z.string().regex(/^\d+(\.\d+)?$/, { error: '--boot-timeout must be a number of minutes' }).optional(),
+  memory: count('--memory (MiB)', 1 << 20).optional(),
+  cpus: count('--cpus', 1024).optional(),
+  bootTimeout: amount('--boot-timeout', 'minutes', 1440, 'more than zero').optional(),
   stateDir: z.string().min(1).optional(),
-  olderThan: z.string().regex(/^\d+(\.\d+)?$/, { error: '--older-than must be a number of hours' }).optional(),
+  olderThan: amount('--older-than', 'hours', 87600, 'zero allowed').optional(),
 });
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -54,9 +64,16 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'boxes/executor');
 }
 
+/** The options, parsed, with --state-dir checked to be no file: one line before any VM is touched. */
+export async function executorOptions(raw: RawExecutorOptions, env: NodeJS.ProcessEnv = process.env): Promise<ExecutorOptions> {
+  const options = parseExecutorOptions(raw, env);
+  if ((await pathKind(options.stateDir)) === 'file') throw new UsageError(`--state-dir: ${options.stateDir} is a file, not a directory`, 'pass a directory for per-job state');
+  return options;
+}
+
 export function parseExecutorOptions(raw: RawExecutorOptions, env: NodeJS.ProcessEnv = process.env): ExecutorOptions {
   const r = schema.safeParse(raw);
-  if (!r.success) throw new UsageError(r.error.issues.map((i) => i.message).join('; '));
+  if (!r.success) throw new UsageError(optionProblems(r.error).join('; '));
   const o = r.data;
   return {
     image: o.image,

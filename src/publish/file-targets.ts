@@ -2,7 +2,9 @@
  * Where `--boxes` puts disk images, Vagrant boxes and the catalog: a directory (files copied in
  * atomically) or GitLab's generic package registry (one package version per build version).
  */
-import { copyFile, readFile, rename, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readFile, rename, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { sha256File } from '../build/checksums.js';
@@ -31,7 +33,8 @@ export function directoryTarget(dir: string, baseUrl?: string, signal?: AbortSig
     where: root,
     urlFor: (_version, file) => boxUrl(base, file),
     async check(_version, file, sha256) {
-      const there = await sha256File(join(root, file)).catch((error: NodeJS.ErrnoException) => {
+      const there = await sha256File(join(root, file), signal).catch((error: NodeJS.ErrnoException) => {
+        if (signal?.aborted) throw signal.reason;
         if (error.code === 'ENOENT') return undefined;
         throw error;
       });
@@ -42,9 +45,11 @@ export function directoryTarget(dir: string, baseUrl?: string, signal?: AbortSig
       await makeDirectory(root, 'the --boxes directory', '--boxes directory');
       const temp = join(root, `.${file}.${process.pid}.tmp`);
       try {
-        signal?.throwIfAborted();
-        await copyFile(path, temp);
-        // Interrupted while copying: the copy is dropped, never renamed into place.
+        // A stream, not copyFile: an interrupt stops a copy of gigabytes between two chunks, and the copy is dropped, never renamed into place.
+        await pipeline(createReadStream(path), createWriteStream(temp, { flags: 'wx' }), { signal }).catch((error: unknown) => {
+          // The stream's AbortError carries no exit code; the interruption that caused it does.
+          throw signal?.aborted ? signal.reason : error;
+        });
         signal?.throwIfAborted();
         await rename(temp, join(root, file));
       } finally {

@@ -1,6 +1,7 @@
 /** `boxes publish` options: checked as a whole, every problem in one line, before anything is read. */
 import { z } from 'zod';
 import { UsageError } from '../system/errors.js';
+import { optionProblems } from '../system/option-problems.js';
 import { REGISTRY, type RegistryOptions } from './registry.js';
 import { holdsSecret, redactSecrets } from '../system/redact.js';
 
@@ -51,7 +52,9 @@ const schema = z
 
 export function parsePublishOptions(raw: RawPublishOptions): PublishOptions {
   const r = schema.safeParse(raw);
-  const problems = r.success ? [] : r.error.issues.map((i) => i.message);
+  const problems = r.success ? [] : optionProblems(r.error);
+  if (raw.boxes !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(raw.boxes) && !url.test(raw.boxes))
+    problems.push(`--boxes: ${redactSecrets(raw.boxes)} is neither a directory nor a GitLab project API URL (https://HOST/api/v4/projects/ID)`);
   if (!raw.registry && !raw.boxes) problems.push('say where to publish: --registry docker://HOST/NAME (containers) and/or --boxes DIR|URL (disk images and Vagrant boxes)');
   const gitlab = raw.boxes !== undefined && url.test(raw.boxes);
   if (gitlab && !raw.gitlabPackage) problems.push('--boxes URL is a GitLab project API URL (https://HOST/api/v4/projects/ID): say the generic package with --gitlab-package NAME');

@@ -4,6 +4,8 @@
  * containers go to the registry and disk images and boxes to their target, the catalog last.
  */
 import { resolve } from 'node:path';
+import { UsageError } from '../system/errors.js';
+import { pathKind, requirePath } from '../system/path-kind.js';
 import { directoryTarget, gitlabTarget } from './file-targets.js';
 import { inventory, type ArtifactKind } from './inventory.js';
 import type { PublishOptions } from './options.js';
@@ -25,7 +27,19 @@ export interface PublishIo {
   onEvent?: (line: string) => void;
 }
 
+/** Every path an option names, checked before anything is read or sent. */
+async function checkPaths(options: PublishOptions): Promise<void> {
+  await requirePath('--output-dir', options.outputDir, 'directory');
+  const r = options.registry;
+  if (r?.sigstoreKey) await requirePath('--sigstore-key', r.sigstoreKey, 'file');
+  if (r?.passphraseFile) await requirePath('--sign-passphrase-file', r.passphraseFile, 'file');
+  if (r?.authfile) await requirePath('--authfile', r.authfile, 'file');
+  if (r?.registriesD) await requirePath('--registries-d', r.registriesD, 'directory');
+  if (options.boxes?.kind === 'directory' && (await pathKind(options.boxes.dir)) === 'file') throw new UsageError(`--boxes: ${options.boxes.dir} is a file, not a directory`, 'pass a directory or a GitLab project API URL');
+}
+
 export async function publish(options: PublishOptions, io: PublishIo = {}): Promise<PublishReport> {
+  await checkPaths(options);
   const dir = resolve(options.outputDir);
   const kinds: ArtifactKind[] = [...(options.registry ? (['container'] as const) : []), ...(options.boxes ? (['qcow2', 'box'] as const) : [])];
   const { artifacts, skipped } = await inventory(dir, { kinds, includeExecutor: options.includeExecutor, unverified: options.unverified });

@@ -8,7 +8,8 @@ import { buildRecordSchema, type BuildRecord } from './schema.js';
 export async function readRecord(path: string): Promise<BuildRecord> {
   const name = basename(path);
   const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new UsageError(`cannot read ${path}: ${error.code ?? error.message}`, 'pass the <artifact>.manifest.json that boxes build wrote');
+    const what = error.code === 'EISDIR' ? 'is a directory, not a build record' : `cannot be read as a build record (${error.code ?? error.message})`;
+    throw new UsageError(`${path} ${what}`, 'pass the <artifact>.manifest.json that boxes build wrote');
   });
   let json: unknown;
   try {

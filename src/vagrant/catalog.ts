@@ -2,6 +2,8 @@
 import { basename, resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../system/errors.js';
+import { optionProblems } from '../system/option-problems.js';
+import { requirePath } from '../system/path-kind.js';
 import { readBox } from './box-file.js';
 import { parseBoxName } from './box-name.js';
 import { vagrantCatalog, type CatalogBox, type VagrantCatalog } from './catalog-json.js';
@@ -27,20 +29,20 @@ export interface CatalogOptions {
 const schema = z.object({
   name: z
     .string({ error: 'say the box name: --name ORG/NAME (e.g. archlinux/archlinux)' })
-    .regex(/^[\w.-]+(\/[\w.-]+)?$/, { error: (i) => `box name '${String(i.input)}' must look like org/name (letters, digits, ._-)` }),
+    .regex(/^[\w.-]+(\/[\w.-]+)?$/, { error: (i) => `'${String(i.input)}' must look like org/name (letters, digits, ._-)` }),
   baseUrl: z
     .string({ error: 'say where the boxes will be served: --base-url URL (http://, https:// or file://)' })
     .refine((u) => /^(https?|file):\/\/\S*$/.test(u) && URL.canParse(u) && !/[?#]/.test(u), {
-      error: (i) => `base URL '${String(i.input)}' is not an http://, https:// or file:// URL without query or fragment`,
+      error: (i) => `'${String(i.input)}' is not an http://, https:// or file:// URL without query or fragment`,
     }),
   description: z.string().optional(),
-  version: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._+-]*$/, { error: 'version may hold only letters, digits and ._+-' }).optional(),
+  version: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._+-]*$/, { error: 'may hold only letters, digits and ._+-' }).optional(),
   output: z.string().min(1).optional(),
 });
 
 export function parseCatalogOptions(raw: RawCatalogOptions, boxes: string[]): CatalogOptions {
   const r = schema.safeParse(raw);
-  const problems = r.success ? [] : r.error.issues.map((i) => i.message);
+  const problems = r.success ? [] : optionProblems(r.error);
   if (boxes.length === 0) problems.push('no boxes given: boxes catalog --name ORG/NAME --base-url URL BOX...');
   if (problems.length > 0 || !r.success) throw new UsageError(problems.join('; '));
   return { ...r.data, boxes };
@@ -49,6 +51,7 @@ export function parseCatalogOptions(raw: RawCatalogOptions, boxes: string[]): Ca
 const TITLE: Record<string, string> = { arch: 'Arch Linux' };
 
 export async function catalog(options: CatalogOptions): Promise<VagrantCatalog> {
+  if (options.output) await requirePath('--output', options.output, 'not-directory');
   const problems: string[] = [];
   const entries: CatalogBox[] = [];
   const prefixes = new Set<string>();

@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { DISTRIBUTIONS, PROFILES, findProfile, type Distribution } from '../profiles.js';
 import { UsageError } from '../system/errors.js';
+import { optionProblems } from '../system/option-problems.js';
+import { CHECKS } from './checks.js';
 import type { TestOptions } from './test-image.js';
 
 export interface RawTestOptions {
@@ -19,6 +21,7 @@ export interface RawTestOptions {
  *  TCG (download, initramfs, reboot) needs far more than the default checks. */
 export const DEFAULT_TIMEOUT_MINUTES = 15;
 export const KERNEL_UPGRADE_TIMEOUT_MINUTES = 45;
+const MAX_TIMEOUT_MINUTES = 1440;
 
 const names = PROFILES.map((p) => p.name).join(', ');
 
@@ -27,7 +30,7 @@ const schema = z.object({
     .string({ error: `say which image to test: --profile P (one of: ${names})` })
     .refine((p) => findProfile(p) !== undefined, { error: (i) => `unknown profile '${String(i.input)}' (valid: ${names})` }),
   artifact: z.string().min(1).optional(),
-  firmware: z.enum(['bios', 'uefi'], { error: (i) => `firmware must be bios or uefi, not '${String(i.input)}'` }).optional(),
+  firmware: z.enum(['bios', 'uefi'], { error: (i) => `must be bios or uefi, not '${String(i.input)}'` }).optional(),
   distribution: z
     .string()
     .refine((d) => (DISTRIBUTIONS as readonly string[]).includes(d), { error: (i) => `unknown distribution '${String(i.input)}'` })
@@ -35,18 +38,21 @@ const schema = z.object({
   outputDir: z.string().min(1).optional(),
   timeout: z
     .string()
-    .regex(/^\d+(\.\d+)?$/, { error: 'timeout must be a number of minutes' })
-    .refine((t) => Number(t) > 0, { error: 'timeout must be more than 0 minutes' })
+    .regex(/^\d+(\.\d+)?$/, { error: 'must be a number of minutes', abort: true })
+    .refine((t) => Number(t) > 0 && Number(t) <= MAX_TIMEOUT_MINUTES, { error: `must be more than 0 and at most ${MAX_TIMEOUT_MINUTES} minutes (a day)` })
     .optional(),
   check: z
     .string()
-    .regex(/^[a-z-]+(,[a-z-]+)*$/, { error: 'checks are a comma-separated list of names, e.g. --check kernel-upgrade' })
+    .regex(/^[a-z-]+(,[a-z-]+)*$/, { error: 'takes a comma-separated list of check names, e.g. --check kernel-upgrade', abort: true })
+    .refine((list) => list.split(',').every((n) => CHECKS.some((c) => c.name === n)), {
+      error: (i) => `unknown check in '${String(i.input)}' (valid: ${CHECKS.map((c) => c.name).join(', ')})`,
+    })
     .optional(),
 });
 
 export function parseTestOptions(raw: RawTestOptions): TestOptions {
   const r = schema.safeParse(raw);
-  if (!r.success) throw new UsageError(r.error.issues.map((i) => i.message).join('; '));
+  if (!r.success) throw new UsageError(optionProblems(r.error).join('; '));
   const checks = r.data.check?.split(',');
   const defaultTimeout = checks?.includes('kernel-upgrade') ? KERNEL_UPGRADE_TIMEOUT_MINUTES : DEFAULT_TIMEOUT_MINUTES;
   return {

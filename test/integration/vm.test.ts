@@ -167,7 +167,7 @@ describe('boxes test refuses bad input with exit 2', () => {
     [['--profile', 'container'], /boxes test boots disk images and Vagrant boxes; container is neither/],
     [['--profile', 'basic', '--artifact', 'Debian-13-x86_64-cloudimg-1.qcow2'], /is a cloud-init image, not basic/],
     [['--profile', 'basic', '--artifact', 'notes.txt'], /is not a qcow2 or raw disk image/],
-    [['--profile', 'basic', '--firmware', 'coreboot'], /firmware must be bios or uefi/],
+    [['--profile', 'basic', '--firmware', 'coreboot'], /--firmware: must be bios or uefi/],
   ])('%j', (args, message) => {
     writeFileSync(join(work, 'notes.txt'), 'hello');
     writeFileSync(join(work, 'Debian-13-x86_64-cloudimg-1.qcow2'), 'x');

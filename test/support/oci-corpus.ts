@@ -131,7 +131,7 @@ export function ociOf(out: string, layers: Layer[]): string {
 }
 
 export const HOST_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n';
-export const PGP_KEY = '-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlFgEZVNmVBYJKwYBBAHaRw8BAQdA\n-----END PGP PRIVATE KEY BLOCK-----\n';
+export const PGP_KEY = '-----BEGIN PGP PRIVATE KEY BLOCK-----\nComment: test\n\nlFgEZVNmVBYJKwYBBAHaRw8BAQdAm0pIy9zCGOPfE5NP1Jj6pZ4Dk1sF\n=Ab12\n-----END PGP PRIVATE KEY BLOCK-----\n';
 
 /** A small clean root: accounts locked, an uninitialized machine-id. */
 export const CLEAN: Member[] = [

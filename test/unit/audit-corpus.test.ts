@@ -127,8 +127,8 @@ describe('the audit finds what an attacker would hide', () => {
     ['a public key', withClean({ name: 'etc/ssh/ssh_host_rsa_key.pub', content: 'ssh-rsa AAAA\n' })],
     ['a zstd layer', [{ members: CLEAN, compression: 'zstd' }] as Layer[]],
     // libgnutls and libssh2 carry PEM headers as their parsers' literals.
-    ['a packaged library with a key header literal', withClean({ name: 'usr/lib/libtls.so.30', content: Buffer.concat([ELF, Buffer.from('-----BEGIN RSA PRIVATE KEY-----')]) }, { name: 'var/lib/pacman/local/tls-1-1/files', content: '%FILES%\nusr/\nusr/lib/\nusr/lib/libtls.so.30\n' })],
-    ['a packaged library in a lower layer than its package list', [{ members: [...CLEAN, { name: 'usr/lib/libtls.so.30', content: Buffer.concat([ELF, Buffer.from('-----BEGIN RSA PRIVATE KEY-----')]) }] }, { members: [{ name: 'var/lib/dpkg/info/tls.list', content: '/usr/lib/libtls.so.30\n' }] }] as Layer[]],
+    ['a packaged library with a key header literal', withClean({ name: 'usr/lib/libtls.so.30', content: Buffer.concat([ELF, Buffer.from(HOST_KEY)]) }, { name: 'var/lib/pacman/local/tls-1-1/files', content: '%FILES%\nusr/\nusr/lib/\nusr/lib/libtls.so.30\n' })],
+    ['a packaged library in a lower layer than its package list', [{ members: [...CLEAN, { name: 'usr/lib/libtls.so.30', content: Buffer.concat([ELF, Buffer.from(HOST_KEY)]) }] }, { members: [{ name: 'var/lib/dpkg/info/tls.list', content: '/usr/lib/libtls.so.30\n' }] }] as Layer[]],
   ])('passes %s', async (_name, layers) => {
     expect((await auditArtifact(archiveOf(layers))).findings).toEqual([]);
   });
@@ -182,9 +182,9 @@ describe('an archive the audit cannot read whole is exit 2, never "clean"', () =
 });
 
 describe('the content scan', () => {
-  it('sees a header split between two chunks', () => {
+  it('sees a key split between two chunks, wherever the cut falls', () => {
     const text = Buffer.from(`xx${HOST_KEY}`);
-    for (let cut = 1; cut < 40; cut++) {
+    for (let cut = 1; cut < text.length; cut++) {
       const s = new SecretScanner();
       s.push(text.subarray(0, cut));
       s.push(text.subarray(cut));
@@ -237,4 +237,20 @@ describe('mutation fuzzing of the OCI reader', () => {
       { numRuns: runs, seed, timeout: 15_000 },
     );
   }, 600_000);
+
+  it.each([
+    ['a parser\'s literal followed by code (Python cryptography)', '_SK_START = b"-----BEGIN OPENSSH PRIVATE KEY-----"\n_SK_END = b"-----END OPENSSH PRIVATE KEY-----"\n'],
+    ['a literal ended by a NUL (a C string)', '-----BEGIN RSA PRIVATE KEY-----\u0000-----END RSA PRIVATE KEY-----\u0000'],
+    ['a BEGIN line alone', '-----BEGIN PGP PRIVATE KEY BLOCK-----\n'],
+  ])('finds no key in %s', (_what, text) => {
+    const s = new SecretScanner();
+    s.push(Buffer.from(text));
+    expect(s.secret).toBe(false);
+  });
+
+  it('finds a key with armor headers (an encrypted PEM key)', () => {
+    const s = new SecretScanner();
+    s.push(Buffer.from('-----BEGIN RSA PRIVATE KEY-----\r\nProc-Type: 4,ENCRYPTED\r\nDEK-Info: AES-128-CBC,0123456789ABCDEF\r\n\r\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw\r\n'));
+    expect([...s.found]).toEqual(['pem-private-key']);
+  });
 });

@@ -191,7 +191,7 @@ describe('audit rules', () => {
   });
 
   it('finds a PEM private key by its content', () => {
-    expect(audit(view([{ path: 'root/server.pem' }], { 'root/server.pem': '-----BEGIN RSA PRIVATE KEY-----\n' }), {})).toEqual([
+    expect(audit(view([{ path: 'root/server.pem' }], { 'root/server.pem': '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n' }), {})).toEqual([
       { rule: 'private-key', path: '/root/server.pem', detail: 'holds a PEM private key' },
     ]);
   });

@@ -80,10 +80,10 @@ describe('boxes catalog', () => {
   it.each([
     ['no boxes', [...BASE], /no boxes given: boxes catalog --name ORG\/NAME --base-url URL BOX/],
     ['no name', ['--base-url', 'https://example.org', libvirt1], /say the box name: --name ORG\/NAME/],
-    ['a malformed base URL', ['--name', 'a/b', '--base-url', 'example.org/boxes', libvirt1], /base URL 'example\.org\/boxes' is not an http:\/\/, https:\/\/ or file:\/\/ URL/],
-    ['a base URL of another scheme', ['--name', 'a/b', '--base-url', 'ftp://example.org', libvirt1], /base URL 'ftp:\/\/example\.org' is not/],
+    ['a malformed base URL', ['--name', 'a/b', '--base-url', 'example.org/boxes', libvirt1], /--base-url: 'example\.org\/boxes' is not an http:\/\/, https:\/\/ or file:\/\/ URL/],
+    ['a base URL of another scheme', ['--name', 'a/b', '--base-url', 'ftp://example.org', libvirt1], /--base-url: 'ftp:\/\/example\.org' is not/],
     ['a base URL with a query', ['--name', 'a/b', '--base-url', 'https://example.org/?x=1', libvirt1], /without query or fragment/],
-    ['a bad box name', ['--name', 'a b', '--base-url', 'https://x.org', libvirt1], /box name 'a b' must look like org\/name/],
+    ['a bad box name', ['--name', 'a b', '--base-url', 'https://x.org', libvirt1], /--name: 'a b' must look like org\/name/],
     ['a file that is not a box', [...BASE, text], /notes\.box is not a Vagrant box: not a gzipped tar/],
     ['a box without metadata.json', [...BASE, noMeta], /is not a Vagrant box: it has no metadata\.json/],
     ['a box whose name and metadata disagree', [...BASE, lying], /is named for virtualbox but its metadata\.json says libvirt/],

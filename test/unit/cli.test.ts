@@ -187,7 +187,7 @@ describe('boxes --version and what the CLI echoes', () => {
 describe('bad input under --json', () => {
   const dir = mkdtempSync(join(tmpdir(), 'boxes-cli-json-'));
   it.each([
-    [['build', '--profile', 'container', '--distribution', 'debian', '--source-date-epoch', '99999999999999', '--json'], /source-date-epoch must be at most/],
+    [['build', '--profile', 'container', '--distribution', 'debian', '--source-date-epoch', '99999999999999', '--json'], /--source-date-epoch: must be at most/],
     [['build', '--profile', 'container', '--bogus', '--json'], /unknown option '--bogus'/],
     [['audit', dir, '--json'], /is not a file/],
   ])('%j: exit 2 and an error object on stdout, never an empty success', (args, message) => {

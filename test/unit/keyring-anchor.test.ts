@@ -32,8 +32,8 @@ describe('--keyring-anchor', () => {
   });
 
   it.each([
-    ['a missing directory', (d: string) => join(d, 'gone'), /keyring anchor .*gone has no anchor\.asc or certifications\/$/],
-    ['a file', (d: string) => (writeFileSync(join(d, 'file'), 'x'), join(d, 'file')), /file has no anchor\.asc or certifications\/$/],
+    ['a missing directory', (d: string) => join(d, 'gone'), /--keyring-anchor: .*gone does not exist$/],
+    ['a file', (d: string) => (writeFileSync(join(d, 'file'), 'x'), join(d, 'file')), /--keyring-anchor: .*file is a file, not a directory$/],
     ['a partial anchor', (d: string) => (mkdirSync(join(d, 'part')), writeFileSync(join(d, 'part/anchor.asc'), 'x'), join(d, 'part')), /part has no certifications\/$/],
     ['certifications that are a file', (d: string) => (mkdirSync(join(d, 'odd')), writeFileSync(join(d, 'odd/anchor.asc'), 'x'), writeFileSync(join(d, 'odd/certifications'), 'x'), join(d, 'odd')), /odd has no certifications\/$/],
   ])('refuses %s with a usage error naming what is missing', async (_what, make, message) => {

@@ -32,20 +32,20 @@ describe('bad input is a usage error naming the problem', () => {
     [{ profile: 'container', sourceDateEpoch: '-1' }, /non-negative integer/],
     [{ profile: 'container', sourceDateEpoch: '1.5' }, /non-negative integer/],
     [{ profile: 'container', sourceDateEpoch: '99999999999999' }, /at most 253402300799/],
-    [{ profile: 'container', seed: 'not-a-uuid' }, /seed must be a UUID/],
+    [{ profile: 'container', seed: 'not-a-uuid' }, /--seed: must be a UUID/],
     [{ profile: 'container', snapshot: '2025-02-30' }, /not a real date/],
     [{ profile: 'container', snapshot: '2999-01-01' }, /in the future/],
-    [{ profile: 'container', mirror: 'ftp://x' }, /mirror must be/],
+    [{ profile: 'container', mirror: 'ftp://x' }, /--mirror: must be/],
     [{ profile: 'container', distribution: 'arch', release: 'trixie' }, /only the release "rolling"/],
     [{ profile: 'container', keyringAnchor: 'anchor' }, /--keyring-anchor applies to Arch builds only/],
-    [{ profile: 'container', distribution: 'arch', keyringAnchor: '' }, /keyring-anchor needs a directory/],
+    [{ profile: 'container', distribution: 'arch', keyringAnchor: '' }, /--keyring-anchor: needs a directory/],
   ])('%j', (input, message) => {
     expect(() => parseBuildOptions(input, ctx)).toThrow(UsageError);
     expect(() => parseBuildOptions(input, ctx)).toThrow(message);
   });
 
   it('reports every problem at once', () => {
-    expect(() => parseBuildOptions({ profile: 'container', seed: 'x', sourceDateEpoch: 'y' }, ctx)).toThrow(/source-date-epoch.*; seed/);
+    expect(() => parseBuildOptions({ profile: 'container', seed: 'x', sourceDateEpoch: 'y' }, ctx)).toThrow(/--source-date-epoch: .*; --seed: /);
   });
 
   it('asks for --distribution on hosts it cannot build natively', () => {

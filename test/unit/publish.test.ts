@@ -2,7 +2,7 @@
 // with small stand-in artifacts: the reproducibility gate, byte checks before anything is written,
 // the directory target and its catalog merge, the executor rule, and GitLab uploads against a
 // local HTTP server on 127.0.0.1.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -21,11 +21,13 @@ import { recordName } from '../../src/record/write-record.js';
 import { parsePublishOptions, type RawPublishOptions } from '../../src/publish/options.js';
 import { publish } from '../../src/publish/publish.js';
 import { statementName, writeStatement } from '../../src/publish/statement.js';
-import { PublishRefused, UsageError } from '../../src/system/errors.js';
+import { InterruptedError, PublishRefused, UsageError } from '../../src/system/errors.js';
+import { directoryTarget } from '../../src/publish/file-targets.js';
 import { UNVERIFIED } from '../../src/vagrant/catalog-merge.js';
 
 const cli = resolve(import.meta.dirname, '../../dist/cli.js');
 const scratch = () => mkdtempSync(join(tmpdir(), 'boxes-publish-'));
+const readdirSafe = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
 
 interface Fake {
   profile: string;
@@ -314,6 +316,22 @@ describe('boxes publish stops when told', () => {
       server.closeAllConnections();
       server.close();
     }
+  });
+  it('an interrupt stops a copy into --boxes in the middle: the reason is thrown, nothing is left', async () => {
+    const dir = scratch();
+    const fifo = join(dir, 'endless.qcow2');
+    execFileSync('mkfifo', [fifo]);
+    // A source that sends a first chunk and then nothing: the copy can only end by being stopped.
+    const writer = spawn('sh', ['-c', `head -c 65536 /dev/zero > ${fifo}.part; exec cat ${fifo}.part - > ${fifo}`], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const target = join(dir, 'boxes');
+    const stop = new AbortController();
+    const put = directoryTarget(target, undefined, stop.signal).put('1', 'image.qcow2', fifo);
+    for (let i = 0; i < 200 && !readdirSafe(target).some((n) => n.endsWith('.tmp')); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(readdirSafe(target).some((n) => n.endsWith('.tmp'))).toBe(true);
+    stop.abort(new InterruptedError('interrupted by SIGTERM'));
+    await expect(put).rejects.toBeInstanceOf(InterruptedError);
+    expect(readdirSync(target)).toEqual([]);
+    writer.kill();
   });
 });
 

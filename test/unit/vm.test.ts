@@ -241,7 +241,7 @@ describe('boxes test options', () => {
     expect(parseTestOptions({ profile: 'basic' })).toEqual({ profile: 'basic', artifact: undefined, firmware: undefined, distribution: undefined, outputDir: 'output', checks: undefined, timeoutMinutes: 15 });
     expect(parseTestOptions({ profile: 'cloud-init', firmware: 'uefi', timeout: '2.5' })).toMatchObject({ firmware: 'uefi', timeoutMinutes: 2.5 });
     expect(() => parseTestOptions({})).toThrow(/say which image to test/);
-    expect(() => parseTestOptions({ profile: 'basic', firmware: 'coreboot' })).toThrow(/firmware must be bios or uefi/);
+    expect(() => parseTestOptions({ profile: 'basic', firmware: 'coreboot' })).toThrow(/--firmware: must be bios or uefi/);
     expect(() => parseTestOptions({ profile: 'basic', timeout: '0' })).toThrow(/more than 0/);
     expect(() => parseTestOptions({ profile: 'x' })).toThrow(UsageError);
   });
