@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** The `boxes` command line: parses argv, calls the API, and is the one place that sets exit codes. */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { clean } from './build/clean.js';
 import { Command, CommanderError, Option } from 'commander';
 import { build } from './build/build.js';
@@ -85,7 +87,7 @@ function withBuildOptions(command: Command, outputDir: string): Command {
     .option('--output-dir <dir>', 'where artifacts go', outputDir)
     .addOption(new Option('--tools-tree <dir>', 'use this tools tree instead of the cached default').hideHelp())
     .option('--no-repository-key-check', 'skip package signature checks (local test repositories only)')
-    .option('--keyring-anchor <dir>', 'Arch: trust the master keys this anchor certified (scripts/keyring-anchor.sh) instead of the tree\'s')
+    .option('--keyring-anchor <dir>', "Arch: trust the master keys this anchor certified (scripts/keyring-anchor.sh) instead of the tree's")
     .option('--single-uid', 'rootless without subordinate ids: mkosi maps one uid and cannot chown (file owners differ from a root build)')
     .option('--json', 'print a machine-readable summary on stdout')
     .option('--verbose', 'show every command and its output');
@@ -169,7 +171,12 @@ export function program(): Command {
   const noVary = new Option('--no-vary <list>', 'variations to leave out, comma-separated');
   // commander reads --no-X as the negation of --X; this one takes its own list.
   noVary.negate = false;
-  withBuildOptions(cmd.command('verify').description('build twice, the second in another environment (path, filesystem, umask, TZ, locale, hostname, CPUs), compare every artifact, explain differences'), 'verify')
+  withBuildOptions(
+    cmd
+      .command('verify')
+      .description('build twice, the second in another environment (path, filesystem, umask, TZ, locale, hostname, CPUs), compare every artifact, explain differences'),
+    'verify',
+  )
     .option('--vary <list>', `variations for the second build, comma-separated (default: all of ${VARIATIONS.join(', ')})`)
     .addOption(noVary)
     .option('--bisect', 'on a difference, rebuild once per variation to name the one that causes it')
@@ -208,7 +215,8 @@ export function program(): Command {
         for (const a of artifacts) reports.push(await auditArtifact(a, { signal: interrupt.signal }));
         process.stdout.write(o.json ? `${JSON.stringify(reports, null, 2)}\n` : `${reports.map(formatAudit).join('\n')}\n`);
         const count = reports.reduce((n, r) => n + r.findings.length, 0);
-        if (count > 0) throw new AuditFailed(`audit found ${count} problem${count > 1 ? 's' : ''} in ${reports.filter((r) => r.findings.length).length} of ${reports.length} artifacts`);
+        if (count > 0)
+          throw new AuditFailed(`audit found ${count} problem${count > 1 ? 's' : ''} in ${reports.filter((r) => r.findings.length).length} of ${reports.length} artifacts`);
       } finally {
         interrupt.dispose();
       }
@@ -225,32 +233,34 @@ export function program(): Command {
     .addOption(new Option('--tools-tree <dir>', 'use this tools tree instead of the cached default').hideHelp())
     .option('--json', 'print the result as JSON on stdout')
     .option('--verbose', 'show every command and its output')
-    .action(async (record: string, o: { outputDir: string; ignoreMismatch?: boolean; singleUid?: boolean; mirror?: string; toolsTree?: string; json?: boolean; verbose?: boolean }) => {
-      const interrupt = interruptController();
-      try {
-        const r = await reproduce(
-          {
-            record,
-            outputDir: o.outputDir,
-            ignoreMismatch: Boolean(o.ignoreMismatch),
-            singleUid: Boolean(o.singleUid),
-            mirror: o.mirror,
-            toolsTree: o.toolsTree,
-            json: Boolean(o.json),
-            verbose: Boolean(o.verbose),
-          },
-          { signal: interrupt.signal },
-        );
-        const a = r.build.artifacts[0]!;
-        process.stdout.write(
-          o.json
-            ? `${JSON.stringify({ artifact: a.path, sha256: a.sha256, digest: a.digest ?? null, identical: r.identical, statement: r.statement }, null, 2)}\n`
-            : `Reproduced ${a.path}: sha256 ${a.sha256} matches its record\nVerification statement: ${r.statement}\n`,
-        );
-      } finally {
-        interrupt.dispose();
-      }
-    });
+    .action(
+      async (record: string, o: { outputDir: string; ignoreMismatch?: boolean; singleUid?: boolean; mirror?: string; toolsTree?: string; json?: boolean; verbose?: boolean }) => {
+        const interrupt = interruptController();
+        try {
+          const r = await reproduce(
+            {
+              record,
+              outputDir: o.outputDir,
+              ignoreMismatch: Boolean(o.ignoreMismatch),
+              singleUid: Boolean(o.singleUid),
+              mirror: o.mirror,
+              toolsTree: o.toolsTree,
+              json: Boolean(o.json),
+              verbose: Boolean(o.verbose),
+            },
+            { signal: interrupt.signal },
+          );
+          const a = r.build.artifacts[0]!;
+          process.stdout.write(
+            o.json
+              ? `${JSON.stringify({ artifact: a.path, sha256: a.sha256, digest: a.digest ?? null, identical: r.identical, statement: r.statement }, null, 2)}\n`
+              : `Reproduced ${a.path}: sha256 ${a.sha256} matches its record\nVerification statement: ${r.statement}\n`,
+          );
+        } finally {
+          interrupt.dispose();
+        }
+      },
+    );
 
   cmd
     .command('catalog')
@@ -277,7 +287,7 @@ export function program(): Command {
     .option('--sigstore-key <path>', 'sign the pushed images with this sigstore (cosign) private key')
     .option('--sign-passphrase-file <path>', 'passphrase of the signing key')
     .option('--authfile <path>', 'registry credentials (default: the containers auth file)')
-    .option('--registries-d <dir>', "containers registries.d configuration (where signatures are stored)")
+    .option('--registries-d <dir>', 'containers registries.d configuration (where signatures are stored)')
     .option('--no-tls-verify', 'talk to the registry over plain HTTP or with unverified certificates (local registries)')
     .option('--boxes <dir|url>', 'a directory, or a GitLab project API URL (https://HOST/api/v4/projects/ID), for disk images, Vagrant boxes and the catalog')
     .option('--gitlab-package <name>', 'the generic package the files go to, one package version per build version (with --boxes URL)')
@@ -297,9 +307,7 @@ export function program(): Command {
       }
     });
 
-  const executor = cmd
-    .command('executor')
-    .description("GitLab Runner's custom executor: one throwaway VM per CI job from the libvirt-executor image");
+  const executor = cmd.command('executor').description("GitLab Runner's custom executor: one throwaway VM per CI job from the libvirt-executor image");
   withExecutorOptions(executor.command('config').description('print the executor configuration (config_exec)')).action(async () => {
     process.stdout.write(`${JSON.stringify(executorConfig(process.env, await boxesVersion()))}\n`);
   });
@@ -314,14 +322,16 @@ export function program(): Command {
       const options = await executorOptions(raw);
       await asExecutor((signal) => runStage(options, script, stage, process.env, { signal, say }));
     });
-  withExecutorOptions(executor.command('cleanup').description("remove the job's VM, volume and key, whatever state they are in (cleanup_exec)")).action(async (raw: RawExecutorOptions) => {
-    const options = await executorOptions(raw);
-    const vm = vmName(jobFromEnv(process.env));
-    await asExecutor(async () => {
-      const removed = await cleanupVm({ stateDir: options.stateDir, vm, connect: options.connect, pool: options.pool }, AbortSignal.timeout(300_000));
-      say(`${vm}: ${removed.length > 0 ? `removed ${removed.join(', ')}` : 'nothing to remove'}`);
-    });
-  });
+  withExecutorOptions(executor.command('cleanup').description("remove the job's VM, volume and key, whatever state they are in (cleanup_exec)")).action(
+    async (raw: RawExecutorOptions) => {
+      const options = await executorOptions(raw);
+      const vm = vmName(jobFromEnv(process.env));
+      await asExecutor(async () => {
+        const removed = await cleanupVm({ stateDir: options.stateDir, vm, connect: options.connect, pool: options.pool }, AbortSignal.timeout(300_000));
+        say(`${vm}: ${removed.length > 0 ? `removed ${removed.join(', ')}` : 'nothing to remove'}`);
+      });
+    },
+  );
   withExecutorOptions(executor.command('sweep').description('remove VMs, volumes and keys of jobs whose runner died before cleanup'))
     .option('--older-than <hours>', 'only jobs that began this long ago (default: 24)')
     .action(async (raw: RawExecutorOptions) => {
@@ -358,5 +368,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv.slice(2));
-process.exit(code);
+/** Run as the `boxes` binary (directly or through npm's symlink), not when imported. */
+function isBinary(): boolean {
+  const invoked = process.argv[1];
+  return invoked !== undefined && realpathSync(invoked) === fileURLToPath(import.meta.url);
+}
+
+if (isBinary()) process.exit(await main(process.argv.slice(2)));

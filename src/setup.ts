@@ -6,9 +6,10 @@ import { DISK_TOOLS, findTool } from './audit/tools.js';
 import { findVagrantInsecureKey } from './vagrant/insecure-key.js';
 import { findOvmf } from './vm/firmware.js';
 import { onPath, TEST_TOOLS } from './vm/tools.js';
-import { BoxesError } from './system/errors.js';
+import { BoxesError, PrerequisiteError } from './system/errors.js';
 import { describeBuildMode } from './rootless/build-mode.js';
 import { detectBuildMode } from './rootless/namespace.js';
+import { ifMissing, ifMissingOrDenied } from './system/expected.js';
 
 export interface Check {
   name: string;
@@ -33,19 +34,32 @@ export async function hostChecks(): Promise<Check[]> {
   const checks: Check[] = [];
   const py = await version('python3', ['--version']);
   checks.push({ name: 'python3 >= 3.9', ok: pythonOk(py), detail: py ?? 'not found', fix: 'apt-get install python3' });
-  const userns = await readFile('/proc/sys/user/max_user_namespaces', 'utf8').catch(() => '0');
-  const clone = await readFile('/proc/sys/kernel/unprivileged_userns_clone', 'utf8').catch(() => '1');
+  const userns = await readFile('/proc/sys/user/max_user_namespaces', 'utf8').catch(ifMissing('0'));
+  const clone = await readFile('/proc/sys/kernel/unprivileged_userns_clone', 'utf8').catch(ifMissing('1'));
   const nsOk = Number(userns) > 0 && clone.trim() !== '0';
-  checks.push({ name: 'user namespaces', ok: nsOk, detail: `max_user_namespaces=${userns.trim()}`, fix: 'sysctl user.max_user_namespaces=10000 kernel.unprivileged_userns_clone=1' });
+  checks.push({
+    name: 'user namespaces',
+    ok: nsOk,
+    detail: `max_user_namespaces=${userns.trim()}`,
+    fix: 'sysctl user.max_user_namespaces=10000 kernel.unprivileged_userns_clone=1',
+  });
   checks.push(await buildModeCheck());
   // The default tools tree is Debian trixie, bootstrapped with the host's apt and dpkg.
-  for (const [tool, pkg] of [['apt-get', 'apt'], ['dpkg', 'dpkg'], ['dpkg-deb', 'dpkg']] as const) {
+  for (const [tool, pkg] of [
+    ['apt-get', 'apt'],
+    ['dpkg', 'dpkg'],
+    ['dpkg-deb', 'dpkg'],
+  ] as const) {
     const v = await version(tool, ['--version']);
     checks.push({ name: tool, ok: v !== undefined, detail: v ?? 'not found', fix: `install ${pkg} (the tools tree is bootstrapped with it)` });
   }
-  const keyring = await readFile('/usr/share/keyrings/debian-archive-keyring.gpg').then(() => true, () => false);
+  const keyring = await readFile('/usr/share/keyrings/debian-archive-keyring.gpg').then(() => true, ifMissingOrDenied(false));
   checks.push({ name: 'debian-archive-keyring', ok: keyring, detail: keyring ? 'present' : 'missing', fix: 'apt-get install debian-archive-keyring' });
-  const mkosi = await findMkosi().catch(() => undefined);
+  const mkosi = await findMkosi().catch((error: unknown) => {
+    // A BOXES_MKOSI that does not run: reported as not found, with the fix below.
+    if (error instanceof PrerequisiteError) return undefined;
+    throw error;
+  });
   checks.push({
     name: 'mkosi >= 25',
     ok: mkosi !== undefined,

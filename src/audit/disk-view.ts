@@ -18,6 +18,7 @@ import { fatSerial, readFat } from './fat-view.js';
 import { SecretScanner, type ContentMarker } from './secret-scan.js';
 import { diskTools } from './tools.js';
 import type { FileEntry, FsView } from './view.js';
+import { parseJson } from '../system/expected.js';
 
 /** GPT partition types (Discoverable Partitions Specification): how each is read and where it mounts. */
 const TYPES: Record<string, { read: 'ext' | 'fat' | 'raw'; mount?: string; root?: boolean }> = {
@@ -39,9 +40,7 @@ const FAT_DEFAULT: Record<string, string> = { 'C12A7328-F81F-11D2-BA4B-00A0C93EC
 
 const infoSchema = z.object({
   'backing-filename': z.string().optional(),
-  'format-specific': z
-    .object({ data: z.object({ 'data-file': z.string().optional(), extents: z.array(z.object({ filename: z.string() })).optional() }).optional() })
-    .optional(),
+  'format-specific': z.object({ data: z.object({ 'data-file': z.string().optional(), extents: z.array(z.object({ filename: z.string() })).optional() }).optional() }).optional(),
 });
 const tableSchema = z.object({
   partitiontable: z.object({
@@ -74,12 +73,8 @@ function fstabMount(fstab: string, partuuid: string | undefined, fsuuid: string 
   return undefined;
 }
 
-function parseJson(text: string, image: string, what: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new UsageError(`${image}: ${what} printed something that is not JSON`);
-  }
+function jsonOf(text: string, image: string, what: string): unknown {
+  return parseJson(text, () => new UsageError(`${image}: ${what} printed something that is not JSON`));
 }
 
 /** A partition without a filesystem, scanned as bytes. */
@@ -96,25 +91,36 @@ async function scanRaw(raw: string, p: Partition, sector: number): Promise<Reado
 
 export async function diskView(image: string, format: string, work: string, signal?: AbortSignal): Promise<FsView> {
   const tools = await diskTools();
-  const info = infoSchema.safeParse(parseJson((await run([tools['qemu-img'], 'info', '-f', format, '--output=json', image], { signal, what: 'qemu-img info' })).stdout, image, 'qemu-img info'));
+  const info = infoSchema.safeParse(
+    jsonOf((await run([tools['qemu-img'], 'info', '-f', format, '--output=json', image], { signal, what: 'qemu-img info' })).stdout, image, 'qemu-img info'),
+  );
   if (!info.success) throw new UsageError(`${image}: qemu-img cannot describe it`, 'pass a qcow2 or raw disk that boxes build wrote');
   const external = externalReferences(info.data, image);
-  if (external.length > 0) throw new UsageError(`${image} is not self-contained: it names a ${external.join(', ')}`, 'an artifact must hold all its bytes; rebuild it without a backing file');
+  if (external.length > 0)
+    throw new UsageError(`${image} is not self-contained: it names a ${external.join(', ')}`, 'an artifact must hold all its bytes; rebuild it without a backing file');
   let raw = image;
   if (format !== 'raw') {
     raw = join(work, 'disk.raw');
     await run([tools['qemu-img'], 'convert', '-f', format, '-O', 'raw', image, raw], { signal, what: 'qemu-img convert' });
   }
-  const table = tableSchema.safeParse(parseJson((await run([tools.sfdisk, '--json', raw], { signal, what: 'sfdisk --json' })).stdout, image, 'sfdisk --json'));
+  const table = tableSchema.safeParse(jsonOf((await run([tools.sfdisk, '--json', raw], { signal, what: 'sfdisk --json' })).stdout, image, 'sfdisk --json'));
   if (!table.success) throw new UsageError(`${image}: sfdisk printed a partition table boxes cannot read`);
   // A GPT whose backup header is gone (a truncated image) reads as its protective MBR.
-  if (table.data.partitiontable.label !== 'gpt') throw new UsageError(`${image} has no GPT partition table boxes can read (sfdisk sees a ${table.data.partitiontable.label} table)`, 'the image is truncated or damaged; rebuild it');
+  if (table.data.partitiontable.label !== 'gpt')
+    throw new UsageError(
+      `${image} has no GPT partition table boxes can read (sfdisk sees a ${table.data.partitiontable.label} table)`,
+      'the image is truncated or damaged; rebuild it',
+    );
   const sector = table.data.partitiontable.sectorsize ?? 512;
   const partitions = table.data.partitiontable.partitions ?? [];
   const what = (p: Partition) => `${image}: the partition at sector ${p.start} (type ${p.type})`;
   const kind = (p: Partition) => {
     const known = TYPES[p.type.toUpperCase()];
-    if (!known) throw new UsageError(`${what(p)} is of a type boxes audit does not read`, 'an artifact holds only root, /usr, /home, /srv, /var, Linux data, ESP, XBOOTLDR, BIOS boot and swap partitions');
+    if (!known)
+      throw new UsageError(
+        `${what(p)} is of a type boxes audit does not read`,
+        'an artifact holds only root, /usr, /home, /srv, /var, Linux data, ESP, XBOOTLDR, BIOS boot and swap partitions',
+      );
     return known;
   };
   const root = partitions.find((p) => kind(p).root);
@@ -132,8 +138,7 @@ export async function diskView(image: string, format: string, work: string, sign
   await Promise.all(partitions.map((_p, n) => mkdir(join(work, `p${n}`))));
 
   const size = (await stat(raw)).size;
-  for (const p of partitions)
-    if ((p.start + p.size) * sector > size) throw new UsageError(`${what(p)} ends past the end of the image`, 'the image is truncated; rebuild it');
+  for (const p of partitions) if ((p.start + p.size) * sector > size) throw new UsageError(`${what(p)} ends past the end of the image`, 'the image is truncated; rebuild it');
   const rootFs = ext(root, partitions.indexOf(root));
   await rootFs.uuid();
   await rootFs.check();

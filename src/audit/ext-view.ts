@@ -38,7 +38,11 @@ export function parseListings(out: string): Map<number, Listed[]> {
     if (line === '' || line.startsWith('debugfs: ')) continue;
     const m = /^\/(\d+)\/(\d+)\/(\d+)\/(\d+)\/(.*)\/(\d*)\/$/.exec(line);
     // A name debugfs cannot print on one line: the directory cannot be read whole.
-    if (!m || !current) throw new UsageError(`debugfs printed a directory entry boxes cannot read: ${JSON.stringify(line.slice(0, 80))}`, 'the filesystem holds a file name with a line break; rebuild the image without it');
+    if (!m || !current)
+      throw new UsageError(
+        `debugfs printed a directory entry boxes cannot read: ${JSON.stringify(line.slice(0, 80))}`,
+        'the filesystem holds a file name with a line break; rebuild the image without it',
+      );
     if (m[5] === '.' || m[5] === '..') continue;
     current.push({ inode: Number(m[1]), name: m[5]!, mode: parseInt(m[2]!, 8), uid: Number(m[3]), size: Number(m[6] || 0) });
   }
@@ -70,7 +74,8 @@ export class ExtFilesystem {
       throw error;
     });
     const uuid = /^Filesystem UUID:\s*(\S+)/m.exec(stats)?.[1];
-    if (!uuid) throw new UsageError(`${this.what} holds no filesystem debugfs can read`, 'boxes audit reads ext2/3/4 partitions; an artifact must not ship what the audit cannot read');
+    if (!uuid)
+      throw new UsageError(`${this.what} holds no filesystem debugfs can read`, 'boxes audit reads ext2/3/4 partitions; an artifact must not ship what the audit cannot read');
     return uuid;
   }
 

@@ -66,7 +66,11 @@ const CREDENTIAL_FILES: readonly [RegExp, string][] = [
 ];
 /** Configuration files that are fine until they hold a secret: the secret's mark in them. */
 const CREDENTIAL_CONTENT: readonly [RegExp, RegExp, string][] = [
-  [/(^|\/)(\.docker\/config\.json|\.config\/containers\/auth\.json|run\/containers\/[^/]+\/auth\.json)$/, /"(auth|identitytoken|registrytoken)"\s*:\s*"[^"]+"/, 'container registry login'],
+  [
+    /(^|\/)(\.docker\/config\.json|\.config\/containers\/auth\.json|run\/containers\/[^/]+\/auth\.json)$/,
+    /"(auth|identitytoken|registrytoken)"\s*:\s*"[^"]+"/,
+    'container registry login',
+  ],
   [/(^|\/)\.npmrc$/, /(_authToken|_auth|_password)\s*=/, 'npm registry token'],
   [/(^|\/)\.kube\/config$/, /^\s*(token|client-key-data|password)\s*:\s*\S/m, 'Kubernetes credentials'],
 ];
@@ -122,7 +126,10 @@ export const RULES: readonly Rule[] = [
   {
     name: 'ssh-host-key',
     scope: 'secret',
-    check: (view) => files(view).filter((e) => /^etc\/ssh\/ssh_host_[^/]*_key$/.test(e.path)).map((e) => finding('ssh-host-key', e, 'SSH host private key: every machine must make its own')),
+    check: (view) =>
+      files(view)
+        .filter((e) => /^etc\/ssh\/ssh_host_[^/]*_key$/.test(e.path))
+        .map((e) => finding('ssh-host-key', e, 'SSH host private key: every machine must make its own')),
   },
   {
     name: 'private-key',
@@ -186,7 +193,13 @@ export const RULES: readonly Rule[] = [
         for (const a of accountEntries(view, file.path)) {
           if (file.what === 'user' && a.hash === '') out.push(finding('password', file.path, `user ${a.name} logs in without a password (empty password field)`));
           else if (unlocked(a.hash) && !(file.what === 'user' && allowed.includes(a.name)))
-            out.push(finding('password', file.path, file.what === 'group' ? `group ${a.name} has a password` : a.name === 'root' ? "root's password is not locked" : `user ${a.name} has a password`));
+            out.push(
+              finding(
+                'password',
+                file.path,
+                file.what === 'group' ? `group ${a.name} has a password` : a.name === 'root' ? "root's password is not locked" : `user ${a.name} has a password`,
+              ),
+            );
         }
       }
       return out;
@@ -195,7 +208,8 @@ export const RULES: readonly Rule[] = [
   {
     name: 'shell-history',
     scope: 'secret',
-    check: (view) => [...view.entries.values()].filter((e) => e.type !== 'dir' && HISTORY.test(e.path)).map((e) => finding('shell-history', e, 'shell or tool history from the build')),
+    check: (view) =>
+      [...view.entries.values()].filter((e) => e.type !== 'dir' && HISTORY.test(e.path)).map((e) => finding('shell-history', e, 'shell or tool history from the build')),
   },
   {
     name: 'package-cache',

@@ -22,7 +22,6 @@ export async function diskTools(): Promise<Record<DiskTool, string>> {
     if (path) found[tool] = path;
     else if (!missing.includes(pkg)) missing.push(pkg);
   }
-  if (missing.length > 0)
-    throw new PrerequisiteError(`reading disk images (the audit of every disk build) needs ${missing.join(' ')}`, `apt-get install ${missing.join(' ')}`);
+  if (missing.length > 0) throw new PrerequisiteError(`reading disk images (the audit of every disk build) needs ${missing.join(' ')}`, `apt-get install ${missing.join(' ')}`);
   return found as Record<DiskTool, string>;
 }

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isNetworkFailure } from '../system/expected.js';
 
 export interface ArchiveRequest {
   url: string;
@@ -46,9 +47,11 @@ export async function archiveState(requests: readonly ArchiveRequest[], signal?:
       if (r.head) hash.update(['last-modified', 'etag', 'content-length'].map((h) => response.headers.get(h) ?? '').join('\0'));
       else hash.update(Buffer.from(await response.arrayBuffer()));
     }
-  } catch {
+  } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    return undefined;
+    // Unreachable or too slow: the state is unknown, and the install cache is not used.
+    if (isNetworkFailure(error)) return undefined;
+    throw error;
   }
   return hash.digest('hex');
 }

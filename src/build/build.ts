@@ -170,7 +170,9 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
             c.archive = await liveArchiveState(options, io.signal);
             if (!c.archive)
               task.output =
-                process.env.BOXES_INSTALL_CACHE === 'off' ? 'BOXES_INSTALL_CACHE=off: building without the install cache' : 'the archive did not say what it publishes now: building without the install cache';
+                process.env.BOXES_INSTALL_CACHE === 'off'
+                  ? 'BOXES_INSTALL_CACHE=off: building without the install cache'
+                  : 'the archive did not say what it publishes now: building without the install cache';
             const args = summaryArgs(mkosiBuildArgs(options, options.targets[0]!, paths(c, outputDir, options), c.revision));
             const resolved = await readResolvedConfig(c.mkosi!, args, io.signal);
             c.firstImage = resolved;
@@ -281,7 +283,9 @@ async function buildTarget(
   const started = Date.now();
   const revision = c.revision ?? 'unknown';
   const image =
-    target === options.targets[0] && c.firstImage ? c.firstImage : await readResolvedConfig(c.mkosi!, summaryArgs(mkosiBuildArgs(options, target, paths(c, staging, options), revision)), signal);
+    target === options.targets[0] && c.firstImage
+      ? c.firstImage
+      : await readResolvedConfig(c.mkosi!, summaryArgs(mkosiBuildArgs(options, target, paths(c, staging, options), revision)), signal);
   const key = await installCacheKey(image.all, {
     treeDir: c.treeDir,
     toolsTree: c.toolsTree!,
@@ -304,8 +308,7 @@ async function buildTarget(
   const phases = clock.finish();
   const name = artifactName({ ...target, distribution: options.distribution, release: options.release, version: options.buildVersion });
   const built = join(staging, name);
-  if (!existsSync(built))
-    throw new BuildError(`mkosi finished but ${name} is missing`, `the post-output hook did not write it; see ${logFile}`);
+  if (!existsSync(built)) throw new BuildError(`mkosi finished but ${name} is missing`, `the post-output hook did not write it; see ${logFile}`);
   const sha256 = await sha256File(built);
   const digestFile = `${built}.digest`;
   const digest = existsSync(digestFile) ? (await readFile(digestFile, 'utf8')).trim() : undefined;

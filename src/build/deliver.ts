@@ -24,12 +24,16 @@ export async function deliver(p: Delivery): Promise<{ signature?: string }> {
   const built = join(p.staging, p.name);
   // Findings keep the artifact in staging, which the build removes: it is never published.
   const audited = await auditArtifact(built, { signal: p.signal, scratch: p.staging }).catch((error: unknown) => {
-    if (error instanceof UsageError) throw new BuildError(`the built ${p.name} cannot be audited: ${error.message}`, `the post-output hook wrote a broken artifact; see ${p.logFile}`);
+    if (error instanceof UsageError)
+      throw new BuildError(`the built ${p.name} cannot be audited: ${error.message}`, `the post-output hook wrote a broken artifact; see ${p.logFile}`);
     throw error;
   });
   const n = audited.findings.length;
   if (n > 0)
-    throw new AuditFailed(`${p.name} breaks ${n} security rule${n > 1 ? 's' : ''}: ${audited.findings.map((f) => `${f.rule} ${f.path}`).join(', ')}`, 'the image tree must not ship these; see `boxes audit` in the README');
+    throw new AuditFailed(
+      `${p.name} breaks ${n} security rule${n > 1 ? 's' : ''}: ${audited.findings.map((f) => `${f.rule} ${f.path}`).join(', ')}`,
+      'the image tree must not ship these; see `boxes audit` in the README',
+    );
   if (p.sign) await signFile(p.sign, built, p.signal);
   // A reader never sees an artifact without its record, SBOM, checksum and signature.
   const sides = [recordName(p.name), sbomName(p.name), `${p.name}.SHA256`, ...(p.sign ? [signatureName(p.name)] : [])];

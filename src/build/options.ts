@@ -108,7 +108,10 @@ const raw = z
     repositoryKeyCheck: z.boolean().optional(),
     toolsTree: z.string().min(1, { error: 'needs a directory' }).optional(),
     keyringAnchor: z.string().min(1, { error: 'needs a directory' }).optional(),
-    sign: z.string().regex(/^[^\s-][^\s]*$/, { error: 'needs a GnuPG key id, fingerprint or e-mail address' }).optional(),
+    sign: z
+      .string()
+      .regex(/^[^\s-][^\s]*$/, { error: 'needs a GnuPG key id, fingerprint or e-mail address' })
+      .optional(),
     json: z.boolean().optional(),
     verbose: z.boolean().optional(),
     dryRun: z.boolean().optional(),
@@ -116,11 +119,9 @@ const raw = z
   })
   .superRefine((o, ctx) => {
     if (o.all && o.profile) ctx.addIssue({ code: 'custom', path: ['profile'], message: 'use either --profile or --all' });
-    if (!o.all && !o.profile)
-      ctx.addIssue({ code: 'custom', path: ['profile'], message: `say what to build: --profile P (one of: ${profileNames}) or --all` });
+    if (!o.all && !o.profile) ctx.addIssue({ code: 'custom', path: ['profile'], message: `say what to build: --profile P (one of: ${profileNames}) or --all` });
     for (const name of o.profile?.split(',') ?? []) {
-      if (!findProfile(name))
-        ctx.addIssue({ code: 'custom', path: ['profile'], message: `unknown profile '${name}' (valid: ${profileNames})` });
+      if (!findProfile(name)) ctx.addIssue({ code: 'custom', path: ['profile'], message: `unknown profile '${name}' (valid: ${profileNames})` });
     }
     if (o.snapshot && parseSnapshotDate(o.snapshot) && parseSnapshotDate(o.snapshot)!.getTime() > Date.now())
       ctx.addIssue({ code: 'custom', path: ['snapshot'], message: `${o.snapshot} lies in the future` });
@@ -139,8 +140,7 @@ export function parseBuildOptions(input: RawBuildOptions, context: Context): Bui
   if (!distribution) {
     throw new UsageError('cannot tell which distribution to build on this host', 'pass --distribution arch or --distribution debian');
   }
-  if (o.keyringAnchor !== undefined && distribution !== 'arch')
-    throw new UsageError('--keyring-anchor applies to Arch builds only', 'drop it, or pass --distribution arch');
+  if (o.keyringAnchor !== undefined && distribution !== 'arch') throw new UsageError('--keyring-anchor applies to Arch builds only', 'drop it, or pass --distribution arch');
   const profiles = o.all ? PROFILES.map((p) => p.name) : [...new Set(o.profile!.split(','))];
   const specs = profiles.map((name) => findProfile(name)!);
   if (o.variant !== undefined && specs.every((s) => s.variants.length === 0))
@@ -149,22 +149,20 @@ export function parseBuildOptions(input: RawBuildOptions, context: Context): Bui
     const name = spec.name;
     // --variant picks the container variant; profiles without variants ignore it.
     if (o.variant !== undefined && spec.variants.length > 0) {
-      if (!(spec.variants as readonly string[]).includes(o.variant))
-        throw new UsageError(`profile ${name} has no variant '${o.variant}' (valid: ${spec.variants.join(', ')})`);
+      if (!(spec.variants as readonly string[]).includes(o.variant)) throw new UsageError(`profile ${name} has no variant '${o.variant}' (valid: ${spec.variants.join(', ')})`);
       return { profile: name, variant: o.variant as Variant };
     }
     return spec.variants.length > 0 ? { profile: name, variant: spec.variants[0] } : { profile: name };
   });
   // --all is the release matrix: every variant of a profile that has variants, unless --variant picks one.
   if (o.all && o.variant === undefined)
-    targets.splice(0, targets.length, ...specs.flatMap((spec): BuildTarget[] => (spec.variants.length > 0 ? spec.variants.map((variant) => ({ profile: spec.name, variant })) : [{ profile: spec.name }])));
+    targets.splice(
+      0,
+      targets.length,
+      ...specs.flatMap((spec): BuildTarget[] => (spec.variants.length > 0 ? spec.variants.map((variant) => ({ profile: spec.name, variant })) : [{ profile: spec.name }])),
+    );
   const snapshotDate = o.snapshot ? parseSnapshotDate(o.snapshot) : undefined;
-  const sourceDateEpoch =
-    o.sourceDateEpoch !== undefined
-      ? Number(o.sourceDateEpoch)
-      : snapshotDate
-        ? snapshotDate.getTime() / 1000
-        : startOfUtcDay(context.now);
+  const sourceDateEpoch = o.sourceDateEpoch !== undefined ? Number(o.sourceDateEpoch) : snapshotDate ? snapshotDate.getTime() / 1000 : startOfUtcDay(context.now);
   return {
     targets,
     distribution,

@@ -2,6 +2,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../system/errors.js';
+import { ifMissing } from '../system/expected.js';
 
 const NAME = '.boxes.lock';
 
@@ -22,9 +23,8 @@ export async function lockOutputDir(dir: string): Promise<() => Promise<void>> {
       return () => rm(path, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      if (pid > 0 && alive(pid))
-        throw new UsageError(`another boxes build (pid ${pid}) is writing to ${dir}`, 'wait for it to finish or pass another --output-dir');
+      const pid = Number((await readFile(path, 'utf8').catch(ifMissing(''))).trim());
+      if (pid > 0 && alive(pid)) throw new UsageError(`another boxes build (pid ${pid}) is writing to ${dir}`, 'wait for it to finish or pass another --output-dir');
       await rm(path, { force: true });
     }
   }

@@ -10,8 +10,7 @@ export async function checkSigningKey(keyId: string, signal?: AbortSignal): Prom
     await run(['gpg', '--batch', '--list-secret-keys', '--', keyId], { signal, what: 'gpg --list-secret-keys' });
   } catch (error) {
     if (error instanceof PrerequisiteError) throw new PrerequisiteError('--sign needs gpg, which is not installed', 'apt-get install gnupg');
-    if (error instanceof BuildError)
-      throw new PrerequisiteError(`cannot sign with ${keyId}: no such secret key in the GnuPG keyring`, `check \`gpg --list-secret-keys ${keyId}\``);
+    if (error instanceof BuildError) throw new PrerequisiteError(`cannot sign with ${keyId}: no such secret key in the GnuPG keyring`, `check \`gpg --list-secret-keys ${keyId}\``);
     throw error;
   }
 }

@@ -22,7 +22,7 @@ export interface ToolsTreeSpec {
 }
 
 export function toolsTreeKey(spec: ToolsTreeSpec, mkosiVersion: string): string {
-  const sources = spec.distribution === 'debian' ? aptSources({ release: spec.release, mirror: spec.mirror }) : spec.mirror ?? '';
+  const sources = spec.distribution === 'debian' ? aptSources({ release: spec.release, mirror: spec.mirror }) : (spec.mirror ?? '');
   const packages = [...(spec.packages ?? [])].sort().join(' ');
   const hash = createHash('sha256').update(`${mkosiVersion}\n${sources}\n${packages}`).digest('hex').slice(0, 12);
   return `${spec.distribution}-${spec.release}-${hash}`;
@@ -31,10 +31,13 @@ export function toolsTreeKey(spec: ToolsTreeSpec, mkosiVersion: string): string 
 export function toolsTreeArgs(spec: ToolsTreeSpec, outputDir: string, sandboxTree?: string): string[] {
   const paths = cachePaths();
   return [
-    '--directory', '',
+    '--directory',
+    '',
     '--include=mkosi-tools',
-    '--distribution', spec.distribution,
-    '--release', spec.release,
+    '--distribution',
+    spec.distribution,
+    '--release',
+    spec.release,
     ...(spec.mirror ? [`--mirror=${spec.mirror}`] : []),
     ...(spec.packages ?? []).map((p) => `--package=${p}`),
     ...(sandboxTree ? [`--sandbox-tree=${sandboxTree}`] : []),

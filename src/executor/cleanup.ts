@@ -3,10 +3,11 @@
  * volume, and the state directory with the job's key. Every step runs whatever the others did,
  * and whatever prepare left; a second run finds nothing and succeeds.
  */
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { ExecutorFailed } from '../system/errors.js';
-import { jobDir, readState } from './state.js';
+import { ifBadState, jobDir, readState } from './state.js';
 import { domainNames, domainState, virsh, volumeNames, type Libvirt } from './virsh.js';
+import { ifChildFailed, ifMissing } from '../system/expected.js';
 
 export interface CleanupTarget {
   stateDir: string;
@@ -20,7 +21,8 @@ export const volumeFor = (vm: string) => `${vm}.qcow2`;
 
 export async function cleanupVm(t: CleanupTarget, signal?: AbortSignal): Promise<string[]> {
   const dir = jobDir(t.stateDir, t.vm);
-  const state = await readState(dir).catch(() => undefined);
+  // A damaged state file: clean up by the job's name and the options' connection and pool.
+  const state = await readState(dir).catch(ifBadState);
   const l: Libvirt = { connect: state?.connect ?? t.connect, signal };
   const pool = state?.pool ?? t.pool;
   const volume = state?.volume ?? volumeFor(t.vm);
@@ -35,14 +37,15 @@ export async function cleanupVm(t: CleanupTarget, signal?: AbortSignal): Promise
   };
   await step('domain', async () => {
     if (!(await domainNames(l)).includes(t.vm)) return false;
-    if ((await domainState(l, t.vm).catch(() => '')) !== 'shut off') await virsh(l, ['destroy', t.vm]).catch(() => undefined);
+    // It may stop between the question and the destroy: a failed destroy is that, and undefine tells.
+    if ((await domainState(l, t.vm).catch(ifChildFailed(''))) !== 'shut off') await virsh(l, ['destroy', t.vm]).catch(ifChildFailed(undefined));
     await virsh(l, ['undefine', t.vm, '--nvram']);
     return true;
   });
   await step('volume', async () => {
     const names = await volumeNames(l, pool).catch(async (error: Error): Promise<string[]> => {
       // No such pool: then there is no volume in it either.
-      if (await virsh(l, ['pool-info', pool]).then(() => true, () => false)) throw error;
+      if (await virsh(l, ['pool-info', pool]).then(() => true, ifChildFailed(false))) throw error;
       return [];
     });
     if (!names.includes(volume)) return false;
@@ -50,8 +53,9 @@ export async function cleanupVm(t: CleanupTarget, signal?: AbortSignal): Promise
     return true;
   });
   await step('state', async () => {
+    const existed = await stat(dir).then(() => true, ifMissing(false));
     await rm(dir, { recursive: true, force: true });
-    return true;
+    return existed;
   });
   if (problems.length > 0) throw new ExecutorFailed(`cleanup of ${t.vm} left something behind: ${problems.join('; ')}`, 'run `boxes executor sweep` once libvirt answers');
   return done;

@@ -5,6 +5,7 @@ import { serialTail } from '../vm/boot.js';
 import { sshArgs, type SshLogin } from '../vm/ssh.js';
 import { keyFile, serialLog, type JobState } from './state.js';
 import { domainState, virsh, type Libvirt } from './virsh.js';
+import { ifChildFailed } from '../system/expected.js';
 
 /** The address of a VM on a libvirt network, from its DHCP lease (`virsh domifaddr`). */
 export function leaseAddress(domifaddr: string): string | undefined {
@@ -15,7 +16,7 @@ export function leaseAddress(domifaddr: string): string | undefined {
 export async function guestLogin(state: JobState, dir: string, l: Libvirt): Promise<SshLogin> {
   const identity = keyFile(dir);
   if (state.network.kind === 'user') return { user: 'root', identity, port: state.network.sshPort };
-  const host = leaseAddress(await virsh(l, ['domifaddr', state.vm]).catch(() => ''));
+  const host = leaseAddress(await virsh(l, ['domifaddr', state.vm]).catch(ifChildFailed('')));
   if (!host) throw new BuildError(`${state.vm} has no address on network ${state.network.name} yet`);
   return { user: 'root', identity, host, port: 22 };
 }

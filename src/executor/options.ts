@@ -43,9 +43,10 @@ const amount = (what: string, unit: string, max: number, zero: 'zero allowed' | 
   z
     .string()
     .regex(/^\d+(\.\d+)?$/, { error: `${what} must be a number of ${unit}`, abort: true })
-    .refine((v) => (zero === 'zero allowed' || Number(v) > 0) && Number(v) <= max, { error: `${what} must be ${zero === 'zero allowed' ? 'from 0' : 'more than 0'} to ${max} ${unit}` });
-const name = (what: string) =>
-  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/, { error: (i) => `${what} '${String(i.input)}' is not a libvirt name` });
+    .refine((v) => (zero === 'zero allowed' || Number(v) > 0) && Number(v) <= max, {
+      error: `${what} must be ${zero === 'zero allowed' ? 'from 0' : 'more than 0'} to ${max} ${unit}`,
+    });
+const name = (what: string) => z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/, { error: (i) => `${what} '${String(i.input)}' is not a libvirt name` });
 
 const schema = z.object({
   image: z.string().min(1).optional(),

@@ -21,6 +21,7 @@ import type { ExecutorOptions } from './options.js';
 import { createJobDir, jobDir, keyFile, serialLog, writeState, type JobState } from './state.js';
 import { virsh, type Libvirt } from './virsh.js';
 import { overlayVolumeXml } from './volume-xml.js';
+import { ifChildFailed, ifMissing } from '../system/expected.js';
 
 export interface ExecutorIo {
   signal?: AbortSignal;
@@ -31,10 +32,10 @@ export interface ExecutorIo {
 async function imagePath(image: string | undefined, l: Libvirt): Promise<string> {
   if (!image) throw new UsageError('boxes executor prepare needs --image (a qcow2 file or POOL/VOLUME)');
   const asFile = resolve(image);
-  if (await stat(asFile).then((s) => s.isFile(), () => false)) return asFile;
+  if (await stat(asFile).then((s) => s.isFile(), ifMissing(false))) return asFile;
   const m = /^([A-Za-z0-9][A-Za-z0-9_.+-]*)\/([^/]+)$/.exec(image);
   if (m) {
-    const path = (await virsh(l, ['vol-path', '--pool', m[1]!, m[2]!]).catch(() => '')).trim();
+    const path = (await virsh(l, ['vol-path', '--pool', m[1]!, m[2]!]).catch(ifChildFailed(''))).trim();
     if (path) return path;
   }
   throw new ExecutorFailed(`image '${image}' is neither a file nor a volume POOL/VOLUME`, 'build one with `boxes build --profile libvirt-executor` and pass its path');
@@ -63,7 +64,21 @@ export async function prepare(options: ExecutorOptions, env: NodeJS.ProcessEnv, 
     await virsh(l, ['vol-create', options.pool, volumeXml], "virsh vol-create (the job's overlay)");
     const xml = join(dir, 'domain.xml');
     const credentials = jobCredentials(await readFile(`${keyFile(dir)}.pub`, 'utf8'), vm);
-    await writeFileAtomic(xml, domainXml({ name: vm, accel: accel.accel, memoryMiB: options.memoryMiB, cpus: options.cpus, ovmf, pool: options.pool, volume: state.volume, oemStrings: credentials, serialLog: serialLog(dir), network }));
+    await writeFileAtomic(
+      xml,
+      domainXml({
+        name: vm,
+        accel: accel.accel,
+        memoryMiB: options.memoryMiB,
+        cpus: options.cpus,
+        ovmf,
+        pool: options.pool,
+        volume: state.volume,
+        oemStrings: credentials,
+        serialLog: serialLog(dir),
+        network,
+      }),
+    );
     await virsh(l, ['define', xml]);
     await virsh(l, ['start', vm]);
     io.say?.(`${vm}: started; waiting for SSH`);

@@ -5,7 +5,7 @@
  * that cannot be reached is the executor's (SYSTEM_FAILURE_EXIT_CODE).
  */
 import { writeFile } from 'node:fs/promises';
-import { ChildFailed, ExecutorFailed, JobFailed } from '../system/errors.js';
+import { BuildError, ChildFailed, ExecutorFailed, JobFailed } from '../system/errors.js';
 import { run } from '../system/runner.js';
 import { sshArgs } from '../vm/ssh.js';
 import { guestLogin, ssh } from './guest.js';
@@ -28,6 +28,11 @@ export async function runStage(options: ExecutorOptions, script: string, stage: 
     await ssh(login, 'true', io.signal);
     return login;
   };
+  /** What says the VM does not answer: ssh failed, or the wait for its address ran out. */
+  const unreachable = (error: unknown) => {
+    if (error instanceof BuildError) return false;
+    throw error;
+  };
   const login = await reachable().catch((e: Error) => {
     throw new ExecutorFailed(`${vm} does not answer on SSH before stage ${stage}: ${e.message.split('\n')[0]}`);
   });
@@ -36,7 +41,7 @@ export async function runStage(options: ExecutorOptions, script: string, stage: 
   } catch (error) {
     if (!(error instanceof ChildFailed) || error.exitCode === undefined) throw error;
     const code = error.exitCode;
-    if (code === SSH_FAILED && !(await reachable().then(() => true, () => false)))
+    if (code === SSH_FAILED && !(await reachable().then(() => true, unreachable)))
       throw new ExecutorFailed(`lost ${vm} during stage ${stage} (ssh exited 255 and the VM no longer answers)`);
     if (env.BUILD_EXIT_CODE_FILE) await writeFile(env.BUILD_EXIT_CODE_FILE, `${code}\n`);
     throw new JobFailed(`stage ${stage}: the job's script exited ${code}`, code);

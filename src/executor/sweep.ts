@@ -11,6 +11,7 @@ import type { ExecutorOptions } from './options.js';
 import type { ExecutorIo } from './prepare.js';
 import { listJobDirs } from './state.js';
 import { domainNames, volumeNames } from './virsh.js';
+import { ifChildFailed } from '../system/expected.js';
 
 export interface Found {
   vm: string;
@@ -23,7 +24,10 @@ export function staleJobs(found: readonly Found[], now: Date, olderThanHours: nu
   const created = new Map<string, Date | undefined>();
   for (const f of found) if (parseVmName(f.vm)) created.set(f.vm, f.created ?? created.get(f.vm));
   const limit = now.getTime() - olderThanHours * 3_600_000;
-  return [...created].filter(([, c]) => c === undefined || c.getTime() < limit).map(([vm]) => vm).sort();
+  return [...created]
+    .filter(([, c]) => c === undefined || c.getTime() < limit)
+    .map(([vm]) => vm)
+    .sort();
 }
 
 export async function sweep(options: ExecutorOptions, io: ExecutorIo = {}): Promise<string[]> {
@@ -31,7 +35,7 @@ export async function sweep(options: ExecutorOptions, io: ExecutorIo = {}): Prom
   const found: Found[] = [
     ...(await listJobDirs(options.stateDir)),
     ...(await domainNames(l)).map((vm) => ({ vm })),
-    ...(await volumeNames(l, options.pool).catch(() => [] as string[])).map((v) => ({ vm: v.replace(/\.qcow2$/, '') })),
+    ...(await volumeNames(l, options.pool).catch(ifChildFailed([] as string[]))).map((v) => ({ vm: v.replace(/\.qcow2$/, '') })),
   ];
   const stale = staleJobs(found, new Date(), options.olderThanHours);
   const problems: string[] = [];

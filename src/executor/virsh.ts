@@ -10,7 +10,11 @@ export async function virsh(l: Libvirt, args: string[], what?: string): Promise<
   return (await run(['virsh', '--connect', l.connect, '--quiet', ...args], { signal: l.signal, what: what ?? `virsh ${args[0]}`, graceMs: 30_000 })).stdout;
 }
 
-const names = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean);
+const names = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 
 export async function domainNames(l: Libvirt): Promise<string[]> {
   return names(await virsh(l, ['list', '--all', '--name']));

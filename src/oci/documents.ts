@@ -9,6 +9,7 @@ import * as tar from 'tar';
 import { z } from 'zod';
 import { UsageError } from '../system/errors.js';
 import { canonicalPath } from './member-path.js';
+import { parseJson } from '../system/expected.js';
 
 export interface OciImage {
   /** The manifest's digest, and its layers' digests in order. */
@@ -69,7 +70,8 @@ export async function listMembers(archive: string): Promise<Map<string, Member>>
         try {
           const name = canonicalPath(entry.path, archive);
           if (entry.type === 'Directory') return entry.resume();
-          if (entry.type !== 'File' && entry.type !== 'OldFile') throw new UsageError(`${archive}: member ${name} is a ${entry.type}, not a file`, 'an OCI archive holds only files and directories');
+          if (entry.type !== 'File' && entry.type !== 'OldFile')
+            throw new UsageError(`${archive}: member ${name} is a ${entry.type}, not a file`, 'an OCI archive holds only files and directories');
           if (members.has(name)) throw new UsageError(`${archive}: member ${name} appears twice`, 'an OCI archive names each file once');
           const member: Member = { size: entry.size ?? 0 };
           members.set(name, member);
@@ -114,12 +116,7 @@ export function planImages(archive: string, members: Map<string, Member>): Plan 
     if (!member) throw new UsageError(`${archive} is not an OCI archive: ${what} (${name}) is missing`, 'pass an archive that boxes build wrote');
     if (!member.data) throw new UsageError(`${archive}: ${what} (${name}) is too large to be a document`);
     used.add(name);
-    let json: unknown;
-    try {
-      json = JSON.parse(member.data.toString('utf8'));
-    } catch {
-      throw new UsageError(`${archive}: ${what} (${name}) is not JSON`, 'the artifact is corrupt; rebuild it');
-    }
+    const json = parseJson(member.data.toString('utf8'), () => new UsageError(`${archive}: ${what} (${name}) is not JSON`, 'the artifact is corrupt; rebuild it'));
     const parsed = schema.safeParse(json);
     if (!parsed.success) throw new UsageError(`${archive}: ${what} (${name}): ${parsed.error.issues.map((i) => `${i.path.join('.') || 'document'}: ${i.message}`).join('; ')}`);
     return parsed.data;
@@ -127,7 +124,8 @@ export function planImages(archive: string, members: Map<string, Member>): Plan 
   const blob = (d: z.infer<typeof descriptor>, what: string) => {
     const member = members.get(blobName(d.digest));
     if (!member) throw new UsageError(`${archive}: ${what} ${d.digest} is missing`, 'the artifact is incomplete; rebuild it');
-    if (member.size !== d.size) throw new UsageError(`${archive}: ${what} ${d.digest} has ${member.size} bytes, its descriptor says ${d.size}`, 'the artifact is corrupt; rebuild it');
+    if (member.size !== d.size)
+      throw new UsageError(`${archive}: ${what} ${d.digest} has ${member.size} bytes, its descriptor says ${d.size}`, 'the artifact is corrupt; rebuild it');
     return blobName(d.digest);
   };
   const plan: Plan = { images: [], layers: new Map(), used };
@@ -146,12 +144,12 @@ export function planImages(archive: string, members: Map<string, Member>): Plan 
           throw new UsageError(`${archive}: manifest ${d.digest} lists ${manifest.layers.length} layers, its config ${diffIds.length} diff_ids`);
         manifest.layers.forEach((layer, i) => {
           const compression = LAYER_TYPES[layer.mediaType];
-          if (!compression) throw new UsageError(`${archive}: layer ${layer.digest} has the unknown media type ${layer.mediaType}`, 'boxes audit reads tar layers, plain, gzip or zstd');
+          if (!compression)
+            throw new UsageError(`${archive}: layer ${layer.digest} has the unknown media type ${layer.mediaType}`, 'boxes audit reads tar layers, plain, gzip or zstd');
           used.add(blob(layer, 'layer'));
           const diffId = diffIds?.[i];
           const known = plan.layers.get(layer.digest);
-          if (known && known.diffId !== undefined && diffId !== undefined && known.diffId !== diffId)
-            throw new UsageError(`${archive}: layer ${layer.digest} has two diff_ids`);
+          if (known && known.diffId !== undefined && diffId !== undefined && known.diffId !== diffId) throw new UsageError(`${archive}: layer ${layer.digest} has two diff_ids`);
           plan.layers.set(layer.digest, { compression, size: layer.size, diffId: known?.diffId ?? diffId });
         });
         const ref = depth === 0 ? d.annotations?.['org.opencontainers.image.ref.name'] : undefined;
@@ -173,7 +171,6 @@ export function planImages(archive: string, members: Map<string, Member>): Plan 
     if (!used.has(name)) throw new UsageError(`${archive}: member ${name} belongs to no image`, 'an artifact ships nothing its index does not account for; rebuild it');
   return plan;
 }
-
 
 /** The archive's documents, checked whole (every blob present, sized as described, accounted for); layers are not read. */
 export async function readOciDocuments(archive: string): Promise<Plan> {

@@ -64,5 +64,5 @@ export class TarSink extends Writable {
   }
 }
 
-export const decompressor = (compression: 'gzip' | 'zstd' | 'none') => (compression === 'gzip' ? createGunzip() : compression === 'zstd' ? new Zstd() : new Transform({ transform: (c, _e, done) => done(null, c) }));
-
+export const decompressor = (compression: 'gzip' | 'zstd' | 'none') =>
+  compression === 'gzip' ? createGunzip() : compression === 'zstd' ? new Zstd() : new Transform({ transform: (c, _e, done) => done(null, c) });

@@ -38,7 +38,8 @@ export function directoryTarget(dir: string, baseUrl?: string, signal?: AbortSig
         if (error.code === 'ENOENT') return undefined;
         throw error;
       });
-      if (there !== undefined && there !== sha256) throw new PublishRefused(`${join(root, file)} already exists with other bytes`, 'published files never change: build with another --build-version');
+      if (there !== undefined && there !== sha256)
+        throw new PublishRefused(`${join(root, file)} already exists with other bytes`, 'published files never change: build with another --build-version');
     },
     async put(_version, file, path) {
       // Not mkdir's recursive mode: on /proc and the like it never returns (ENOENT under a parent that exists).
@@ -78,7 +79,8 @@ export function gitlabTarget(projectApi: string, pkg: string, io: HttpIo): FileT
     urlFor: url,
     async check(version, file, sha256) {
       const there = await downloadSha256(url(version, file), io);
-      if (there !== undefined && there !== sha256) throw new PublishRefused(`${url(version, file)} is already published with other bytes`, 'published files never change: build with another --build-version');
+      if (there !== undefined && there !== sha256)
+        throw new PublishRefused(`${url(version, file)} is already published with other bytes`, 'published files never change: build with another --build-version');
     },
     put: (version, file, path) => uploadFile(url(version, file), path, io),
     readCatalog: (name) => downloadText(url(CATALOG_VERSION, name), io),

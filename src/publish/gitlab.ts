@@ -9,11 +9,15 @@ import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BuildError, UsageError } from '../system/errors.js';
+import { ifNetworkFailure } from '../system/expected.js';
 
 export function authHeader(env: NodeJS.ProcessEnv): Record<string, string> {
   if (env.CI_JOB_TOKEN) return { 'JOB-TOKEN': env.CI_JOB_TOKEN };
   if (env.GITLAB_TOKEN) return { 'PRIVATE-TOKEN': env.GITLAB_TOKEN };
-  throw new UsageError('publishing to GitLab needs a token: run in a CI job (CI_JOB_TOKEN) or set GITLAB_TOKEN', 'a token with the api scope, or the job token of a project that may write packages');
+  throw new UsageError(
+    'publishing to GitLab needs a token: run in a CI job (CI_JOB_TOKEN) or set GITLAB_TOKEN',
+    'a token with the api scope, or the job token of a project that may write packages',
+  );
 }
 
 /** `<project API URL>/packages/generic/<package>/<version>/<file>` */
@@ -50,8 +54,11 @@ async function request(url: string, init: () => Promise<RequestInit>, io: HttpIo
 }
 
 async function failure(response: Response, what: string): Promise<never> {
-  const body = (await response.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ');
-  throw new BuildError(`${what}: HTTP ${response.status}${body ? ` ${body}` : ''}`, response.status === 401 || response.status === 403 ? 'the token may not write packages of this project' : undefined);
+  const body = (await response.text().catch(ifNetworkFailure(''))).slice(0, 200).replace(/\s+/g, ' ');
+  throw new BuildError(
+    `${what}: HTTP ${response.status}${body ? ` ${body}` : ''}`,
+    response.status === 401 || response.status === 403 ? 'the token may not write packages of this project' : undefined,
+  );
 }
 
 export async function uploadFile(url: string, path: string, io: HttpIo = {}): Promise<void> {

@@ -11,6 +11,7 @@ import { readRecord } from '../record/read-record.js';
 import type { BuildRecord } from '../record/schema.js';
 import { PublishRefused, UsageError } from '../system/errors.js';
 import { statementProblem } from './statement.js';
+import { ifMissing } from '../system/expected.js';
 
 export type ArtifactKind = 'container' | 'qcow2' | 'box';
 
@@ -51,7 +52,6 @@ export function parseSha256Sums(text: string): Map<string, string> {
  * a file name at the target: only a plain file name may (no directory part, no `..`, no control byte).
  */
 export function plainFileName(name: string): boolean {
-  // eslint-disable-next-line no-control-regex
   return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\\') && !/[\u0000-\u001f\u007f]/.test(name);
 }
 
@@ -63,7 +63,10 @@ async function readSums(dir: string): Promise<Map<string, string>> {
   const sums = parseSha256Sums(text);
   const bad = [...sums.keys()].filter((name) => !plainFileName(name));
   if (bad.length > 0)
-    throw new UsageError(`${dir}/SHA256SUMS names ${bad.map((n) => JSON.stringify(n)).join(', ')}: only plain file names may be published`, 'nothing was published; rebuild into a fresh output directory');
+    throw new UsageError(
+      `${dir}/SHA256SUMS names ${bad.map((n) => JSON.stringify(n)).join(', ')}: only plain file names may be published`,
+      'nothing was published; rebuild into a fresh output directory',
+    );
   return sums;
 }
 
@@ -72,7 +75,7 @@ async function byteProblems(dir: string, name: string, sums: Map<string, string>
   const problems: string[] = [];
   if (sums.get(name) !== sha) problems.push(`${name} has sha256 ${sha}, SHA256SUMS says ${sums.get(name)}: the file changed after the build`);
   if (record.artifact.sha256 !== sha) problems.push(`${name} has sha256 ${sha}, its build record says ${record.artifact.sha256}`);
-  const own = await readFile(join(dir, `${name}.SHA256`), 'utf8').catch(() => undefined);
+  const own = await readFile(join(dir, `${name}.SHA256`), 'utf8').catch(ifMissing(undefined));
   if (own !== undefined && !own.startsWith(`${sha} `)) problems.push(`${name}.SHA256 does not match ${name}`);
   const recordSha = await sha256File(join(dir, recordName(name)));
   if (sums.has(recordName(name)) && sums.get(recordName(name)) !== recordSha) problems.push(`${recordName(name)} changed after the build (SHA256SUMS)`);
@@ -95,13 +98,16 @@ export async function inventory(dir: string, options: InventoryOptions): Promise
     if (!kind || !options.kinds.includes(kind)) continue;
     const record = await readRecord(join(dir, recordName(name)));
     if (record.artifact.name !== name)
-      throw new UsageError(`${recordName(name)} is the record of ${JSON.stringify(record.artifact.name)}, not of ${name}`, 'nothing was published; rebuild into a fresh output directory');
+      throw new UsageError(
+        `${recordName(name)} is the record of ${JSON.stringify(record.artifact.name)}, not of ${name}`,
+        'nothing was published; rebuild into a fresh output directory',
+      );
     if (record.image.profile === 'libvirt-executor' && !options.includeExecutor) {
       skipped.push(`${name} (the executor image is published only with --include-executor)`);
       continue;
     }
     const path = join(dir, name);
-    const sha = await sha256File(path).catch(() => undefined);
+    const sha = await sha256File(path).catch(ifMissing(undefined));
     if (sha === undefined) {
       problems.push(`${name} is listed in SHA256SUMS but missing`);
       continue;
@@ -117,6 +123,9 @@ export async function inventory(dir: string, options: InventoryOptions): Promise
       problems.some((p) => /statement/.test(p)) ? 'prove it with `boxes verify` or `boxes reproduce RECORD` on another runner, or pass --unverified' : 'rebuild it',
     );
   if (artifacts.length === 0)
-    throw new UsageError(`${dir} holds no ${options.kinds.join(' or ')} artifact to publish${skipped.length ? ` (skipped: ${skipped.join(', ')})` : ''}`, 'build first, or point --output-dir at the build');
+    throw new UsageError(
+      `${dir} holds no ${options.kinds.join(' or ')} artifact to publish${skipped.length ? ` (skipped: ${skipped.join(', ')})` : ''}`,
+      'build first, or point --output-dir at the build',
+    );
   return { artifacts, skipped };
 }

@@ -37,11 +37,23 @@ const url = /^https?:\/\/\S+$/;
 const schema = z
   .object({
     outputDir: z.string().min(1),
-    registry: z.string().regex(REGISTRY, { error: (i) => `--registry '${String(i.input)}' is not docker://HOST[:PORT]/NAME (no tag: boxes pushes each archive under its own tags)` }).optional(),
+    registry: z
+      .string()
+      .regex(REGISTRY, { error: (i) => `--registry '${String(i.input)}' is not docker://HOST[:PORT]/NAME (no tag: boxes pushes each archive under its own tags)` })
+      .optional(),
     boxes: z.string().min(1).optional(),
-    gitlabPackage: z.string().regex(/^[\w.-]+$/, { error: '--gitlab-package takes a package name (letters, digits, ._-)' }).optional(),
-    boxName: z.string().regex(/^[\w.-]+\/[\w.-]+$/, { error: (i) => `--box-name '${String(i.input)}' must look like org/name` }).optional(),
-    baseUrl: z.string().regex(/^(https?|file):\/\/\S+$/, { error: '--base-url must be an http://, https:// or file:// URL' }).optional(),
+    gitlabPackage: z
+      .string()
+      .regex(/^[\w.-]+$/, { error: '--gitlab-package takes a package name (letters, digits, ._-)' })
+      .optional(),
+    boxName: z
+      .string()
+      .regex(/^[\w.-]+\/[\w.-]+$/, { error: (i) => `--box-name '${String(i.input)}' must look like org/name` })
+      .optional(),
+    baseUrl: z
+      .string()
+      .regex(/^(https?|file):\/\/\S+$/, { error: '--base-url must be an http://, https:// or file:// URL' })
+      .optional(),
     signBy: z.string().min(1).optional(),
     sigstoreKey: z.string().min(1).optional(),
     signPassphraseFile: z.string().min(1).optional(),
@@ -60,8 +72,10 @@ export function parsePublishOptions(raw: RawPublishOptions): PublishOptions {
   if (gitlab && !raw.gitlabPackage) problems.push('--boxes URL is a GitLab project API URL (https://HOST/api/v4/projects/ID): say the generic package with --gitlab-package NAME');
   if (!gitlab && raw.gitlabPackage) problems.push('--gitlab-package needs --boxes https://HOST/api/v4/projects/ID');
   if (gitlab && raw.baseUrl) problems.push('--base-url is for --boxes DIR; GitLab serves its package files from their own URLs');
-  if (gitlab && holdsSecret(raw.boxes!)) problems.push(`--boxes ${redactSecrets(raw.boxes!)} carries a credential: put the token in CI_JOB_TOKEN or GITLAB_TOKEN, never in the URL (it would reach logs)`);
-  if (!raw.registry && (raw.signBy || raw.sigstoreKey || raw.authfile || raw.registriesD)) problems.push('--sign-by, --sigstore-key, --authfile and --registries-d go with --registry');
+  if (gitlab && holdsSecret(raw.boxes!))
+    problems.push(`--boxes ${redactSecrets(raw.boxes!)} carries a credential: put the token in CI_JOB_TOKEN or GITLAB_TOKEN, never in the URL (it would reach logs)`);
+  if (!raw.registry && (raw.signBy || raw.sigstoreKey || raw.authfile || raw.registriesD))
+    problems.push('--sign-by, --sigstore-key, --authfile and --registries-d go with --registry');
   if (raw.signBy && raw.sigstoreKey) problems.push('sign with --sign-by or --sigstore-key, not both');
   if (problems.length > 0 || !r.success) throw new UsageError(problems.join('; '));
   const o = r.data;
@@ -78,7 +92,12 @@ export function parsePublishOptions(raw: RawPublishOptions): PublishOptions {
           tlsVerify: raw.tlsVerify !== false,
         }
       : undefined,
-    boxes: o.boxes === undefined ? undefined : gitlab ? { kind: 'gitlab', projectApi: o.boxes, pkg: o.gitlabPackage!, boxName: o.boxName } : { kind: 'directory', dir: o.boxes, baseUrl: o.baseUrl, boxName: o.boxName },
+    boxes:
+      o.boxes === undefined
+        ? undefined
+        : gitlab
+          ? { kind: 'gitlab', projectApi: o.boxes, pkg: o.gitlabPackage!, boxName: o.boxName }
+          : { kind: 'directory', dir: o.boxes, baseUrl: o.baseUrl, boxName: o.boxName },
     includeExecutor: Boolean(raw.includeExecutor),
     unverified: Boolean(raw.unverified),
     json: Boolean(raw.json),

@@ -11,6 +11,7 @@ import { mergeCatalog, parseCatalog, type NewBox } from '../vagrant/catalog-merg
 import type { FileTarget } from './file-targets.js';
 import type { Publishable } from './inventory.js';
 import { statementName } from './statement.js';
+import { ifMissing } from '../system/expected.js';
 
 const SIDECARS = (name: string) => [`${name}.SHA256`, `${name}.sig`, `${name}.manifest.json`, `${name}.spdx.json`, statementName(name)];
 
@@ -45,7 +46,7 @@ export async function planFiles(target: FileTarget, artifacts: Publishable[], bo
     uploads.push({ version, file: a.name, path: a.path });
     for (const side of SIDECARS(a.name)) {
       const path = join(a.path, '..', side);
-      if (await access(path).then(() => true, () => false)) uploads.push({ version, file: side, path });
+      if (await access(path).then(() => true, ifMissing(false))) uploads.push({ version, file: side, path });
     }
   }
   let catalog: { file: string; text: string } | undefined;

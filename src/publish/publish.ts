@@ -35,7 +35,8 @@ async function checkPaths(options: PublishOptions): Promise<void> {
   if (r?.passphraseFile) await requirePath('--sign-passphrase-file', r.passphraseFile, 'file');
   if (r?.authfile) await requirePath('--authfile', r.authfile, 'file');
   if (r?.registriesD) await requirePath('--registries-d', r.registriesD, 'directory');
-  if (options.boxes?.kind === 'directory' && (await pathKind(options.boxes.dir)) === 'file') throw new UsageError(`--boxes: ${options.boxes.dir} is a file, not a directory`, 'pass a directory or a GitLab project API URL');
+  if (options.boxes?.kind === 'directory' && (await pathKind(options.boxes.dir)) === 'file')
+    throw new UsageError(`--boxes: ${options.boxes.dir} is a file, not a directory`, 'pass a directory or a GitLab project API URL');
 }
 
 export async function publish(options: PublishOptions, io: PublishIo = {}): Promise<PublishReport> {

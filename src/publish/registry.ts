@@ -10,6 +10,7 @@ import { BuildError, PrerequisiteError, UsageError } from '../system/errors.js';
 import { run } from '../system/runner.js';
 import { checkSigningKey } from '../build/sign.js';
 import type { Publishable } from './inventory.js';
+import { ifMissingOrDenied } from '../system/expected.js';
 
 export interface RegistryOptions {
   /** docker://HOST[:PORT]/NAME */
@@ -30,8 +31,11 @@ export const tagFor = (ref: string, verified: boolean) => (verified ? ref : `${r
 /** Before anything is pushed: the signing key must be usable. */
 export async function checkSigning(options: RegistryOptions, signal?: AbortSignal): Promise<void> {
   if (options.signBy) await checkSigningKey(options.signBy, signal);
-  for (const [flag, file] of [['--sigstore-key', options.sigstoreKey], ['--sign-passphrase-file', options.passphraseFile]] as const)
-    if (file) await access(file).catch(() => Promise.reject(new UsageError(`${flag} ${file}: no such readable file`)));
+  for (const [flag, file] of [
+    ['--sigstore-key', options.sigstoreKey],
+    ['--sign-passphrase-file', options.passphraseFile],
+  ] as const)
+    if (file && !(await access(file).then(() => true, ifMissingOrDenied(false)))) throw new UsageError(`${flag} ${file}: no such readable file`);
 }
 
 function skopeo(options: RegistryOptions, args: string[]): string[] {
@@ -77,11 +81,18 @@ async function pushOne(options: RegistryOptions, a: Publishable, signal?: AbortS
     } catch (error) {
       if (error instanceof PrerequisiteError) throw new PrerequisiteError('publishing to a registry needs skopeo, which is not installed', 'apt-get install skopeo');
       if (!(error instanceof BuildError)) throw error;
-      throw new BuildError(`cannot push ${a.name} to ${reference}: ${error.logTail.at(-1) ?? error.message}`, 'check that the registry is up and reachable, and --authfile', error.logTail);
+      throw new BuildError(
+        `cannot push ${a.name} to ${reference}: ${error.logTail.at(-1) ?? error.message}`,
+        'check that the registry is up and reachable, and --authfile',
+        error.logTail,
+      );
     }
     const digest = await registryDigest(options, reference, signal);
     if (digest !== a.record.artifact.digest)
-      throw new BuildError(`${reference} serves manifest ${digest}, but ${a.name} was built as ${a.record.artifact.digest}`, 'the registry rewrote the image; use a registry that stores OCI manifests as they are');
+      throw new BuildError(
+        `${reference} serves manifest ${digest}, but ${a.name} was built as ${a.record.artifact.digest}`,
+        'the registry rewrote the image; use a registry that stores OCI manifests as they are',
+      );
     pushed.push({ artifact: a.name, reference, digest });
   }
   return pushed;

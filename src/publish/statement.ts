@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { stableJson } from '../record/stable-json.js';
 import { boxesVersion } from '../system/paths.js';
 import { writeFileAtomic } from '../system/write-atomic.js';
+import { ifMissing } from '../system/expected.js';
 
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
 export const PREDICATE_TYPE = 'urn:boxes:reproduced:v1';
@@ -71,19 +72,19 @@ export async function writeStatement(r: Reproduction): Promise<string> {
 export async function statementProblem(artifact: string, sha: string): Promise<string | undefined> {
   const name = basename(artifact);
   const path = join(dirname(artifact), statementName(name));
-  const text = await readFile(path, 'utf8').catch(() => undefined);
+  const text = await readFile(path, 'utf8').catch(ifMissing(undefined));
   if (text === undefined) return `${name} has no verification statement (${statementName(name)}): no second build reproduced it`;
   let parsed;
   try {
     parsed = statementSchema.safeParse(JSON.parse(text));
-  } catch {
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
     return `${statementName(name)} is not JSON`;
   }
   if (!parsed.success) return `${statementName(name)} is not a boxes verification statement: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
   const s = parsed.data;
   const subject = s.subject[0]!;
   if (subject.name !== name) return `${statementName(name)} is about ${subject.name}, not ${name}`;
-  if (subject.digest.sha256 !== sha || s.predicate.rebuilt.sha256 !== sha)
-    return `${statementName(name)} vouches for sha256 ${subject.digest.sha256}, but ${name} is ${sha}`;
+  if (subject.digest.sha256 !== sha || s.predicate.rebuilt.sha256 !== sha) return `${statementName(name)} vouches for sha256 ${subject.digest.sha256}, but ${name} is ${sha}`;
   return undefined;
 }

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PackageEntry } from './schema.js';
+import { ifMissing } from '../system/expected.js';
 
 const byName = (a: PackageEntry, b: PackageEntry) => a.name.localeCompare(b.name) || a.architecture.localeCompare(b.architecture);
 
@@ -25,13 +26,14 @@ export function parseDpkgStatus(text: string): string[] {
 }
 
 export async function toolsTreePackages(toolsTree: string): Promise<string[]> {
-  const status = await readFile(join(toolsTree, 'var/lib/dpkg/status'), 'utf8').catch(() => undefined);
+  const status = await readFile(join(toolsTree, 'var/lib/dpkg/status'), 'utf8').catch(ifMissing(undefined));
   return status ? parseDpkgStatus(status) : [];
 }
 
 /** The tools tree's distribution and release, from its own os-release (ID, VERSION_CODENAME). */
 export async function toolsTreeIdentity(toolsTree: string): Promise<{ distribution: string | null; release: string | null }> {
-  const text = (await readFile(join(toolsTree, 'usr/lib/os-release'), 'utf8').catch(() => '')) || (await readFile(join(toolsTree, 'etc/os-release'), 'utf8').catch(() => ''));
+  const text =
+    (await readFile(join(toolsTree, 'usr/lib/os-release'), 'utf8').catch(ifMissing(''))) || (await readFile(join(toolsTree, 'etc/os-release'), 'utf8').catch(ifMissing('')));
   const field = (name: string) => new RegExp(`^${name}=("?)([^"\n]*)\\1$`, 'm').exec(text)?.[2] || null;
   return { distribution: field('ID'), release: field('VERSION_CODENAME') };
 }

@@ -26,8 +26,7 @@ export interface WriteRecordInput extends Omit<RecordFacts, 'toolVersion' | 'pac
 export async function writeRecord(input: WriteRecordInput): Promise<BuildRecord> {
   const { staging, artifactName: name } = input;
   const manifests = (await readdir(staging)).filter((n) => n.endsWith('.manifest'));
-  if (manifests.length !== 1)
-    throw new BuildError(`mkosi left ${manifests.length} package manifests for ${name}, not one`, 'mkosi.conf must keep ManifestFormat=json');
+  if (manifests.length !== 1) throw new BuildError(`mkosi left ${manifests.length} package manifests for ${name}, not one`, 'mkosi.conf must keep ManifestFormat=json');
   const packages = parseMkosiManifest(await readFile(join(staging, manifests[0]!), 'utf8'));
   const path = join(staging, name);
   const oci = input.target.profile === 'container' ? await ociFacts(path) : undefined;

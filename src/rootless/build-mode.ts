@@ -7,10 +7,7 @@
 import { PrerequisiteError } from '../system/errors.js';
 import { formatRange, NAMESPACE_IDS, rangesOf, usableRange, type IdRange } from './subordinate-ids.js';
 
-export type BuildMode =
-  | { kind: 'root' }
-  | { kind: 'subordinate-ids'; subuid: IdRange; subgid: IdRange; unshare: string }
-  | { kind: 'single-uid' };
+export type BuildMode = { kind: 'root' } | { kind: 'subordinate-ids'; subuid: IdRange; subgid: IdRange; unshare: string } | { kind: 'single-uid' };
 
 /** What the host says about the invoking user; gathered by `hostIdFacts`, passed in for tests. */
 export interface IdFacts {
@@ -51,16 +48,14 @@ export function chooseBuildMode(facts: IdFacts, options: { singleUid: boolean })
     const ranges = rangesOf(text, { uid: facts.uid, name: facts.user });
     if (ranges.length === 0) throw refuse(`${file} has no range for ${who}`);
     const range = usableRange(ranges);
-    if (!range)
-      throw refuse(`${file} gives ${who} only ${ranges.map(formatRange).join(', ')}; a build needs ${NAMESPACE_IDS - 1} ids in one range`);
+    if (!range) throw refuse(`${file} gives ${who} only ${ranges.map(formatRange).join(', ')}; a build needs ${NAMESPACE_IDS - 1} ids in one range`);
     return range;
   };
   const subuid = pick('/etc/subuid', facts.subuid);
   const subgid = pick('/etc/subgid', facts.subgid);
   if (!facts.newuidmap || !facts.newgidmap) throw refuse('newuidmap and newgidmap (package uidmap) are not installed');
   if (!facts.unshare) throw refuse('unshare (util-linux) is not installed');
-  if (!versionAtLeast(facts.unshare, [2, 38]))
-    throw refuse(`unshare ${facts.unshare} cannot map id ranges (util-linux 2.38 or newer can)`);
+  if (!versionAtLeast(facts.unshare, [2, 38])) throw refuse(`unshare ${facts.unshare} cannot map id ranges (util-linux 2.38 or newer can)`);
   return { kind: 'subordinate-ids', subuid, subgid, unshare: facts.unshare };
 }
 

@@ -13,6 +13,7 @@ import type { Mkosi } from '../build/mkosi.js';
 import { run } from '../system/runner.js';
 import { chooseBuildMode, subordinateIdsFix, versionAtLeast, type BuildMode, type IdFacts } from './build-mode.js';
 import { NAMESPACE_IDS } from './subordinate-ids.js';
+import { ifMissing } from '../system/expected.js';
 
 type Mapped = Extract<BuildMode, { kind: 'subordinate-ids' }>;
 
@@ -47,13 +48,15 @@ export function parseUnshareVersion(text: string): string | undefined {
   return /util-linux\s+(\d+(?:\.\d+)*)/.exec(text)?.[1];
 }
 
-const readOptional = (path: string) => readFile(path, 'utf8').catch(() => undefined);
+const readOptional = (path: string) => readFile(path, 'utf8').catch(ifMissing(undefined));
 
 export async function hostIdFacts(): Promise<IdFacts> {
   let user: string | undefined;
   try {
     user = userInfo().username;
-  } catch {
+  } catch (error) {
+    // A uid with no passwd entry (a container's): libuv's lookup fails with ERR_SYSTEM_ERROR.
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_SYSTEM_ERROR') throw error;
     user = process.env.USER || undefined;
   }
   const unshare = await execa('unshare', ['--version'], { reject: false, timeout: 10_000 });

@@ -72,7 +72,6 @@ export function exitCodeFor(error: unknown, env: NodeJS.ProcessEnv = process.env
 
 /** Control bytes from arguments or files shown as escapes: a message never drives the terminal. */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 

@@ -1,11 +1,13 @@
 /** What a file is, by its first bytes rather than its name: qcow2, a raw GPT disk, gzip or tar. */
 import { open } from 'node:fs/promises';
 import { UsageError } from './errors.js';
+import { isMissingOrDenied } from './expected.js';
 
 export type FileFormat = 'qcow2' | 'raw' | 'gzip' | 'tar';
 
 export async function sniffFormat(path: string): Promise<FileFormat | undefined> {
-  const fh = await open(path, 'r').catch(() => {
+  const fh = await open(path, 'r').catch((error: unknown) => {
+    if (!isMissingOrDenied(error)) throw error;
     throw new UsageError(`cannot read ${path}`, 'check the path');
   });
   try {

@@ -4,6 +4,7 @@ import { access, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Distribution } from '../profiles.js';
 import { UsageError } from './errors.js';
+import { ifMissing, isMissing } from './expected.js';
 
 /** Like mkosi: an Arch host builds Arch, a Debian host builds Debian; others must choose. */
 export function distributionFromOsRelease(text: string): Distribution | undefined {
@@ -18,8 +19,8 @@ export async function hostDistribution(): Promise<Distribution | undefined> {
   for (const path of ['/etc/os-release', '/usr/lib/os-release']) {
     try {
       return distributionFromOsRelease(await readFile(path, 'utf8'));
-    } catch {
-      // try the next location
+    } catch (error) {
+      if (!isMissing(error)) throw error;
     }
   }
   return undefined;
@@ -52,7 +53,7 @@ export async function outputDirProblem(dir: string): Promise<string | undefined>
 export async function makeDirectory(dir: string, what = 'the output directory', option = '--output-dir'): Promise<void> {
   const missing: string[] = [];
   let current = resolve(dir);
-  while (!(await stat(current).then((s) => s.isDirectory(), () => false))) {
+  while (!(await stat(current).then((s) => s.isDirectory(), ifMissing(false)))) {
     missing.unshift(current);
     const parent = dirname(current);
     if (parent === current) break;

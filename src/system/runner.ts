@@ -151,9 +151,10 @@ export function start(argv: readonly string[], options: RunOptions = {}): Starte
   const signal = options.signal ? AbortSignal.any([options.signal, own.signal]) : own.signal;
   let alive = true;
   const exited = run(argv, { ...options, signal });
+  // Only the end matters here: how it ended reaches whoever awaits `exited`.
   const settled = exited.then(
     () => undefined,
-    () => undefined,
+    (_reportedByExited: unknown) => undefined,
   );
   void settled.then(() => (alive = false));
   return {

@@ -2,6 +2,7 @@
  * Reads a Vagrant box (a gzipped tar) in one pass: its sha256, its members and metadata.json.
  * Also extracts one member, for `boxes test` to boot the disk inside.
  */
+import { parseJson } from '../system/expected.js';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -57,13 +58,7 @@ export async function readBox(path: string): Promise<BoxFile> {
     throw new NotABox(path, `unreadable archive (${(error as Error).message})`);
   }
   if (metadataText === undefined) throw new NotABox(path, 'it has no metadata.json');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(metadataText);
-  } catch {
-    throw new NotABox(path, 'its metadata.json is not JSON');
-  }
-  const metadata = metadataSchema.safeParse(parsed);
+  const metadata = metadataSchema.safeParse(parseJson(metadataText, () => new NotABox(path, 'its metadata.json is not JSON')));
   if (!metadata.success) throw new NotABox(path, 'its metadata.json names no provider');
   return { path, sha256: hash.digest('hex'), members, metadata: metadata.data };
 }

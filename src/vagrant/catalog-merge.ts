@@ -46,7 +46,8 @@ export interface NewBox {
 export const UNVERIFIED = 'unverified: published without a second build that reproduced it';
 
 export function mergeCatalog(existing: VagrantCatalog | undefined, name: string, description: string, boxes: NewBox[]): VagrantCatalog {
-  if (existing && existing.name !== name) throw new UsageError(`the catalog there describes box ${existing.name}, not ${name}`, 'pass --box-name to match it, or publish elsewhere');
+  if (existing && existing.name !== name)
+    throw new UsageError(`the catalog there describes box ${existing.name}, not ${name}`, 'pass --box-name to match it, or publish elsewhere');
   const versions = structuredClone(existing?.versions ?? []);
   for (const box of boxes) {
     let version = versions.find((v) => v.version === box.version);
@@ -55,7 +56,10 @@ export function mergeCatalog(existing: VagrantCatalog | undefined, name: string,
     const entry = { name: box.provider, url: box.url, checksum_type: 'sha256' as const, checksum: box.sha256, architecture: 'amd64' as const, default_architecture: true as const };
     const twin = version.providers.find((p) => p.name === box.provider);
     if (twin && twin.checksum !== box.sha256)
-      throw new PublishRefused(`version ${box.version} for ${box.provider} is already published with sha256 ${twin.checksum}; this box is ${box.sha256}`, 'published versions never change: build with another --build-version');
+      throw new PublishRefused(
+        `version ${box.version} for ${box.provider} is already published with sha256 ${twin.checksum}; this box is ${box.sha256}`,
+        'published versions never change: build with another --build-version',
+      );
     if (twin) Object.assign(twin, entry);
     else version.providers.push(entry);
     version.providers.sort((a, b) => a.name.localeCompare(b.name));

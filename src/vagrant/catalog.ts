@@ -36,7 +36,10 @@ const schema = z.object({
       error: (i) => `'${String(i.input)}' is not an http://, https:// or file:// URL without query or fragment`,
     }),
   description: z.string().optional(),
-  version: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._+-]*$/, { error: 'may hold only letters, digits and ._+-' }).optional(),
+  version: z
+    .string()
+    .regex(/^[0-9A-Za-z][0-9A-Za-z._+-]*$/, { error: 'may hold only letters, digits and ._+-' })
+    .optional(),
   output: z.string().min(1).optional(),
 });
 
@@ -65,8 +68,7 @@ export async function catalog(options: CatalogOptions): Promise<VagrantCatalog> 
       problems.push(`cannot tell the version of ${file} (name it <Prefix>-x86_64-<provider>-<version>.box or pass --version)`);
       continue;
     }
-    if (named && named.provider !== box.metadata.provider)
-      problems.push(`${file} is named for ${named.provider} but its metadata.json says ${box.metadata.provider}`);
+    if (named && named.provider !== box.metadata.provider) problems.push(`${file} is named for ${named.provider} but its metadata.json says ${box.metadata.provider}`);
     if (named) {
       prefixes.add(named.prefix);
       title ??= TITLE[named.distribution] ?? named.prefix.replace('-', ' ');

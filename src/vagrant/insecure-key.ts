@@ -6,6 +6,7 @@ import { copyFile, chmod, readdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { PrerequisiteError } from '../system/errors.js';
+import { ifMissingOrDenied } from '../system/expected.js';
 
 /** Where Vagrant keeps the key, most specific first. */
 export function keyCandidates(env: NodeJS.ProcessEnv, home: string, gemDirs: string[]): string[] {
@@ -24,8 +25,14 @@ const GEM_ROOTS = ['/usr/share/rubygems-integration/all/gems', '/opt/vagrant/emb
 async function vagrantGemDirs(): Promise<string[]> {
   const dirs: string[] = [];
   for (const root of GEM_ROOTS) {
-    const names = await readdir(root).catch(() => [] as string[]);
-    dirs.push(...names.filter((n) => /^vagrant-\d/.test(n)).sort().reverse().map((n) => join(root, n)));
+    const names = await readdir(root).catch(ifMissingOrDenied([] as string[]));
+    dirs.push(
+      ...names
+        .filter((n) => /^vagrant-\d/.test(n))
+        .sort()
+        .reverse()
+        .map((n) => join(root, n)),
+    );
   }
   return dirs;
 }
@@ -33,7 +40,7 @@ async function vagrantGemDirs(): Promise<string[]> {
 /** The first readable private key among the candidates; undefined when no Vagrant is installed. */
 export async function findVagrantInsecureKey(): Promise<string | undefined> {
   for (const path of keyCandidates(process.env, homedir(), await vagrantGemDirs())) {
-    const text = await readFile(path, 'utf8').catch(() => undefined);
+    const text = await readFile(path, 'utf8').catch(ifMissingOrDenied(undefined));
     if (text?.includes('PRIVATE KEY')) return path;
   }
   return undefined;

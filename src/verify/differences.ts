@@ -82,11 +82,15 @@ async function diskDifferences(a: string, b: string, format: string, work: strin
   const rawA = join(work, 'a.raw');
   await run(['qemu-img', 'convert', '-f', format, '-O', 'raw', a, rawA], { signal, what: 'qemu-img convert' });
   if (offset) {
-    const table = JSON.parse((await run([(await diskTools()).sfdisk, '--json', rawA], { signal })).stdout) as { partitiontable: { sectorsize?: number; partitions?: { node: string; start: number; size: number; type: string }[] } };
+    const table = JSON.parse((await run([(await diskTools()).sfdisk, '--json', rawA], { signal })).stdout) as {
+      partitiontable: { sectorsize?: number; partitions?: { node: string; start: number; size: number; type: string }[] };
+    };
     const sector = table.partitiontable.sectorsize ?? 512;
     const at = Number(offset);
     const part = table.partitiontable.partitions?.find((p) => at >= p.start * sector && at < (p.start + p.size) * sector);
-    out.push(`disk: first difference at byte ${at}${part ? `, in partition ${part.node.replace(/^.*?(\d+)$/, '$1')} (type ${part.type})` : ', outside every partition (partition table)'}`);
+    out.push(
+      `disk: first difference at byte ${at}${part ? `, in partition ${part.node.replace(/^.*?(\d+)$/, '$1')} (type ${part.type})` : ', outside every partition (partition table)'}`,
+    );
   }
   const [da, db] = [join(work, 'view-a'), join(work, 'view-b')];
   await Promise.all([mkdir(da), mkdir(db)]);

@@ -14,6 +14,7 @@ import { readRecord } from '../record/read-record.js';
 import type { BuildRecord } from '../record/schema.js';
 import { treeRevision } from '../build/revision.js';
 import { redactSecrets } from '../system/redact.js';
+import { isMissingOrDenied } from '../system/expected.js';
 
 export interface ReproduceOptions {
   record: string;
@@ -71,7 +72,8 @@ function optionValue(args: readonly string[], flag: string): string | undefined 
 export async function reproduce(options: ReproduceOptions, io: { signal?: AbortSignal } = {}): Promise<ReproduceResult> {
   const record = await readRecord(options.record);
   // The statement goes next to the record (and its artifact), where `boxes publish` looks for it.
-  await access(dirname(options.record), constants.W_OK).catch(() => {
+  await access(dirname(options.record), constants.W_OK).catch((error: unknown) => {
+    if (!isMissingOrDenied(error)) throw error;
     throw new UsageError(`cannot write the verification statement next to ${options.record}: the directory is not writable`, 'copy the record to a writable directory');
   });
   const problems = mismatches(record, await treeRevision(TREE_DIR), (await findMkosi())?.version);

@@ -53,9 +53,7 @@ export function entryDifferences(a: Map<string, TarEntry>, b: Map<string, TarEnt
       out.push(`${path}: only in the ${x ? 'first' : 'second'} build`);
       continue;
     }
-    const what = (['sha256', 'size', 'mode', 'owner', 'mtime', 'type', 'linkpath'] as const)
-      .filter((k) => x[k] !== y[k])
-      .map((k) => (k === 'sha256' ? 'content' : k));
+    const what = (['sha256', 'size', 'mode', 'owner', 'mtime', 'type', 'linkpath'] as const).filter((k) => x[k] !== y[k]).map((k) => (k === 'sha256' ? 'content' : k));
     if (what.length) out.push(`${path}: ${what.join(', ')} differ${what.length === 1 ? 's' : ''}`);
   }
   return out;

@@ -8,6 +8,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { UsageError } from '../system/errors.js';
 import type { BuildEnvironment } from '../build/build.js';
 import type { BuildMode } from '../rootless/build-mode.js';
+import { ifMissing } from '../system/expected.js';
 
 export const VARIATIONS = ['path', 'filesystem', 'umask', 'timezone', 'locale', 'hostname', 'cpus', 'time', 'user'] as const;
 export type Variation = (typeof VARIATIONS)[number];
@@ -35,7 +36,10 @@ export interface VariationPlan {
 
 export function parseVariations(vary: string | undefined, noVary: string | undefined): Set<Variation> {
   const list = (text: string | undefined, flag: string) => {
-    const names = (text ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+    const names = (text ?? '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean);
     const unknown = names.filter((n) => !(VARIATIONS as readonly string[]).includes(n));
     if (unknown.length > 0) throw new UsageError(`${flag}: unknown variation ${unknown.map((n) => `'${n}'`).join(', ')}`, `choose from ${VARIATIONS.join(', ')}`);
     return names as Variation[];
@@ -60,7 +64,7 @@ export interface MachineFacts {
 const TMPFS_MAGIC = 0x01021994;
 
 export async function machineFacts(mode: BuildMode['kind'], workspace: string): Promise<MachineFacts> {
-  const onTmpfs = async (dir: string) => (await statfs(dir).catch(() => undefined))?.type === TMPFS_MAGIC;
+  const onTmpfs = async (dir: string) => (await statfs(dir).catch(ifMissing(undefined)))?.type === TMPFS_MAGIC;
   const affinity = Array.from({ length: availableParallelism() }, (_, i) => i);
   const umask = process.umask();
   return {
@@ -77,7 +81,11 @@ export async function machineFacts(mode: BuildMode['kind'], workspace: string): 
 const octal = (mode: number) => mode.toString(8).padStart(4, '0');
 
 /** The second build's environment for the chosen variations. Pure but for the tmpfs directory. */
-export async function planVariations(chosen: Set<Variation>, facts: MachineFacts, remove: (dir: string) => Promise<void> = (dir) => rm(dir, { recursive: true, force: true })): Promise<VariationPlan> {
+export async function planVariations(
+  chosen: Set<Variation>,
+  facts: MachineFacts,
+  remove: (dir: string) => Promise<void> = (dir) => rm(dir, { recursive: true, force: true }),
+): Promise<VariationPlan> {
   const applied: Applied[] = [];
   const skipped: Skipped[] = [];
   const env: Record<string, string> = {};
@@ -129,8 +137,13 @@ export async function planVariations(chosen: Set<Variation>, facts: MachineFacts
       applied.push({ name: 'cpus', detail: `1 CPU (first build: ${facts.cpus.length})` });
     }
   }
-  if (want('time')) skipped.push({ name: 'time', why: "not implemented: a shifted clock (libfaketime) does not follow mkosi into its sandboxed tools; SOURCE_DATE_EPOCH is fixed for both builds" });
-  if (want('user')) skipped.push({ name: 'user', why: 'one invocation runs as one user: compare a root build with `boxes reproduce` of its record as a normal user (the test suites do)' });
+  if (want('time'))
+    skipped.push({
+      name: 'time',
+      why: 'not implemented: a shifted clock (libfaketime) does not follow mkosi into its sandboxed tools; SOURCE_DATE_EPOCH is fixed for both builds',
+    });
+  if (want('user'))
+    skipped.push({ name: 'user', why: 'one invocation runs as one user: compare a root build with `boxes reproduce` of its record as a normal user (the test suites do)' });
 
   const wrapper = shell.length > 0 ? [...prefix, 'sh', '-c', `${shell.join(' && ')} && exec "$@"`, 'sh', ...args] : prefix;
   return {

@@ -7,7 +7,7 @@
 import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { build, type BuildReport } from '../build/build.js';
-import { BoxesError } from '../system/errors.js';
+import { BoxesError, ChildFailed } from '../system/errors.js';
 import { makeDirectory } from '../system/host.js';
 import type { BuildOptions } from '../build/options.js';
 import { cachePaths, TREE_DIR } from '../system/paths.js';
@@ -19,6 +19,7 @@ import { machineFacts, parseVariations, planVariations, type Applied, type Skipp
 import { detectBuildMode, removeTree } from '../rootless/namespace.js';
 import type { BuildMode } from '../rootless/build-mode.js';
 import { writeStatement } from '../publish/statement.js';
+import { ifMissing } from '../system/expected.js';
 
 /** What of the project a build reads: every top-level mkosi.* entry, the hooks and package.json. */
 export async function treeParts(dir: string): Promise<string[]> {
@@ -37,8 +38,6 @@ export interface VerifyResult {
   statement?: string;
 }
 
-
-
 /** Some artifacts differ between the two builds: exit 1. */
 export class NotReproducible extends BoxesError {}
 
@@ -47,15 +46,20 @@ async function copyTree(from: string, outputDir: string): Promise<string> {
   await makeDirectory(outputDir);
   const dir = await mkdtemp(join(outputDir, '.tree-'));
   const tree = join(dir, 'another', 'tree');
-  for (const part of await treeParts(from)) await cp(join(from, part), join(tree, part), { recursive: true, verbatimSymlinks: true }).catch(() => undefined);
+  for (const part of await treeParts(from)) await cp(join(from, part), join(tree, part), { recursive: true, verbatimSymlinks: true }).catch(ifMissing(undefined));
   return tree;
 }
 
 async function diffoscope(a: string, b: string, report: string, signal?: AbortSignal): Promise<string> {
   if (!(await onPath('diffoscope'))) return 'diffoscope is not installed (apt-get install diffoscope) for a byte-level report';
   // diffoscope exits 1 when it found differences, which is what we expect here.
-  await run(['diffoscope', '--text', report, '--max-report-size', String(50 << 20), a, b], { signal, what: 'diffoscope' }).catch(() => undefined);
-  return report;
+  return run(['diffoscope', '--text', report, '--max-report-size', String(50 << 20), a, b], { signal, what: 'diffoscope' }).then(
+    () => report,
+    (error: unknown) => {
+      if (!(error instanceof ChildFailed)) throw error;
+      return error.exitCode === 1 ? report : `diffoscope failed (${error.message}); its report may be incomplete: ${report}`;
+    },
+  );
 }
 
 export interface VerifyOptions {

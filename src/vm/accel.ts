@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Ovmf } from './firmware.js';
 import type { Accel } from './qemu-args.js';
+import { ifMissing, isMissingOrDenied } from '../system/expected.js';
 
 export interface AccelChoice {
   accel: Accel;
@@ -18,8 +19,7 @@ export interface AccelChoice {
 
 /** Reads the probe's serial output: did the firmware reach its boot manager under KVM? */
 export function classifyKvmProbe(serial: string, stderr: string): AccelChoice {
-  if (/KVM internal error|emulation failure/i.test(`${stderr}\n${serial}`))
-    return { accel: 'tcg', reason: 'KVM is present but broken here (KVM internal error); using TCG' };
+  if (/KVM internal error|emulation failure/i.test(`${stderr}\n${serial}`)) return { accel: 'tcg', reason: 'KVM is present but broken here (KVM internal error); using TCG' };
   if (/BdsDxe|UEFI Interactive Shell|Shell>/.test(serial)) return { accel: 'kvm', reason: 'KVM works' };
   return { accel: 'tcg', reason: 'KVM is present but the firmware did not start under it; using TCG' };
 }
@@ -30,7 +30,8 @@ export async function chooseAccel(ovmf: Ovmf | undefined, env: NodeJS.ProcessEnv
   if (forced === 'kvm' || forced === 'tcg') return { accel: forced, reason: `BOXES_ACCEL=${forced}` };
   try {
     await access('/dev/kvm', constants.R_OK | constants.W_OK);
-  } catch {
+  } catch (error) {
+    if (!isMissingOrDenied(error)) throw error;
     return { accel: 'tcg', reason: 'no usable /dev/kvm; using TCG (slow)' };
   }
   if (!ovmf) return { accel: 'kvm', reason: '/dev/kvm is usable (not probed: no OVMF)' };
@@ -41,21 +42,36 @@ export async function chooseAccel(ovmf: Ovmf | undefined, env: NodeJS.ProcessEnv
     const serial = join(dir, 'serial.log');
     const child = execa(
       'qemu-system-x86_64',
-      ['-machine', 'q35,accel=kvm', '-m', '256', '-nodefaults', '-display', 'none', '-serial', `file:${serial}`, '-net', 'none',
-        '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${ovmf.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${vars}`],
+      [
+        '-machine',
+        'q35,accel=kvm',
+        '-m',
+        '256',
+        '-nodefaults',
+        '-display',
+        'none',
+        '-serial',
+        `file:${serial}`,
+        '-net',
+        'none',
+        '-drive',
+        `if=pflash,format=raw,unit=0,readonly=on,file=${ovmf.code}`,
+        '-drive',
+        `if=pflash,format=raw,unit=1,file=${vars}`,
+      ],
       { reject: false, timeout: 20_000, killSignal: 'SIGTERM', stdin: 'ignore' },
     );
     let exited = false;
     void child.finally(() => (exited = true));
     // A working firmware reaches its boot manager within seconds; stop as soon as either side shows.
     for (let i = 0; i < 80 && !exited; i++) {
-      const text = await readFile(serial, 'utf8').catch(() => '');
+      const text = await readFile(serial, 'utf8').catch(ifMissing(''));
       if (/BdsDxe|Shell>/.test(text)) break;
       await new Promise((r) => setTimeout(r, 250));
     }
     child.kill('SIGTERM');
     const r = await child;
-    return classifyKvmProbe(await readFile(serial, 'utf8').catch(() => ''), String(r.stderr ?? ''));
+    return classifyKvmProbe(await readFile(serial, 'utf8').catch(ifMissing('')), String(r.stderr ?? ''));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -30,7 +30,8 @@ export function agentCommand(socket: string, command: string, timeoutMs = 30_000
         let reply: { return?: unknown; error?: { desc?: string } };
         try {
           reply = JSON.parse(line);
-        } catch {
+        } catch (error) {
+          if (!(error instanceof SyntaxError)) throw error;
           continue; // stale bytes from an earlier session; guest-sync exists to skip them
         }
         if (!synced) {

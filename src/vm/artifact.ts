@@ -6,6 +6,7 @@ import { UsageError } from '../system/errors.js';
 import { DISK_KIND, PREFIX_PATTERN } from '../build/naming.js';
 import { sniffFormat } from '../system/file-format.js';
 import { parseBoxName } from '../vagrant/box-name.js';
+import { ifMissing } from '../system/expected.js';
 
 const KINDS = Object.values(DISK_KIND).join('|');
 const DISK_NAME = new RegExp(`^${PREFIX_PATTERN}-x86_64-(${KINDS})-(.+)\\.(qcow2|raw)$`);
@@ -38,18 +39,20 @@ function parseName(name: string): { distribution: Distribution; profile: string 
 
 export async function chooseArtifact(spec: ProfileSpec, artifact: string | undefined, outputDir: string): Promise<ChosenArtifact> {
   if (spec.kind === 'container') {
-    const bootable = PROFILES.filter((p) => p.kind !== 'container').map((p) => p.name).join(', ');
+    const bootable = PROFILES.filter((p) => p.kind !== 'container')
+      .map((p) => p.name)
+      .join(', ');
     throw new UsageError(`boxes test boots disk images and Vagrant boxes; ${spec.name} is neither`, `use one of: ${bootable}`);
   }
   const suffix = spec.kind === 'box' ? '.box' : '.qcow2';
   let path: string;
   if (artifact) {
     path = resolve(artifact);
-    const s = await stat(path).catch(() => undefined);
+    const s = await stat(path).catch(ifMissing(undefined));
     if (!s?.isFile()) throw new UsageError(`${artifact} does not exist or is not a file`, 'pass the path of a built image');
   } else {
     const dir = resolve(outputDir);
-    const names = await readdir(dir).catch(() => [] as string[]);
+    const names = await readdir(dir).catch(ifMissing([] as string[]));
     const mine = names.filter((n) => parseName(n)?.profile === spec.name && n.endsWith(suffix)).sort();
     if (mine.length === 0) throw new UsageError(`no ${spec.name} image in ${dir}`, `build one with \`boxes build --profile ${spec.name}\` or pass --artifact`);
     path = join(dir, mine.at(-1)!);
@@ -58,7 +61,8 @@ export async function chooseArtifact(spec: ProfileSpec, artifact: string | undef
   if (parsed && parsed.profile !== spec.name)
     throw new UsageError(`${basename(path)} is a ${parsed.profile} image, not ${spec.name}`, `run \`boxes test --profile ${parsed.profile}\``);
   if (spec.kind === 'box') {
-    if ((await sniffFormat(path)) !== 'gzip') throw new UsageError(`${basename(path)} is not a Vagrant box (not a gzipped tar)`, `pass a .box built by \`boxes build --profile ${spec.name}\``);
+    if ((await sniffFormat(path)) !== 'gzip')
+      throw new UsageError(`${basename(path)} is not a Vagrant box (not a gzipped tar)`, `pass a .box built by \`boxes build --profile ${spec.name}\``);
     return { path, format: 'box', distribution: parsed?.distribution };
   }
   const format = await diskFormat(path);

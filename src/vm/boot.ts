@@ -11,6 +11,7 @@ import { agentCommand } from './agent.js';
 import type { Ovmf } from './firmware.js';
 import { qemuArgs, type Accel, type Firmware } from './qemu-args.js';
 import { sshArgs, type SshLogin } from './ssh.js';
+import { ifChildFailed, ifMissing } from '../system/expected.js';
 
 export interface BootSpec {
   artifact: string;
@@ -56,7 +57,7 @@ export async function freePort(): Promise<number> {
 }
 
 export async function serialTail(path: string, lines = 30): Promise<string[]> {
-  const text = await readFile(path, 'utf8').catch(() => '');
+  const text = await readFile(path, 'utf8').catch(ifMissing(''));
   // Terminal control sequences from firmware and GRUB make the tail unreadable.
   return text
     .replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, '')
@@ -79,9 +80,20 @@ export async function boot(spec: BootSpec): Promise<Booted> {
   }
   const port = await freePort();
   const agentSocket = join(spec.workDir, 'qga.sock');
-  const argv = qemuArgs({ accel: spec.accel, firmware: spec.firmware, disk, sshPort: port, agentSocket, serialLog: spec.serialLog, seedIso: spec.seedIso, ovmf, oemStrings: spec.oemStrings });
+  const argv = qemuArgs({
+    accel: spec.accel,
+    firmware: spec.firmware,
+    disk,
+    sshPort: port,
+    agentSocket,
+    serialLog: spec.serialLog,
+    seedIso: spec.seedIso,
+    ovmf,
+    oemStrings: spec.oemStrings,
+  });
   const vm = start(argv, { signal: spec.signal, logFile: spec.logFile, what: `qemu (${spec.firmware})` });
-  vm.exited.catch(() => undefined);
+  // How qemu ended is read from `running()` and the serial log; this only keeps its rejection handled.
+  vm.exited.catch((_seenThroughRunning: unknown) => undefined);
   const sshAs = async (login: Omit<SshLogin, 'port'>, command: string, timeoutMs?: number) => {
     const left = Math.max(1000, spec.deadline - Date.now());
     const limit = AbortSignal.timeout(Math.min(timeoutMs ?? left, left));
@@ -104,7 +116,10 @@ export async function waitForSsh(b: Booted, serialLog: string, deadline: number,
   while (Date.now() < deadline) {
     if (signal?.aborted) return;
     if (!b.vm.running()) {
-      const reason = await b.vm.exited.then(() => 'exited', (e: Error) => e.message);
+      const reason = await b.vm.exited.then(
+        () => 'exited',
+        (e: Error) => e.message,
+      );
       throw new BuildError(`QEMU stopped before the VM answered on SSH (${reason})`, `serial console: ${serialLog}`, await serialTail(serialLog));
     }
     try {
@@ -123,12 +138,15 @@ export async function rebootAndWait(b: Booted, serialLog: string, deadline: numb
   const bootId = 'cat /proc/sys/kernel/random/boot_id';
   const before = (await b.ssh(bootId)).trim();
   // The connection may drop before ssh sees the command's exit.
-  await b.ssh('sudo -n systemctl reboot', 30_000).catch(() => undefined);
+  await b.ssh('sudo -n systemctl reboot', 30_000).catch(ifChildFailed(undefined));
   let last = 'the old boot still answered';
   while (Date.now() < deadline) {
     if (signal?.aborted) return;
     if (!b.vm.running()) {
-      const reason = await b.vm.exited.then(() => 'exited', (e: Error) => e.message);
+      const reason = await b.vm.exited.then(
+        () => 'exited',
+        (e: Error) => e.message,
+      );
       throw new BuildError(`QEMU stopped during the reboot (${reason})`, `serial console: ${serialLog}`, await serialTail(serialLog));
     }
     await new Promise((r) => setTimeout(r, 5000));

@@ -3,7 +3,7 @@
  * reports, and reads the guest through SSH or the guest agent.
  */
 import type { Distribution, ProfileSpec } from '../profiles.js';
-import { UsageError } from '../system/errors.js';
+import { ChildFailed, UsageError } from '../system/errors.js';
 import { interfaceNames } from './agent.js';
 import { KERNEL_UPGRADE_PLANS, newKernels, quietly } from './kernel-upgrade.js';
 
@@ -58,6 +58,12 @@ export class CheckFailed extends Error {
   }
 }
 
+/** `.catch(failsWith(why))`: a guest command that failed is the check's failure; anything else is boxes' own. */
+const failsWith = (why: string) => (error: unknown) => {
+  if (error instanceof ChildFailed) fail(why);
+  throw error;
+};
+
 const fail = (why: string, tail?: string[]): never => {
   throw new CheckFailed(why, tail);
 };
@@ -86,7 +92,13 @@ export const CHECKS: readonly Check[] = [
     name: 'no-failed-units',
     async run(g) {
       const failed = (await g.ssh('systemctl list-units --failed --plain --no-legend --no-pager')).trim();
-      if (failed) fail(`failed units: ${failed.split('\n').map((l) => l.split(/\s+/)[0]).join(', ')}`);
+      if (failed)
+        fail(
+          `failed units: ${failed
+            .split('\n')
+            .map((l) => l.split(/\s+/)[0])
+            .join(', ')}`,
+        );
     },
   },
   {
@@ -130,10 +142,10 @@ export const CHECKS: readonly Check[] = [
       if (!/status: done/.test(status)) fail(`cloud-init ${status.replace(/\s+/g, ' ')}`);
       // The generator runs before the root filesystem's udev: the seed must be visible to it, not
       // found later by luck (a disc that appears late makes cloud-init skip NoCloud altogether).
-      await g.ssh('sudo -n grep -qi cidata /run/cloud-init/ds-identify.log').catch(() =>
-        fail("cloud-init's generator did not see the cidata seed (its disc appeared too late in the boot)"),
-      );
-      await g.ssh(`test -e ${facts.cloudInitMarker}`).catch(() => fail(`runcmd did not create ${facts.cloudInitMarker}`));
+      await g
+        .ssh('sudo -n grep -qi cidata /run/cloud-init/ds-identify.log')
+        .catch(failsWith("cloud-init's generator did not see the cidata seed (its disc appeared too late in the boot)"));
+      await g.ssh(`test -e ${facts.cloudInitMarker}`).catch(failsWith(`runcmd did not create ${facts.cloudInitMarker}`));
       await facts.cloudInitPasswordLogin?.().catch((e: Error) => fail(`the password from user-data does not log in: ${e.message}`));
     },
   },
@@ -161,7 +173,11 @@ export const CHECKS: readonly Check[] = [
       const keys = (await g.ssh('cat /root/.ssh/authorized_keys')).trim().split('\n');
       if (keys.length !== 1 || !keys[0]!.endsWith(' boxes-test')) fail(`/root/.ssh/authorized_keys holds ${keys.length} keys, not just the one from the credential`);
       const sshd = (await g.ssh('sshd -T')).toLowerCase();
-      for (const [key, want] of [['passwordauthentication', 'no'], ['kbdinteractiveauthentication', 'no'], ['permitrootlogin', '(without|prohibit)-password']] as const)
+      for (const [key, want] of [
+        ['passwordauthentication', 'no'],
+        ['kbdinteractiveauthentication', 'no'],
+        ['permitrootlogin', '(without|prohibit)-password'],
+      ] as const)
         if (!new RegExp(`^${key} ${want}$`, 'm').test(sshd)) fail(`sshd has '${new RegExp(`^${key} .*$`, 'm').exec(sshd)?.[0] ?? `no ${key}`}', not '${key} ${want}'`);
     },
   },
@@ -217,7 +233,7 @@ export const CHECKS: readonly Check[] = [
     name: 'root-grown',
     onlyGrowing: true,
     async run(g) {
-      const rootBytes = Number((await g.ssh("df -B1 --output=size / | tail -n 1")).trim());
+      const rootBytes = Number((await g.ssh('df -B1 --output=size / | tail -n 1')).trim());
       // The ESP, the BIOS boot partition and ext4's own metadata take the rest.
       const expected = g.diskBytes - 600 * 2 ** 20;
       if (!(rootBytes >= expected * 0.95)) fail(`root is ${gib(rootBytes)} on a ${gib(g.diskBytes)} disk; it did not grow`);

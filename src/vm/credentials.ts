@@ -6,8 +6,5 @@
 
 /** Root's authorized key and the hostname, as OEM strings. */
 export function jobCredentials(publicKey: string, hostname: string): string[] {
-  return [
-    `io.systemd.credential.binary:ssh.authorized_keys.root=${Buffer.from(`${publicKey.trim()}\n`).toString('base64')}`,
-    `io.systemd.credential:system.hostname=${hostname}`,
-  ];
+  return [`io.systemd.credential.binary:ssh.authorized_keys.root=${Buffer.from(`${publicKey.trim()}\n`).toString('base64')}`, `io.systemd.credential:system.hostname=${hostname}`];
 }

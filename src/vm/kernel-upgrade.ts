@@ -21,8 +21,7 @@ export const KERNEL_UPGRADE_PLANS: Record<Distribution, KernelUpgradePlan> = {
   debian: {
     package: 'linux-image-cloud-amd64',
     install: 'sudo -n env DEBIAN_FRONTEND=noninteractive sh -c "apt-get update -q && apt-get install -y -q linux-image-cloud-amd64"',
-    remove: (old) =>
-      `sudo -n env DEBIAN_FRONTEND=noninteractive sh -c "${DEBIAN_KEEP_GOING} && apt-get purge -y -q linux-image-amd64 ${shellWord(`linux-image-${old}`)}"`,
+    remove: (old) => `sudo -n env DEBIAN_FRONTEND=noninteractive sh -c "${DEBIAN_KEEP_GOING} && apt-get purge -y -q linux-image-amd64 ${shellWord(`linux-image-${old}`)}"`,
   },
   arch: {
     package: 'linux-lts',
@@ -43,7 +42,11 @@ export function newKernels(before: string, after: string): string[] {
   return lines(after).filter((k) => !had.has(k));
 }
 
-const lines = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean);
+const lines = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 
 function shellWord(word: string): string {
   if (!/^[A-Za-z0-9.+_-]+$/.test(word)) throw new Error(`unexpected kernel release '${word}'`);

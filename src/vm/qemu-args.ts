@@ -26,27 +26,37 @@ export function qemuArgs(spec: QemuSpec): string[] {
   if (spec.firmware === 'uefi' && !spec.ovmf) throw new Error('a UEFI boot needs OVMF code and variables');
   const args = [
     'qemu-system-x86_64',
-    '-machine', `q35,accel=${spec.accel}`,
+    '-machine',
+    `q35,accel=${spec.accel}`,
     // TCG emulates a CPU model; KVM passes the host's through.
-    '-cpu', spec.accel === 'kvm' ? 'host' : 'max',
-    '-smp', String(spec.cpus ?? 2),
-    '-m', String(spec.memoryMiB ?? 2048),
+    '-cpu',
+    spec.accel === 'kvm' ? 'host' : 'max',
+    '-smp',
+    String(spec.cpus ?? 2),
+    '-m',
+    String(spec.memoryMiB ?? 2048),
     '-nodefaults',
-    '-display', 'none',
-    '-serial', `file:${spec.serialLog}`,
-    '-device', 'virtio-rng-pci',
-    '-drive', `file=${spec.disk},if=virtio,format=qcow2,discard=unmap`,
-    '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`,
-    '-device', 'virtio-net-pci,netdev=net0',
-    '-chardev', `socket,id=qga0,path=${spec.agentSocket},server=on,wait=off`,
-    '-device', 'virtio-serial-pci',
-    '-device', 'virtserialport,chardev=qga0,name=org.qemu.guest_agent.0',
+    '-display',
+    'none',
+    '-serial',
+    `file:${spec.serialLog}`,
+    '-device',
+    'virtio-rng-pci',
+    '-drive',
+    `file=${spec.disk},if=virtio,format=qcow2,discard=unmap`,
+    '-netdev',
+    `user,id=net0,hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`,
+    '-device',
+    'virtio-net-pci,netdev=net0',
+    '-chardev',
+    `socket,id=qga0,path=${spec.agentSocket},server=on,wait=off`,
+    '-device',
+    'virtio-serial-pci',
+    '-device',
+    'virtserialport,chardev=qga0,name=org.qemu.guest_agent.0',
   ];
   if (spec.firmware === 'uefi') {
-    args.push(
-      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${spec.ovmf!.code}`,
-      '-drive', `if=pflash,format=raw,unit=1,file=${spec.ovmf!.vars}`,
-    );
+    args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${spec.ovmf!.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${spec.ovmf!.vars}`);
   }
   if (spec.seedIso) args.push('-drive', `file=${spec.seedIso},media=cdrom,readonly=on`);
   // QEMU's option syntax doubles a comma that belongs to the value.

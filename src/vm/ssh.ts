@@ -12,13 +12,20 @@ export interface SshLogin {
 }
 
 const COMMON = [
-  '-o', 'StrictHostKeyChecking=no',
-  '-o', 'UserKnownHostsFile=/dev/null',
-  '-o', 'GlobalKnownHostsFile=/dev/null',
-  '-o', 'LogLevel=ERROR',
-  '-o', 'ConnectTimeout=10',
-  '-o', 'ServerAliveInterval=10',
-  '-o', 'BatchMode=no',
+  '-o',
+  'StrictHostKeyChecking=no',
+  '-o',
+  'UserKnownHostsFile=/dev/null',
+  '-o',
+  'GlobalKnownHostsFile=/dev/null',
+  '-o',
+  'LogLevel=ERROR',
+  '-o',
+  'ConnectTimeout=10',
+  '-o',
+  'ServerAliveInterval=10',
+  '-o',
+  'BatchMode=no',
 ];
 
 export function sshArgs(login: SshLogin, command: string): string[] {

@@ -129,7 +129,13 @@ export async function testImage(options: TestOptions, io: TestIo = {}): Promise<
   if (failed.length > 0) {
     const first = failed[0]!;
     const log = plans.find((p) => p.label === first.boot)?.serialLog ?? logDir;
-    const more = failed.length > 1 ? ` (and ${failed.slice(1).map((r) => `${r.check} on ${r.boot}`).join(', ')})` : '';
+    const more =
+      failed.length > 1
+        ? ` (and ${failed
+            .slice(1)
+            .map((r) => `${r.check} on ${r.boot}`)
+            .join(', ')})`
+        : '';
     throw new TestFailure(`check ${first.check} failed on boot ${first.boot}: ${first.detail ?? ''}${more}`, `serial console: ${log}`, first.tail);
   }
   return { artifact: chosen.path, accel, results: shared.results, serialLogs: plans.map((p) => p.serialLog) };

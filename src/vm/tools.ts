@@ -3,13 +3,14 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { PrerequisiteError } from '../system/errors.js';
+import { ifMissingOrDenied } from '../system/expected.js';
 
 /** The first executable NAME in DIRS (default: PATH's directories), or undefined. */
 export async function which(name: string, dirs = (process.env.PATH ?? '').split(delimiter)): Promise<string | undefined> {
   for (const dir of dirs) {
     if (!dir) continue;
     const candidate = join(dir, name);
-    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+    if (await access(candidate, constants.X_OK).then(() => true, ifMissingOrDenied(false))) return candidate;
   }
   return undefined;
 }

@@ -113,7 +113,15 @@ describe('boxes executor under the runner stand-in (real libvirtd, TCG)', () => 
     expect(ra.log).toContain(`Running on boxes-runner-5-project-77-pipeline-300-job-${a.job}...`);
     expect(ra.log).toContain(`job says boxes-runner-5-project-77-pipeline-300-job-${a.job} 42`);
     expect(ra.stages.map((s) => s.stage)).toEqual([
-      'prepare_script', 'get_sources', 'restore_cache', 'download_artifacts', 'step_script', 'after_script', 'archive_cache', 'upload_artifacts_on_success', 'cleanup_file_variables',
+      'prepare_script',
+      'get_sources',
+      'restore_cache',
+      'download_artifacts',
+      'step_script',
+      'after_script',
+      'archive_cache',
+      'upload_artifacts_on_success',
+      'cleanup_file_variables',
     ]);
     expect(ra.stages.every((s) => s.exitCode === 0)).toBe(true);
     expect(rb.outcome, rb.log).toBe('build_failure');
@@ -143,7 +151,10 @@ describe('boxes executor under the runner stand-in (real libvirtd, TCG)', () => 
     const vm = 'boxes-runner-5-project-77-pipeline-300-job-1';
     const dir = join(state, vm);
     sh('mkdir', ['-p', dir]);
-    writeFileSync(join(dir, 'job.json'), JSON.stringify({ vm, created: '2026-01-01T00:00:00Z', connect: CONNECT, pool, volume: `${vm}.qcow2`, network: { kind: 'user', sshPort: 1 } }));
+    writeFileSync(
+      join(dir, 'job.json'),
+      JSON.stringify({ vm, created: '2026-01-01T00:00:00Z', connect: CONNECT, pool, volume: `${vm}.qcow2`, network: { kind: 'user', sshPort: 1 } }),
+    );
     sh('virsh', ['--connect', CONNECT, 'vol-create-as', pool, `${vm}.qcow2`, '1M', '--format', 'qcow2']);
     const r = boxesRaw(['executor', 'sweep', ...args, '--older-than', '1']);
     expect(r.status, r.stderr).toBe(0);

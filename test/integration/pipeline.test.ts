@@ -59,8 +59,7 @@ function jobsByStage(variables: string[]): Record<string, string[]> {
   const r = gcl(['--list-json', ...asPipeline(variables)]);
   expect(r.status, r.output).toBe(0);
   const byStage: Record<string, string[]> = {};
-  for (const job of JSON.parse(r.stdout) as { name: string; stage: string; when: string }[])
-    if (job.when !== 'never') (byStage[job.stage] ??= []).push(job.name);
+  for (const job of JSON.parse(r.stdout) as { name: string; stage: string; when: string }[]) if (job.when !== 'never') (byStage[job.stage] ??= []).push(job.name);
   for (const jobs of Object.values(byStage)) jobs.sort();
   return byStage;
 }
@@ -103,7 +102,12 @@ describe('the release pipeline under gitlab-ci-local', () => {
 
   it('runs its stages in order, each with its jobs; releases only for tags and schedules', () => {
     const stages = /^stages:\n((?: +- .+\n)+)/m.exec(gcl(['--preview']).stdout)?.[1];
-    expect(stages?.split('\n').filter(Boolean).map((s) => s.replace(/^ +- /, ''))).toEqual(['.pre', ...STAGES, '.post']);
+    expect(
+      stages
+        ?.split('\n')
+        .filter(Boolean)
+        .map((s) => s.replace(/^ +- /, '')),
+    ).toEqual(['.pre', ...STAGES, '.post']);
     expect(jobsByStage(['CI_PIPELINE_SOURCE=schedule'])).toEqual(EXPECTED);
     const { sign, publish, cleanup, ...push } = EXPECTED;
     expect(cleanup).toEqual(['cleanup']);
@@ -121,14 +125,18 @@ describe('the release pipeline under gitlab-ci-local', () => {
     expect(wrong.output).toContain('test:arch:basic needs.parallel.matrix selector for build matched zero permutations');
   });
 
-  it('runs the lint job through the shell executor: npm ci, shellcheck, tsc and the unit tests pass', () => {
-    const r = gcl(['lint'], 10 * 60_000);
-    expect(r.status, r.output.slice(-4000)).toBe(0);
-    expect(r.output).toMatch(/^lint \$ npm run test:unit$/m);
-    expect(r.output).toMatch(/Test Files +\d+ passed \(\d+\)/);
-    expect(r.output).not.toMatch(/Test Files .*failed/);
-    expect(r.output).toMatch(/^ PASS +lint$/m);
-  }, 10 * 60_000);
+  it(
+    'runs the lint job through the shell executor: npm ci, shellcheck, tsc and the unit tests pass',
+    () => {
+      const r = gcl(['lint'], 10 * 60_000);
+      expect(r.status, r.output.slice(-4000)).toBe(0);
+      expect(r.output).toMatch(/^lint \$ npm run test:unit$/m);
+      expect(r.output).toMatch(/Test Files +\d+ passed \(\d+\)/);
+      expect(r.output).not.toMatch(/Test Files .*failed/);
+      expect(r.output).toMatch(/^ PASS +lint$/m);
+    },
+    10 * 60_000,
+  );
 
   it('reports a lint job that fails as failed', () => {
     const r = gcl(['--file', variant('failing-lint.yml', /^lint:\n {2}stage: lint\n {2}script:\n/m, '$&    - exit 1\n'), 'lint']);

@@ -1,7 +1,7 @@
 // Real mkosi builds of the Debian Vagrant boxes: reproduced rootless from their records, read with
 // qemu-img and an XML parser, added by Debian's vagrant (directly, through `boxes catalog`, and from
 // the catalog `boxes publish` keeps), and the libvirt box's disk booted by `boxes test`.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
@@ -74,7 +74,11 @@ describe('debian vagrant boxes', () => {
 
   it('virtualbox box: a streamOptimized VMDK and an OVF whose disk, machine and MAC agree with the Vagrantfile', () => {
     const dir = unpack(path(VIRTUALBOX));
-    expect(sh('tar', ['-tzf', path(VIRTUALBOX)]).trim().split('\n')).toEqual(['Vagrantfile', 'box-disk001.vmdk', 'box.ovf', 'metadata.json']);
+    expect(
+      sh('tar', ['-tzf', path(VIRTUALBOX)])
+        .trim()
+        .split('\n'),
+    ).toEqual(['Vagrantfile', 'box-disk001.vmdk', 'box.ovf', 'metadata.json']);
     const info = JSON.parse(sh('qemu-img', ['info', '--output=json', join(dir, 'box-disk001.vmdk')]));
     expect(info.format).toBe('vmdk');
     expect(info['format-specific'].data['create-type']).toBe('streamOptimized');
@@ -92,7 +96,10 @@ describe('debian vagrant boxes', () => {
   it('vagrant box add takes each box, and the catalog that boxes catalog writes', () => {
     const home = join(work, 'vagrant-home');
     mkdirSync(home);
-    for (const [name, file] of [['boxes-test/libvirt', LIBVIRT], ['boxes-test/virtualbox', VIRTUALBOX]] as const) {
+    for (const [name, file] of [
+      ['boxes-test/libvirt', LIBVIRT],
+      ['boxes-test/virtualbox', VIRTUALBOX],
+    ] as const) {
       const r = vagrant(home, ['box', 'add', '--name', name, path(file)]);
       expect(r.status, r.stdout + r.stderr).toBe(0);
     }
@@ -140,7 +147,10 @@ describe('debian vagrant boxes', () => {
     ]);
     const home = join(work, 'vagrant-home-site');
     mkdirSync(home);
-    for (const [version, sha256] of [[VERSION, first.artifacts[0]!.sha256], [next, later.artifacts[0]!.sha256]] as const) {
+    for (const [version, sha256] of [
+      [VERSION, first.artifacts[0]!.sha256],
+      [next, later.artifacts[0]!.sha256],
+    ] as const) {
       const r = vagrant(home, ['box', 'add', '--provider', 'libvirt', '--box-version', version, catalog]);
       expect(r.status, r.stdout + r.stderr).toBe(0);
       expect(r.stdout).toContain('Calculating and comparing box checksum');
@@ -152,7 +162,13 @@ describe('debian vagrant boxes', () => {
 
   it('the libvirt box boots under BIOS and UEFI; vagrant logs in with the insecure key and has passwordless sudo', () => {
     const r = boxesRaw(['test', '--profile', 'vagrant-libvirt', '--artifact', path(LIBVIRT), '--output-dir', join(work, 'test-logs'), '--json']);
-    if (r.status !== 0) throw new Error(`boxes test exited ${r.status}\n${r.stderr.split('\n').filter((l) => l.startsWith('boxes:')).join('\n')}\n${r.stderr.slice(-3000)}`);
+    if (r.status !== 0)
+      throw new Error(
+        `boxes test exited ${r.status}\n${r.stderr
+          .split('\n')
+          .filter((l) => l.startsWith('boxes:'))
+          .join('\n')}\n${r.stderr.slice(-3000)}`,
+      );
     const report = JSON.parse(r.stdout) as { results: { boot: string; check: string; ok: boolean }[] };
     for (const boot of ['bios#1', 'uefi#2'])
       for (const check of ['boot-finished', 'sudo', 'no-failed-units', 'guest-agent', 'swap', 'first-boot-identity', 'vagrant-conventions'])

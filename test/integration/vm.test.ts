@@ -27,7 +27,10 @@ function boxesTest(profile: string, artifact: string, extra: string[] = []): Tes
   const r = boxesRaw(['test', '--profile', profile, '--artifact', artifact, '--output-dir', join(work, 'test-logs'), '--json', ...extra]);
   if (r.status !== 0) {
     // boxes' own lines first: the serial console tail after them can be long.
-    const own = r.stderr.split('\n').filter((l) => l.startsWith('boxes:')).join('\n');
+    const own = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('boxes:'))
+      .join('\n');
     throw new Error(`boxes test --profile ${profile} exited ${r.status}\n${own}\n${r.stderr.slice(-3000)}`);
   }
   return JSON.parse(r.stdout) as TestJson;
@@ -58,7 +61,11 @@ describe('debian basic image', () => {
     expect(info['virtual-size']).toBeLessThanOrEqual(40 * 2 ** 30);
     expect(info['actual-size']).toBeLessThan(2 * 2 ** 30);
     expect(readFileSync(`${path}.SHA256`, 'utf8')).toBe(`${first.artifacts[0]!.sha256}  Debian-13-x86_64-basic-${VERSION}.qcow2\n`);
-    expect(sh('ls', [join(work, 'basic-a')]).split('\n').filter((n) => n.endsWith('.raw'))).toEqual([]);
+    expect(
+      sh('ls', [join(work, 'basic-a')])
+        .split('\n')
+        .filter((n) => n.endsWith('.raw')),
+    ).toEqual([]);
   });
 
   it('ships no host keys, an uninitialized machine-id, the user and arch-boxes settings', () => {

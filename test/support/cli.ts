@@ -64,7 +64,10 @@ export function rootlessUser(): string | undefined {
   if (process.getuid?.() !== 0) return undefined;
   if (spawnSync('id', [ROOTLESS_USER]).status !== 0) sh('useradd', ['--create-home', ROOTLESS_USER]);
   // useradd assigns ranges where /etc/login.defs asks for them; make sure of it either way.
-  for (const [file, flag] of [['/etc/subuid', '--add-subuids'], ['/etc/subgid', '--add-subgids']] as const) {
+  for (const [file, flag] of [
+    ['/etc/subuid', '--add-subuids'],
+    ['/etc/subgid', '--add-subgids'],
+  ] as const) {
     const text = spawnSync('cat', [file], { encoding: 'utf8' }).stdout ?? '';
     if (!new RegExp(`^${ROOTLESS_USER}:`, 'm').test(text)) sh('usermod', [flag, '400000-465535', ROOTLESS_USER]);
   }
@@ -87,7 +90,25 @@ function asRootless<T>(dir: string, command: (opts: RunAs) => T): T {
   const result = command({ user, cacheDir: userCache });
   // The installed package sets mkosi caches (Incremental=) keep the image's owners: the user's
   // subordinate ids, which `boxes clean` removes through the same mapping.
-  const foreign = sh('find', [dir, userCache, '-path', '*/mkosi-cache/*/*.cache', '-prune', '-o', '(', '!', '-user', user, '-o', '!', '-group', user, ')', '-printf', '%u:%g %p\n']).trim();
+  const foreign = sh('find', [
+    dir,
+    userCache,
+    '-path',
+    '*/mkosi-cache/*/*.cache',
+    '-prune',
+    '-o',
+    '(',
+    '!',
+    '-user',
+    user,
+    '-o',
+    '!',
+    '-group',
+    user,
+    ')',
+    '-printf',
+    '%u:%g %p\n',
+  ]).trim();
   if (foreign) throw new Error(`the rootless build left files of other owners:\n${foreign.split('\n').slice(0, 10).join('\n')}`);
   const stray = sh('find', ['/tmp', '/var/tmp', '-mindepth', '1', '-maxdepth', '1', '-user', user]).trim();
   if (stray) throw new Error(`the rootless build wrote outside its output and cache directories:\n${stray}`);

@@ -22,7 +22,8 @@ export async function interruptOnceMkosiRuns(argv: string[], env: NodeJS.Process
   let mkosiAlive = true;
   try {
     process.kill(Number(readFileSync(pidFile, 'utf8')), 0);
-  } catch {
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
     mkosiAlive = false;
   }
   return { code, stderr, mkosiAlive };

@@ -13,7 +13,10 @@ const virsh = (...args: string[]) => execFileSync('virsh', ['--connect', CONNECT
 
 export function startLibvirt(): () => void {
   const started: string[] = [];
-  for (const [daemon, pidFile] of [['virtlogd', '/run/virtlogd.pid'], ['libvirtd', '/run/libvirtd.pid']] as const) {
+  for (const [daemon, pidFile] of [
+    ['virtlogd', '/run/virtlogd.pid'],
+    ['libvirtd', '/run/libvirtd.pid'],
+  ] as const) {
     if (running(daemon)) continue;
     execFileSync(daemon, ['-d']);
     started.push(pidFile);
@@ -28,7 +31,8 @@ export function startLibvirt(): () => void {
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
       try {
         process.kill(pid, 'SIGTERM');
-      } catch {
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
         continue;
       }
       for (let i = 0; i < 40 && spawnSync('kill', ['-0', String(pid)]).status === 0; i++) execFileSync('sleep', ['0.25']);
@@ -44,7 +48,11 @@ export function createPool(name: string, dir: string): () => void {
   return () => void spawnSync('virsh', ['--connect', CONNECT, 'pool-destroy', name]);
 }
 
-export const domains = () => virsh('list', '--all', '--name').split('\n').map((l) => l.trim()).filter(Boolean);
+export const domains = () =>
+  virsh('list', '--all', '--name')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 export const volumes = (pool: string) =>
   virsh('vol-list', '--pool', pool)
     .split('\n')

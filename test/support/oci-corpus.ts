@@ -100,13 +100,21 @@ export class ArchiveBuilder {
       return { mediaType: LAYER_TYPE[c], ...this.blob(data) };
     });
     const config = this.blob(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: plain.map((p) => `sha256:${sha(p)}`) } })));
-    const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: descriptors };
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+      layers: descriptors,
+    };
     return { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...this.blob(Buffer.from(JSON.stringify(manifest))) };
   }
 
   /** A nested index of these descriptors: returns its descriptor. */
   index(manifests: { mediaType: string; digest: string; size: number }[]): { mediaType: string; digest: string; size: number } {
-    return { mediaType: 'application/vnd.oci.image.index.v1+json', ...this.blob(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }))) };
+    return {
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      ...this.blob(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }))),
+    };
   }
 
   /** The archive's members: oci-layout, index.json listing `top`, every blob. */
@@ -131,7 +139,8 @@ export function ociOf(out: string, layers: Layer[]): string {
 }
 
 export const HOST_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n';
-export const PGP_KEY = '-----BEGIN PGP PRIVATE KEY BLOCK-----\nComment: test\n\nlFgEZVNmVBYJKwYBBAHaRw8BAQdAm0pIy9zCGOPfE5NP1Jj6pZ4Dk1sF\n=Ab12\n-----END PGP PRIVATE KEY BLOCK-----\n';
+export const PGP_KEY =
+  '-----BEGIN PGP PRIVATE KEY BLOCK-----\nComment: test\n\nlFgEZVNmVBYJKwYBBAHaRw8BAQdAm0pIy9zCGOPfE5NP1Jj6pZ4Dk1sF\n=Ab12\n-----END PGP PRIVATE KEY BLOCK-----\n';
 
 /** A small clean root: accounts locked, an uninitialized machine-id. */
 export const CLEAN: Member[] = [

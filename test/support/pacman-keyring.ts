@@ -11,7 +11,9 @@ export interface KeyState {
 }
 
 function gpg(home: string, epoch: string, args: string[]): string {
-  const r = spawnSync('gpg', ['--homedir', home, '--batch', '--no-tty', '--faked-system-time', `${epoch}!`, '--no-auto-check-trustdb', '--with-colons', ...args], { encoding: 'utf8' });
+  const r = spawnSync('gpg', ['--homedir', home, '--batch', '--no-tty', '--faked-system-time', `${epoch}!`, '--no-auto-check-trustdb', '--with-colons', ...args], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`gpg ${args.join(' ')} in ${home} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
@@ -37,7 +39,10 @@ export function keyStates(home: string, epoch: string, scratch: string): Map<str
 
 /** Fingerprints of the keys GnuPG holds fully or ultimately valid: what pacman accepts. */
 export function trusted(states: Map<string, KeyState>): string[] {
-  return [...states].filter(([, s]) => s.validity === 'f' || s.validity === 'u').map(([fpr]) => fpr).sort();
+  return [...states]
+    .filter(([, s]) => s.validity === 'f' || s.validity === 'u')
+    .map(([fpr]) => fpr)
+    .sort();
 }
 
 /**
@@ -85,7 +90,10 @@ export function stopAgent(home: string): void {
 /** The fingerprint of the first key in an armored or binary key file. */
 export function fingerprintOf(file: string): string {
   const r = spawnSync('gpg', ['--batch', '--with-colons', '--show-keys', file], { encoding: 'utf8' });
-  const fpr = r.stdout.split('\n').find((l) => l.startsWith('fpr:'))?.split(':')[9];
+  const fpr = r.stdout
+    .split('\n')
+    .find((l) => l.startsWith('fpr:'))
+    ?.split(':')[9];
   if (!fpr) throw new Error(`no key in ${file}: ${r.stderr}`);
   return fpr;
 }

@@ -29,7 +29,14 @@ export async function startRegistry(dir: string): Promise<Registry> {
   const exited = new Promise((r) => child.once('exit', r));
   const host = `127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
-    const up = await fetch(`http://${host}/v2/`).then((r) => r.ok, () => false);
+    const up = await fetch(`http://${host}/v2/`).then(
+      (r) => r.ok,
+      (error: unknown) => {
+        // Not listening yet: fetch's network failure.
+        if (error instanceof TypeError) return false;
+        throw error;
+      },
+    );
     if (up) break;
     if (i > 100 || child.exitCode !== null) throw new Error(`docker-registry did not start on ${host} (apt-get install docker-registry)`);
     await new Promise((r) => setTimeout(r, 100));
@@ -56,7 +63,10 @@ export function signingSetup(dir: string, host: string, name = 'boxes test'): Si
   mkdirSync(gnupgHome, { recursive: true, mode: 0o700 });
   const gpg = (...args: string[]) => execFileSync('gpg', ['--homedir', gnupgHome, '--batch', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   gpg('--passphrase', '', '--quick-gen-key', `${name} <test@boxes.invalid>`, 'ed25519', 'sign', 'never');
-  const fingerprint = gpg('--with-colons', '--list-secret-keys').split('\n').find((l) => l.startsWith('fpr:'))!.split(':')[9]!;
+  const fingerprint = gpg('--with-colons', '--list-secret-keys')
+    .split('\n')
+    .find((l) => l.startsWith('fpr:'))!
+    .split(':')[9]!;
   const publicKey = join(dir, 'signing-key.asc');
   writeFileSync(publicKey, gpg('--armor', '--export', fingerprint));
   const registriesD = join(dir, 'registries.d');

@@ -98,10 +98,7 @@ export async function runJob(spec: JobSpec): Promise<JobResult> {
       child.stderr.on('data', (d) => (log += String(d)));
       let timers: NodeJS.Timeout[] = [];
       if (cancelAfterMs !== undefined) {
-        timers = [
-          setTimeout(() => child.kill('SIGTERM'), cancelAfterMs),
-          setTimeout(() => child.kill('SIGKILL'), cancelAfterMs + (spec.gracefulKillMs ?? 60_000)),
-        ];
+        timers = [setTimeout(() => child.kill('SIGTERM'), cancelAfterMs), setTimeout(() => child.kill('SIGKILL'), cancelAfterMs + (spec.gracefulKillMs ?? 60_000))];
       }
       child.on('exit', (exitCode, signal) => {
         timers.forEach(clearTimeout);
@@ -172,7 +169,8 @@ export async function runJob(spec: JobSpec): Promise<JobResult> {
     const code = (() => {
       try {
         return readFileSync(codeFile, 'utf8').trim();
-      } catch {
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
         return '';
       }
     })();

@@ -47,7 +47,11 @@ const CASES: Case[] = [
   },
   {
     name: 'a key under a directory an opaque whiteout empties',
-    make: () => archiveOf([{ members: [...CLEAN, { name: 'root/.ssh/', type: 'dir' }, { name: 'root/.ssh/id_ed25519', content: HOST_KEY }] }, { members: [{ name: 'root/.ssh/.wh..wh..opq' }] }]),
+    make: () =>
+      archiveOf([
+        { members: [...CLEAN, { name: 'root/.ssh/', type: 'dir' }, { name: 'root/.ssh/id_ed25519', content: HOST_KEY }] },
+        { members: [{ name: 'root/.ssh/.wh..wh..opq' }] },
+      ]),
     rule: 'private-key',
     path: '/root/.ssh/id_ed25519',
     layer: /^layer 1 of 2 /,
@@ -70,9 +74,24 @@ const CASES: Case[] = [
     rule: 'machine-id',
     path: '/etc/machine-id',
   },
-  { name: 'a host key spelled ./etc/./ssh/…', make: () => archiveOf(withClean({ name: './etc/./ssh/ssh_host_rsa_key', content: HOST_KEY })), rule: 'ssh-host-key', path: '/etc/ssh/ssh_host_rsa_key' },
-  { name: 'a host key spelled etc//ssh/…', make: () => archiveOf(withClean({ name: 'etc//ssh//ssh_host_rsa_key', content: HOST_KEY })), rule: 'ssh-host-key', path: '/etc/ssh/ssh_host_rsa_key' },
-  { name: 'a host key spelled usr/../etc/ssh/…', make: () => archiveOf(withClean({ name: 'usr/../etc/ssh/ssh_host_rsa_key', content: HOST_KEY })), rule: 'ssh-host-key', path: '/etc/ssh/ssh_host_rsa_key' },
+  {
+    name: 'a host key spelled ./etc/./ssh/…',
+    make: () => archiveOf(withClean({ name: './etc/./ssh/ssh_host_rsa_key', content: HOST_KEY })),
+    rule: 'ssh-host-key',
+    path: '/etc/ssh/ssh_host_rsa_key',
+  },
+  {
+    name: 'a host key spelled etc//ssh/…',
+    make: () => archiveOf(withClean({ name: 'etc//ssh//ssh_host_rsa_key', content: HOST_KEY })),
+    rule: 'ssh-host-key',
+    path: '/etc/ssh/ssh_host_rsa_key',
+  },
+  {
+    name: 'a host key spelled usr/../etc/ssh/…',
+    make: () => archiveOf(withClean({ name: 'usr/../etc/ssh/ssh_host_rsa_key', content: HOST_KEY })),
+    rule: 'ssh-host-key',
+    path: '/etc/ssh/ssh_host_rsa_key',
+  },
   {
     name: 'a hard link to a key, under the link name',
     make: () => archiveOf(withClean({ name: 'usr/share/misc/blob', content: HOST_KEY }, { name: 'etc/ssh/ssh_host_ed25519_key', type: 'hardlink', link: 'usr/share/misc/blob' })),
@@ -85,12 +104,42 @@ const CASES: Case[] = [
     rule: 'private-key',
     path: '/usr/share/misc/blob',
   },
-  { name: 'an empty root password field', make: () => archiveOf([{ members: CLEAN.map((m) => (m.name === 'etc/shadow' ? { ...m, content: 'root::20000::::::\n' } : m)) }]), rule: 'password', path: '/etc/shadow' },
-  { name: 'an unlocked password in the shadow backup', make: () => archiveOf(withClean({ name: 'etc/shadow-', content: 'root:$6$salt$hash:20000::::::\n' })), rule: 'password', path: '/etc/shadow-' },
-  { name: 'a group password in gshadow', make: () => archiveOf([{ members: CLEAN.map((m) => (m.name === 'etc/gshadow' ? { ...m, content: 'root:$6$salt$hash::root\n' } : m)) }]), rule: 'password', path: '/etc/gshadow' },
-  { name: 'an empty password field in passwd', make: () => archiveOf([{ members: CLEAN.map((m) => (m.name === 'etc/passwd' ? { ...m, content: 'root::0:0:root:/root:/bin/sh\n' } : m)) }]), rule: 'password', path: '/etc/passwd' },
-  { name: 'a PGP private key block outside any keyring', make: () => archiveOf(withClean({ name: 'opt/app/signing.asc', content: PGP_KEY })), rule: 'private-key', path: '/opt/app/signing.asc' },
-  { name: 'a PEM key at the end of a large file', make: () => archiveOf(withClean({ name: 'usr/lib/app/bundle.dat', content: big(HOST_KEY) })), rule: 'private-key', path: '/usr/lib/app/bundle.dat' },
+  {
+    name: 'an empty root password field',
+    make: () => archiveOf([{ members: CLEAN.map((m) => (m.name === 'etc/shadow' ? { ...m, content: 'root::20000::::::\n' } : m)) }]),
+    rule: 'password',
+    path: '/etc/shadow',
+  },
+  {
+    name: 'an unlocked password in the shadow backup',
+    make: () => archiveOf(withClean({ name: 'etc/shadow-', content: 'root:$6$salt$hash:20000::::::\n' })),
+    rule: 'password',
+    path: '/etc/shadow-',
+  },
+  {
+    name: 'a group password in gshadow',
+    make: () => archiveOf([{ members: CLEAN.map((m) => (m.name === 'etc/gshadow' ? { ...m, content: 'root:$6$salt$hash::root\n' } : m)) }]),
+    rule: 'password',
+    path: '/etc/gshadow',
+  },
+  {
+    name: 'an empty password field in passwd',
+    make: () => archiveOf([{ members: CLEAN.map((m) => (m.name === 'etc/passwd' ? { ...m, content: 'root::0:0:root:/root:/bin/sh\n' } : m)) }]),
+    rule: 'password',
+    path: '/etc/passwd',
+  },
+  {
+    name: 'a PGP private key block outside any keyring',
+    make: () => archiveOf(withClean({ name: 'opt/app/signing.asc', content: PGP_KEY })),
+    rule: 'private-key',
+    path: '/opt/app/signing.asc',
+  },
+  {
+    name: 'a PEM key at the end of a large file',
+    make: () => archiveOf(withClean({ name: 'usr/lib/app/bundle.dat', content: big(HOST_KEY) })),
+    rule: 'private-key',
+    path: '/usr/lib/app/bundle.dat',
+  },
   {
     name: 'a PEM key in an executable no package owns',
     make: () => archiveOf(withClean({ name: 'usr/local/bin/tool', content: Buffer.concat([ELF, Buffer.from(HOST_KEY)]), mode: 0o755 })),
@@ -103,15 +152,60 @@ const CASES: Case[] = [
     rule: 'private-key',
     path: '/usr/share/foo/test.key',
   },
-  { name: 'a .netrc in root', make: () => archiveOf(withClean({ name: 'root/.netrc', content: 'machine example.org login a password b\n' })), rule: 'credentials', path: '/root/.netrc' },
-  { name: 'git credentials in a service home', make: () => archiveOf(withClean({ name: 'var/lib/ci/.git-credentials', content: 'https://a:b@example.org\n' })), rule: 'credentials', path: '/var/lib/ci/.git-credentials' },
-  { name: 'a registry login in docker config.json', make: () => archiveOf(withClean({ name: 'root/.docker/config.json', content: '{"auths":{"r.example":{"auth":"YTpi"}}}' })), rule: 'credentials', path: '/root/.docker/config.json' },
-  { name: 'AWS CLI keys', make: () => archiveOf(withClean({ name: 'home/u/.aws/credentials', content: '[default]\naws_secret_access_key = x\n' })), rule: 'credentials', path: '/home/u/.aws/credentials' },
-  { name: 'a kubeconfig token', make: () => archiveOf(withClean({ name: 'root/.kube/config', content: 'users:\n- name: a\n  user:\n    token: abc\n' })), rule: 'credentials', path: '/root/.kube/config' },
-  { name: 'an npm token', make: () => archiveOf(withClean({ name: 'home/u/.npmrc', content: '//registry.npmjs.org/:_authToken=abc\n' })), rule: 'credentials', path: '/home/u/.npmrc' },
-  { name: "systemd's random seed", make: () => archiveOf(withClean({ name: 'var/lib/systemd/random-seed', content: 'xxxxxxxx' })), rule: 'machine-state', path: '/var/lib/systemd/random-seed' },
-  { name: 'a key in a zstd layer', make: () => archiveOf([{ members: [...CLEAN, { name: 'etc/ssh/ssh_host_rsa_key', content: HOST_KEY }], compression: 'zstd' }]), rule: 'ssh-host-key', path: '/etc/ssh/ssh_host_rsa_key' },
-  { name: 'a key in an uncompressed layer', make: () => archiveOf([{ members: [...CLEAN, { name: 'etc/ssh/ssh_host_rsa_key', content: HOST_KEY }], compression: 'none' }]), rule: 'ssh-host-key', path: '/etc/ssh/ssh_host_rsa_key' },
+  {
+    name: 'a .netrc in root',
+    make: () => archiveOf(withClean({ name: 'root/.netrc', content: 'machine example.org login a password b\n' })),
+    rule: 'credentials',
+    path: '/root/.netrc',
+  },
+  {
+    name: 'git credentials in a service home',
+    make: () => archiveOf(withClean({ name: 'var/lib/ci/.git-credentials', content: 'https://a:b@example.org\n' })),
+    rule: 'credentials',
+    path: '/var/lib/ci/.git-credentials',
+  },
+  {
+    name: 'a registry login in docker config.json',
+    make: () => archiveOf(withClean({ name: 'root/.docker/config.json', content: '{"auths":{"r.example":{"auth":"YTpi"}}}' })),
+    rule: 'credentials',
+    path: '/root/.docker/config.json',
+  },
+  {
+    name: 'AWS CLI keys',
+    make: () => archiveOf(withClean({ name: 'home/u/.aws/credentials', content: '[default]\naws_secret_access_key = x\n' })),
+    rule: 'credentials',
+    path: '/home/u/.aws/credentials',
+  },
+  {
+    name: 'a kubeconfig token',
+    make: () => archiveOf(withClean({ name: 'root/.kube/config', content: 'users:\n- name: a\n  user:\n    token: abc\n' })),
+    rule: 'credentials',
+    path: '/root/.kube/config',
+  },
+  {
+    name: 'an npm token',
+    make: () => archiveOf(withClean({ name: 'home/u/.npmrc', content: '//registry.npmjs.org/:_authToken=abc\n' })),
+    rule: 'credentials',
+    path: '/home/u/.npmrc',
+  },
+  {
+    name: "systemd's random seed",
+    make: () => archiveOf(withClean({ name: 'var/lib/systemd/random-seed', content: 'xxxxxxxx' })),
+    rule: 'machine-state',
+    path: '/var/lib/systemd/random-seed',
+  },
+  {
+    name: 'a key in a zstd layer',
+    make: () => archiveOf([{ members: [...CLEAN, { name: 'etc/ssh/ssh_host_rsa_key', content: HOST_KEY }], compression: 'zstd' }]),
+    rule: 'ssh-host-key',
+    path: '/etc/ssh/ssh_host_rsa_key',
+  },
+  {
+    name: 'a key in an uncompressed layer',
+    make: () => archiveOf([{ members: [...CLEAN, { name: 'etc/ssh/ssh_host_rsa_key', content: HOST_KEY }], compression: 'none' }]),
+    rule: 'ssh-host-key',
+    path: '/etc/ssh/ssh_host_rsa_key',
+  },
 ];
 
 describe('the audit finds what an attacker would hide', () => {
@@ -127,8 +221,20 @@ describe('the audit finds what an attacker would hide', () => {
     ['a public key', withClean({ name: 'etc/ssh/ssh_host_rsa_key.pub', content: 'ssh-rsa AAAA\n' })],
     ['a zstd layer', [{ members: CLEAN, compression: 'zstd' }] as Layer[]],
     // libgnutls and libssh2 carry PEM headers as their parsers' literals.
-    ['a packaged library with a key header literal', withClean({ name: 'usr/lib/libtls.so.30', content: Buffer.concat([ELF, Buffer.from(HOST_KEY)]) }, { name: 'var/lib/pacman/local/tls-1-1/files', content: '%FILES%\nusr/\nusr/lib/\nusr/lib/libtls.so.30\n' })],
-    ['a packaged library in a lower layer than its package list', [{ members: [...CLEAN, { name: 'usr/lib/libtls.so.30', content: Buffer.concat([ELF, Buffer.from(HOST_KEY)]) }] }, { members: [{ name: 'var/lib/dpkg/info/tls.list', content: '/usr/lib/libtls.so.30\n' }] }] as Layer[]],
+    [
+      'a packaged library with a key header literal',
+      withClean(
+        { name: 'usr/lib/libtls.so.30', content: Buffer.concat([ELF, Buffer.from(HOST_KEY)]) },
+        { name: 'var/lib/pacman/local/tls-1-1/files', content: '%FILES%\nusr/\nusr/lib/\nusr/lib/libtls.so.30\n' },
+      ),
+    ],
+    [
+      'a packaged library in a lower layer than its package list',
+      [
+        { members: [...CLEAN, { name: 'usr/lib/libtls.so.30', content: Buffer.concat([ELF, Buffer.from(HOST_KEY)]) }] },
+        { members: [{ name: 'var/lib/dpkg/info/tls.list', content: '/usr/lib/libtls.so.30\n' }] },
+      ] as Layer[],
+    ],
   ])('passes %s', async (_name, layers) => {
     expect((await auditArtifact(archiveOf(layers))).findings).toEqual([]);
   });
@@ -156,18 +262,26 @@ describe('an archive the audit cannot read whole is exit 2, never "clean"', () =
     ],
     ['a truncated archive', () => file(tarOf(good().a.members).subarray(0, 3000)), /cannot be read whole|is missing/],
     ['a member no image accounts for', () => file(tarOf(good().a.members.concat({ name: 'blobs/sha256/' + 'e'.repeat(64), content: HOST_KEY }))), /belongs to no image/],
-    ['a layer of an unknown media type', () => {
-      const { a } = good();
-      const index = a.members.find((m) => m.name === 'index.json')!;
-      index.content = JSON.stringify({ schemaVersion: 2, manifests: [{ ...a.images[0], mediaType: 'application/x-surprise' }] });
-      return file(tarOf(a.members));
-    }, /unknown media type/],
+    [
+      'a layer of an unknown media type',
+      () => {
+        const { a } = good();
+        const index = a.members.find((m) => m.name === 'index.json')!;
+        index.content = JSON.stringify({ schemaVersion: 2, manifests: [{ ...a.images[0], mediaType: 'application/x-surprise' }] });
+        return file(tarOf(a.members));
+      },
+      /unknown media type/,
+    ],
     ['a missing index.json', () => file(tarOf(good().a.members.filter((m) => m.name !== 'index.json'))), /index\.json.*is missing/],
-    ['index.json that is not JSON', () => {
-      const { a } = good();
-      a.members.find((m) => m.name === 'index.json')!.content = '{ nope';
-      return file(tarOf(a.members));
-    }, /is not JSON/],
+    [
+      'index.json that is not JSON',
+      () => {
+        const { a } = good();
+        a.members.find((m) => m.name === 'index.json')!.content = '{ nope';
+        return file(tarOf(a.members));
+      },
+      /is not JSON/,
+    ],
     ['a member twice', () => file(tarOf([...good().a.members, { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' }])), /appears twice/],
   ])('%s', async (_name, make, message) => {
     const path = make();
@@ -200,15 +314,24 @@ describe('the content scan', () => {
  */
 describe('mutation fuzzing of the OCI reader', () => {
   const b = new ArchiveBuilder();
-  const base = b.archive([b.image([{ members: [...CLEAN, { name: 'etc/ssh/ssh_host_rsa_key', content: HOST_KEY }] }, { members: [{ name: 'usr/bin/tool', content: 'x'.repeat(3000) }], compression: 'zstd' }])]);
+  const base = b.archive([
+    b.image([
+      { members: [...CLEAN, { name: 'etc/ssh/ssh_host_rsa_key', content: HOST_KEY }] },
+      { members: [{ name: 'usr/bin/tool', content: 'x'.repeat(3000) }], compression: 'zstd' },
+    ]),
+  ]);
   const bytes = tarOf(base.members);
   const mutation = fc.oneof(
     fc.record({ kind: fc.constant('truncate' as const), at: fc.nat({ max: bytes.length - 1 }) }),
-    fc.record({ kind: fc.constant('flip' as const), flips: fc.array(fc.record({ at: fc.nat({ max: bytes.length - 1 }), bit: fc.nat({ max: 7 }) }), { minLength: 1, maxLength: 4 }) }),
+    fc.record({
+      kind: fc.constant('flip' as const),
+      flips: fc.array(fc.record({ at: fc.nat({ max: bytes.length - 1 }), bit: fc.nat({ max: 7 }) }), { minLength: 1, maxLength: 4 }),
+    }),
     fc.record({ kind: fc.constant('reorder' as const), order: fc.shuffledSubarray([...base.members.keys()], { minLength: base.members.length, maxLength: base.members.length }) }),
     fc.record({ kind: fc.constant('drop' as const), index: fc.nat({ max: base.members.length - 1 }) }),
   );
-  type Mutation = { kind: 'truncate'; at: number } | { kind: 'flip'; flips: { at: number; bit: number }[] } | { kind: 'reorder'; order: number[] } | { kind: 'drop'; index: number };
+  type Mutation =
+    { kind: 'truncate'; at: number } | { kind: 'flip'; flips: { at: number; bit: number }[] } | { kind: 'reorder'; order: number[] } | { kind: 'drop'; index: number };
   function apply(m: Mutation): Buffer {
     if (m.kind === 'truncate') return bytes.subarray(0, m.at);
     if (m.kind === 'flip') {
@@ -239,7 +362,7 @@ describe('mutation fuzzing of the OCI reader', () => {
   }, 600_000);
 
   it.each([
-    ['a parser\'s literal followed by code (Python cryptography)', '_SK_START = b"-----BEGIN OPENSSH PRIVATE KEY-----"\n_SK_END = b"-----END OPENSSH PRIVATE KEY-----"\n'],
+    ["a parser's literal followed by code (Python cryptography)", '_SK_START = b"-----BEGIN OPENSSH PRIVATE KEY-----"\n_SK_END = b"-----END OPENSSH PRIVATE KEY-----"\n'],
     ['a literal ended by a NUL (a C string)', '-----BEGIN RSA PRIVATE KEY-----\u0000-----END RSA PRIVATE KEY-----\u0000'],
     ['a BEGIN line alone', '-----BEGIN PGP PRIVATE KEY BLOCK-----\n'],
   ])('finds no key in %s', (_what, text) => {
@@ -250,7 +373,11 @@ describe('mutation fuzzing of the OCI reader', () => {
 
   it('finds a key with armor headers (an encrypted PEM key)', () => {
     const s = new SecretScanner();
-    s.push(Buffer.from('-----BEGIN RSA PRIVATE KEY-----\r\nProc-Type: 4,ENCRYPTED\r\nDEK-Info: AES-128-CBC,0123456789ABCDEF\r\n\r\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw\r\n'));
+    s.push(
+      Buffer.from(
+        '-----BEGIN RSA PRIVATE KEY-----\r\nProc-Type: 4,ENCRYPTED\r\nDEK-Info: AES-128-CBC,0123456789ABCDEF\r\n\r\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw\r\n',
+      ),
+    );
     expect([...s.found]).toEqual(['pem-private-key']);
   });
 });

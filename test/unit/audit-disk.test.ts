@@ -27,13 +27,14 @@ function tree(files: Record<string, string>): string {
   return t;
 }
 
-const refusal = (promise: Promise<unknown>) => promise.then(
-  () => undefined,
-  (e: unknown) => {
-    if (e instanceof UsageError) return e.message;
-    throw e;
-  },
-);
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (e: unknown) => {
+      if (e instanceof UsageError) return e.message;
+      throw e;
+    },
+  );
 
 describe('disks: every byte of every partition', () => {
   it('finds a private key by its content in any file of the root, under each of its hard-linked names', async () => {
@@ -49,32 +50,68 @@ describe('disks: every byte of every partition', () => {
 
   it('reads the ESP at /efi, or where /etc/fstab mounts it, hidden files included', async () => {
     const esp = tree({ 'loader/keys/db.key': HOST_KEY, 'EFI/BOOT/BOOTX64.EFI': 'MZ' });
-    const plain = multiPartitionDisk([{ tree: rootTree(), type: ROOT }, { tree: esp, type: ESP, fs: 'vfat' }], join(dir, 'esp.raw'));
+    const plain = multiPartitionDisk(
+      [
+        { tree: rootTree(), type: ROOT },
+        { tree: esp, type: ESP, fs: 'vfat' },
+      ],
+      join(dir, 'esp.raw'),
+    );
     expect((await auditArtifact(plain)).findings).toEqual([expect.objectContaining({ rule: 'private-key', path: '/efi/loader/keys/db.key' })]);
     const root = rootTree();
     writeFileSync(join(root, 'etc/fstab'), 'UUID=1234-ABCD /boot vfat umask=0077 0 2\n');
-    const mounted = multiPartitionDisk([{ tree: root, type: ROOT }, { tree: esp, type: ESP, fs: 'vfat' }], join(dir, 'esp-fstab.raw'));
+    const mounted = multiPartitionDisk(
+      [
+        { tree: root, type: ROOT },
+        { tree: esp, type: ESP, fs: 'vfat' },
+      ],
+      join(dir, 'esp-fstab.raw'),
+    );
     expect((await auditArtifact(mounted)).findings).toEqual([expect.objectContaining({ rule: 'private-key', path: '/boot/loader/keys/db.key' })]);
   });
 
   it('passes an empty ESP', async () => {
-    const disk = multiPartitionDisk([{ tree: rootTree(), type: ROOT }, { tree: tree({}), type: ESP, fs: 'vfat' }], join(dir, 'esp-empty.raw'));
+    const disk = multiPartitionDisk(
+      [
+        { tree: rootTree(), type: ROOT },
+        { tree: tree({}), type: ESP, fs: 'vfat' },
+      ],
+      join(dir, 'esp-empty.raw'),
+    );
     expect((await auditArtifact(disk)).findings).toEqual([]);
   });
 
   it('scans a partition without a filesystem as bytes', async () => {
     const bytes = Buffer.concat([Buffer.alloc(300_000, 0x90), Buffer.from(PGP_KEY), Buffer.alloc(1000)]);
-    const disk = multiPartitionDisk([{ tree: rootTree(), type: ROOT }, { type: BIOS, bytes }], join(dir, 'bios.raw'));
+    const disk = multiPartitionDisk(
+      [
+        { tree: rootTree(), type: ROOT },
+        { type: BIOS, bytes },
+      ],
+      join(dir, 'bios.raw'),
+    );
     expect((await auditArtifact(disk)).findings).toEqual([expect.objectContaining({ rule: 'private-key', detail: expect.stringMatching(/PGP/) })]);
   });
 
   it('refuses a partition of a type it does not read', async () => {
-    const disk = multiPartitionDisk([{ tree: rootTree(), type: ROOT }, { tree: tree({ x: 'x' }), type: 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7' }], join(dir, 'unknown.raw'));
+    const disk = multiPartitionDisk(
+      [
+        { tree: rootTree(), type: ROOT },
+        { tree: tree({ x: 'x' }), type: 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7' },
+      ],
+      join(dir, 'unknown.raw'),
+    );
     expect(await refusal(auditArtifact(disk))).toMatch(/is of a type boxes audit does not read/);
   });
 
   it('refuses a raw image cut short', async () => {
-    const disk = multiPartitionDisk([{ tree: rootTree(), type: ROOT }, { tree: tree({ x: 'x' }), type: '933AC7E1-2EB4-4F13-B844-0E14E2AEF915' }], join(dir, 'cut.raw'));
+    const disk = multiPartitionDisk(
+      [
+        { tree: rootTree(), type: ROOT },
+        { tree: tree({ x: 'x' }), type: '933AC7E1-2EB4-4F13-B844-0E14E2AEF915' },
+      ],
+      join(dir, 'cut.raw'),
+    );
     truncateSync(disk, 40 << 20);
     expect(await refusal(auditArtifact(disk))).toMatch(/has no GPT partition table boxes can read \(sfdisk sees a dos table\)/);
   });
@@ -97,7 +134,12 @@ describe("debugfs's cat stream, framed by each file's size", () => {
   const read = (chunks: Buffer[]) => {
     const got = files.map(() => '');
     const ended: number[] = [];
-    const frames = new CatFrames(files, (i, c) => (got[i] += c.toString()), (i) => ended.push(i), 'disk');
+    const frames = new CatFrames(
+      files,
+      (i, c) => (got[i] += c.toString()),
+      (i) => ended.push(i),
+      'disk',
+    );
     for (const c of chunks) frames.push(c);
     frames.finish();
     return { got, ended };
@@ -126,7 +168,15 @@ describe("debugfs's cat stream, framed by each file's size", () => {
  */
 describe('mutation fuzzing of the disk reader', () => {
   const root = rootTree('host-key');
-  const base = readFileSync(multiPartitionDisk([{ tree: root, type: ROOT }, { tree: tree({ 'EFI/BOOT/BOOTX64.EFI': 'MZ' }), type: ESP, fs: 'vfat' }], join(dir, 'fuzz-base.raw')));
+  const base = readFileSync(
+    multiPartitionDisk(
+      [
+        { tree: root, type: ROOT },
+        { tree: tree({ 'EFI/BOOT/BOOTX64.EFI': 'MZ' }), type: ESP, fs: 'vfat' },
+      ],
+      join(dir, 'fuzz-base.raw'),
+    ),
+  );
   const MiB = 1 << 20;
   // Where structure lives: the GPT, and the first MiBs of each partition (superblocks, group
   // descriptors, bitmaps, inode tables, directories; the FAT and its root directory).

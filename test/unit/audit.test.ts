@@ -72,7 +72,9 @@ describe('audit', () => {
     mkdirSync(join(upper, 'etc/ssh'), { recursive: true });
     writeFileSync(join(upper, 'etc/ssh/.wh.ssh_host_ed25519_key'), '');
     const findings = (await auditArtifact(ociArchive([rootTree('host-key'), upper], join(dir, 'whiteout.tar')))).findings;
-    expect(findings).toEqual([expect.objectContaining({ rule: 'ssh-host-key', path: '/etc/ssh/ssh_host_ed25519_key', layer: expect.stringMatching(/^layer 1 of 2 \(sha256:[0-9a-f]{12}…\)$/) })]);
+    expect(findings).toEqual([
+      expect.objectContaining({ rule: 'ssh-host-key', path: '/etc/ssh/ssh_host_ed25519_key', layer: expect.stringMatching(/^layer 1 of 2 \(sha256:[0-9a-f]{12}…\)$/) }),
+    ]);
   });
 
   it("allows the basic image's documented user password only by its build record, never by its file name", async () => {
@@ -104,19 +106,37 @@ describe('audit', () => {
     };
 
     it('reads a /home partition by its GPT type', async () => {
-      const disk = multiPartitionDisk([{ tree: rootTree(), type: ROOT }, { tree: tree({ 'debian/.bash_history': 'ls\n' }), type: '933AC7E1-2EB4-4F13-B844-0E14E2AEF915' }], join(dir, 'home.raw'));
+      const disk = multiPartitionDisk(
+        [
+          { tree: rootTree(), type: ROOT },
+          { tree: tree({ 'debian/.bash_history': 'ls\n' }), type: '933AC7E1-2EB4-4F13-B844-0E14E2AEF915' },
+        ],
+        join(dir, 'home.raw'),
+      );
       expect((await auditArtifact(disk)).findings).toEqual([expect.objectContaining({ rule: 'shell-history', path: '/home/debian/.bash_history' })]);
     });
 
-    it('places a Linux data partition where the root\'s /etc/fstab mounts it', async () => {
+    it("places a Linux data partition where the root's /etc/fstab mounts it", async () => {
       const root = rootTree();
       writeFileSync(join(root, 'etc/fstab'), 'PARTUUID=6b1f3c2e-3a55-4d4b-9c4e-1f2a3b4c5d6e /srv/data ext4 defaults 0 2\n');
-      const disk = multiPartitionDisk([{ tree: root, type: ROOT }, { tree: tree({ '.netrc': 'machine x login a password b\n' }), type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4', uuid: '6B1F3C2E-3A55-4D4B-9C4E-1F2A3B4C5D6E' }], join(dir, 'fstab.raw'));
+      const disk = multiPartitionDisk(
+        [
+          { tree: root, type: ROOT },
+          { tree: tree({ '.netrc': 'machine x login a password b\n' }), type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4', uuid: '6B1F3C2E-3A55-4D4B-9C4E-1F2A3B4C5D6E' },
+        ],
+        join(dir, 'fstab.raw'),
+      );
       expect((await auditArtifact(disk)).findings).toEqual([expect.objectContaining({ rule: 'credentials', path: '/srv/data/.netrc' })]);
     });
 
     it('refuses a Linux partition it cannot read', async () => {
-      const disk = multiPartitionDisk([{ tree: rootTree(), type: ROOT }, { tree: tree({ x: 'x' }), type: '933AC7E1-2EB4-4F13-B844-0E14E2AEF915' }], join(dir, 'unreadable.raw'));
+      const disk = multiPartitionDisk(
+        [
+          { tree: rootTree(), type: ROOT },
+          { tree: tree({ x: 'x' }), type: '933AC7E1-2EB4-4F13-B844-0E14E2AEF915' },
+        ],
+        join(dir, 'unreadable.raw'),
+      );
       execFileSync('dd', ['if=/dev/zero', `of=${disk}`, 'bs=1M', 'seek=25', 'count=4', 'conv=notrunc', 'status=none']);
       const error = await auditArtifact(disk).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(UsageError);
@@ -127,12 +147,34 @@ describe('audit', () => {
       const root = rootTree();
       mkdirSync(join(root, 'root/we "hide" here/.ssh'), { recursive: true });
       writeFileSync(join(root, 'root/we "hide" here/.ssh/id_rsa'), 'key\n');
-      expect((await auditArtifact(diskImage(root, join(dir, 'quoted.qcow2'), 'qcow2'))).findings).toEqual([expect.objectContaining({ rule: 'private-key', path: '/root/we "hide" here/.ssh/id_rsa' })]);
+      expect((await auditArtifact(diskImage(root, join(dir, 'quoted.qcow2'), 'qcow2'))).findings).toEqual([
+        expect.objectContaining({ rule: 'private-key', path: '/root/we "hide" here/.ssh/id_rsa' }),
+      ]);
     });
 
     it.each([
-      ['a backing file', (d: string) => execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', diskImage(rootTree(), join(d, 'base.raw'), 'raw'), '-F', 'raw', join(d, 'overlay.qcow2')]), 'overlay.qcow2', /not self-contained: it names a backing file/],
-      ['an external data file', (d: string) => execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', `data_file=${diskImage(rootTree(), join(d, 'data.raw'), 'raw')},data_file_raw=on`, join(d, 'external.qcow2'), '32M']), 'external.qcow2', /not self-contained: it names a data file/],
+      [
+        'a backing file',
+        (d: string) => execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', diskImage(rootTree(), join(d, 'base.raw'), 'raw'), '-F', 'raw', join(d, 'overlay.qcow2')]),
+        'overlay.qcow2',
+        /not self-contained: it names a backing file/,
+      ],
+      [
+        'an external data file',
+        (d: string) =>
+          execFileSync('qemu-img', [
+            'create',
+            '-q',
+            '-f',
+            'qcow2',
+            '-o',
+            `data_file=${diskImage(rootTree(), join(d, 'data.raw'), 'raw')},data_file_raw=on`,
+            join(d, 'external.qcow2'),
+            '32M',
+          ]),
+        'external.qcow2',
+        /not self-contained: it names a data file/,
+      ],
     ])('refuses a qcow2 with %s, reading nothing of it', async (_what, make, name, message) => {
       const d = mkdtempSync(join(tmpdir(), 'boxes-backing-'));
       make(d);
@@ -191,13 +233,14 @@ describe('audit rules', () => {
   });
 
   it('finds a PEM private key by its content', () => {
-    expect(audit(view([{ path: 'root/server.pem' }], { 'root/server.pem': '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n' }), {})).toEqual([
-      { rule: 'private-key', path: '/root/server.pem', detail: 'holds a PEM private key' },
-    ]);
+    expect(
+      audit(view([{ path: 'root/server.pem' }], { 'root/server.pem': '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n' }), {}),
+    ).toEqual([{ rule: 'private-key', path: '/root/server.pem', detail: 'holds a PEM private key' }]);
   });
 
   it('reads debugfs listings by inode, and refuses a line it cannot read', () => {
-    const out = 'debugfs: ls -p <2>\n/2/040755/0/0/.//\n/2/040755/0/0/..//\n/12/040755/0/0/etc//\n\ndebugfs: ls -p <40>\n/21/104755/0/0/su/35664/\n/20/120777/0/0/sh/4/\n/22/100644/0/0/a "quoted" name/3/\n';
+    const out =
+      'debugfs: ls -p <2>\n/2/040755/0/0/.//\n/2/040755/0/0/..//\n/12/040755/0/0/etc//\n\ndebugfs: ls -p <40>\n/21/104755/0/0/su/35664/\n/20/120777/0/0/sh/4/\n/22/100644/0/0/a "quoted" name/3/\n';
     const l = parseListings(out);
     expect(l.get(2)).toEqual([{ inode: 12, name: 'etc', mode: 0o40755, uid: 0, size: 0 }]);
     expect(l.get(40)).toEqual([

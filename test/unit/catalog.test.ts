@@ -56,13 +56,36 @@ describe('boxes catalog', () => {
         {
           version: '20251101.0',
           providers: [
-            { name: 'libvirt', url: 'https://example.org/boxes/Arch-Linux-x86_64-libvirt-20251101.0.box', checksum_type: 'sha256', checksum: sha(libvirt1), architecture: 'amd64', default_architecture: true },
-            { name: 'virtualbox', url: 'https://example.org/boxes/Arch-Linux-x86_64-virtualbox-20251101.0.box', checksum_type: 'sha256', checksum: sha(vbox1), architecture: 'amd64', default_architecture: true },
+            {
+              name: 'libvirt',
+              url: 'https://example.org/boxes/Arch-Linux-x86_64-libvirt-20251101.0.box',
+              checksum_type: 'sha256',
+              checksum: sha(libvirt1),
+              architecture: 'amd64',
+              default_architecture: true,
+            },
+            {
+              name: 'virtualbox',
+              url: 'https://example.org/boxes/Arch-Linux-x86_64-virtualbox-20251101.0.box',
+              checksum_type: 'sha256',
+              checksum: sha(vbox1),
+              architecture: 'amd64',
+              default_architecture: true,
+            },
           ],
         },
         {
           version: '20251123.0',
-          providers: [{ name: 'libvirt', url: 'https://example.org/boxes/Arch-Linux-x86_64-libvirt-20251123.0.box', checksum_type: 'sha256', checksum: sha(libvirt2), architecture: 'amd64', default_architecture: true }],
+          providers: [
+            {
+              name: 'libvirt',
+              url: 'https://example.org/boxes/Arch-Linux-x86_64-libvirt-20251123.0.box',
+              checksum_type: 'sha256',
+              checksum: sha(libvirt2),
+              architecture: 'amd64',
+              default_architecture: true,
+            },
+          ],
         },
       ],
     });
@@ -128,7 +151,13 @@ describe('catalog parts', () => {
   });
 
   it('parses box names', () => {
-    expect(parseBoxName('Debian-13-x86_64-virtualbox-20251123.0.box')).toEqual({ prefix: 'Debian-13', distribution: 'debian', profile: 'vagrant-virtualbox', provider: 'virtualbox', version: '20251123.0' });
+    expect(parseBoxName('Debian-13-x86_64-virtualbox-20251123.0.box')).toEqual({
+      prefix: 'Debian-13',
+      distribution: 'debian',
+      profile: 'vagrant-virtualbox',
+      provider: 'virtualbox',
+      version: '20251123.0',
+    });
     expect(parseBoxName('Arch-Linux-x86_64-libvirt-20251123.0.box')).toMatchObject({ distribution: 'arch', profile: 'vagrant-libvirt' });
     expect(parseBoxName('Arch-Linux-x86_64-basic-20251123.0.qcow2')).toBeUndefined();
   });

@@ -32,7 +32,26 @@ describe('boxes build with a fake mkosi', () => {
     const dir = mkdtempSync(join(tmpdir(), 'boxes-cli-'));
     const out = join(dir, 'out');
     const extra = distribution === 'arch' ? ['--mirror', 'file:///srv/repo', '--no-repository-key-check'] : [];
-    const r = boxes(dir, ['build', '--profile', 'container', '--distribution', distribution, '--variant', variant, '--source-date-epoch', '1763856000', '--output-dir', out, '--json', ...tools(dir), ...extra], { FAKE_MKOSI_ARTIFACT: name });
+    const r = boxes(
+      dir,
+      [
+        'build',
+        '--profile',
+        'container',
+        '--distribution',
+        distribution,
+        '--variant',
+        variant,
+        '--source-date-epoch',
+        '1763856000',
+        '--output-dir',
+        out,
+        '--json',
+        ...tools(dir),
+        ...extra,
+      ],
+      { FAKE_MKOSI_ARTIFACT: name },
+    );
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.artifacts[0].path).toBe(join(out, name));
@@ -45,10 +64,20 @@ describe('boxes build with a fake mkosi', () => {
     expect(record.artifact).toMatchObject({ name, sha256: report.artifacts[0].sha256, diffIds: [expect.stringMatching(/^sha256:[0-9a-f]{64}$/)] });
     expect(record.artifact.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(record.packages.map((p: { name: string }) => p.name)).toEqual(['apt', 'bash']);
-    expect(record.image).toMatchObject({ distribution, profile: 'container', variant, sourceDateEpoch: 1763856000, seed: '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7', buildVersion: '20251123.0' });
+    expect(record.image).toMatchObject({
+      distribution,
+      profile: 'container',
+      variant,
+      sourceDateEpoch: 1763856000,
+      seed: '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7',
+      buildVersion: '20251123.0',
+    });
     expect(record.reproduce).toEqual(expect.arrayContaining(['build', '--profile', 'container', '--variant', variant, '--seed', '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7']));
     expect(report.artifacts[0].record).toBe(join(out, `${name}.manifest.json`));
-    const calls = readFileSync(join(dir, 'argv.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    const calls = readFileSync(join(dir, 'argv.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as string[]);
     const buildCall = calls.find((c) => c.at(-1) === 'build')!;
     expect(buildCall.slice(0, 6)).toEqual(['--directory', root, '--profile', 'container', '--profile', variant]);
     expect(buildCall).toContain('--source-date-epoch=1763856000');
@@ -67,7 +96,10 @@ describe('boxes build with a fake mkosi', () => {
     const out = join(dir, 'out');
     mkdirSync(out);
     writeFileSync(join(out, 'earlier.tar'), 'keep me');
-    const r = boxes(dir, ['build', '--profile', 'container', '--distribution', 'debian', '--output-dir', out, ...tools(dir)], { FAKE_MKOSI_MODE: 'fail', FAKE_MKOSI_ARTIFACT: 'x.tar' });
+    const r = boxes(dir, ['build', '--profile', 'container', '--distribution', 'debian', '--output-dir', out, ...tools(dir)], {
+      FAKE_MKOSI_MODE: 'fail',
+      FAKE_MKOSI_ARTIFACT: 'x.tar',
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/mkosi build of container \(base\) exited with 1: a requested package does not exist/);
     expect(r.stderr).toMatch(/re-run: .*fake-mkosi\.mjs .*build/);
@@ -117,7 +149,11 @@ describe('boxes build with a fake mkosi', () => {
 
   it('bad input exits 2 without creating the output directory', () => {
     const dir = mkdtempSync(join(tmpdir(), 'boxes-cli-'));
-    for (const args of [['--profile', 'nope'], ['--profile', 'container', '--seed', 'x'], ['--profile', 'container', '--variant', 'x']]) {
+    for (const args of [
+      ['--profile', 'nope'],
+      ['--profile', 'container', '--seed', 'x'],
+      ['--profile', 'container', '--variant', 'x'],
+    ]) {
       const r = boxes(dir, ['build', ...args, '--distribution', 'debian', '--output-dir', join(dir, 'out')]);
       expect(r.status).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -167,7 +203,7 @@ describe('boxes list', () => {
 
 describe('boxes --version and what the CLI echoes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'boxes-cli-version-'));
-  it('prints its version and the pinned mkosi; `catalog --version V` stays the catalog\'s', () => {
+  it("prints its version and the pinned mkosi; `catalog --version V` stays the catalog's", () => {
     const r = boxes(dir, ['--version']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^boxes \d+\.\d+\.\d+ \(mkosi 25\.3-7 pinned\)\n$/);

@@ -41,7 +41,7 @@ describe('the job and its VM name', () => {
 describe('the domain', () => {
   const spec: DomainSpec = {
     name: VM,
-    accel: 'qemu',
+    accel: 'tcg',
     memoryMiB: 2048,
     cpus: 2,
     ovmf: { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.fd' },
@@ -178,7 +178,15 @@ function host(prepared = true) {
     writeFileSync(join(vm, 'domains', VM), 'running');
     writeFileSync(join(vm, 'volumes', `${VM}.qcow2`), '');
   }
-  const env = { ...process.env, ...JOB_ENV, PATH: `${fakes}:${process.env.PATH}`, FAKE_VM: vm, BUILD_FAILURE_EXIT_CODE: '41', SYSTEM_FAILURE_EXIT_CODE: '42', BUILD_EXIT_CODE_FILE: join(dir, 'exit-code') };
+  const env = {
+    ...process.env,
+    ...JOB_ENV,
+    PATH: `${fakes}:${process.env.PATH}`,
+    FAKE_VM: vm,
+    BUILD_FAILURE_EXIT_CODE: '41',
+    SYSTEM_FAILURE_EXIT_CODE: '42',
+    BUILD_EXIT_CODE_FILE: join(dir, 'exit-code'),
+  };
   const boxes = (args: string[]) => spawnSync('node', [cli, 'executor', ...args, '--state-dir', state], { env, encoding: 'utf8' });
   const script = (name: string, text: string) => {
     writeFileSync(join(dir, name), text);

@@ -91,7 +91,6 @@ describe('install cache directories', () => {
     expect(existsSync(join(root, '2'.padStart(16, '0')))).toBe(false);
     expect(left).toContain('not-a-cache');
   });
-
 });
 
 describe('phases of a target build, from the steps mkosi logs', () => {
@@ -102,7 +101,14 @@ describe('phases of a target build, from the steps mkosi logs', () => {
     return clock.finish();
   };
   it('an uncached build: installed, then the image, then the post-output hook', () => {
-    const lines = ['‣  Installing Debian', '‣  Installing cache copies', '‣  Copying cached trees', '‣   Copying cached trees', '‣  Generating system users', '‣  Running post-output script /t/postout/qcow2.sh…'];
+    const lines = [
+      '‣  Installing Debian',
+      '‣  Installing cache copies',
+      '‣  Copying cached trees',
+      '‣   Copying cached trees',
+      '‣  Generating system users',
+      '‣  Running post-output script /t/postout/qcow2.sh…',
+    ];
     // Clock reads: start, the step after the copy, post-output, finish.
     expect(feed(lines, [0, 61_000, 101_500, 130_000])).toEqual({ packages: 'installed', seconds: { packages: 61, image: 40.5, postOutput: 28.5 } });
   });
@@ -116,7 +122,7 @@ describe('phases of a target build, from the steps mkosi logs', () => {
 });
 
 describe('package download cache', () => {
-  it("is one per remote mirror, and none kept for a local repository (a rebuilt package keeps its name)", () => {
+  it('is one per remote mirror, and none kept for a local repository (a rebuilt package keeps its name)', () => {
     expect(packageCacheKey({ distribution: 'debian' })).toBe('debian-default');
     expect(packageCacheKey({ distribution: 'arch', mirror: 'https://geo.mirror.pkgbuild.com/' })).toBe('arch-geo.mirror.pkgbuild.com');
     expect(packageCacheKey({ distribution: 'debian', mirror: 'http://ftp.de.debian.org/debian' })).toBe('debian-ftp.de.debian.org-debian');

@@ -58,20 +58,23 @@ const entries = (cfg: string) => [...cfg.matchAll(/^menuentry '([^']*)'/gm)].map
 describe('grub-config (the root filesystem GRUB entries of VM images)', () => {
   it('Debian: lists each kernel with modules and an initrd, newest first, with the running command line', () => {
     // As in the running VM: /boot is the ESP, automounted.
-    const s = system({
-      'boot/vmlinuz-6.12.1+deb13-amd64': 'k',
-      'boot/initrd.img-6.12.1+deb13-amd64': 'i',
-      'usr/lib/modules/6.12.1+deb13-amd64/modules.dep': '',
-      'boot/vmlinuz-6.12.10+deb13-cloud-amd64': 'k',
-      'boot/initrd.img-6.12.10+deb13-cloud-amd64': 'i',
-      'usr/lib/modules/6.12.10+deb13-cloud-amd64/modules.dep': '',
-      // No initrd yet (initramfs-tools runs first): not bootable, not listed.
-      'boot/vmlinuz-6.12.20+deb13-amd64': 'k',
-      'usr/lib/modules/6.12.20+deb13-amd64/modules.dep': '',
-      // Modules gone (the package was removed, a stray file stayed): not listed.
-      'boot/vmlinuz-6.1.0-30-amd64': 'k',
-      'boot/initrd.img-6.1.0-30-amd64': 'i',
-    }, { separateBoot: true });
+    const s = system(
+      {
+        'boot/vmlinuz-6.12.1+deb13-amd64': 'k',
+        'boot/initrd.img-6.12.1+deb13-amd64': 'i',
+        'usr/lib/modules/6.12.1+deb13-amd64/modules.dep': '',
+        'boot/vmlinuz-6.12.10+deb13-cloud-amd64': 'k',
+        'boot/initrd.img-6.12.10+deb13-cloud-amd64': 'i',
+        'usr/lib/modules/6.12.10+deb13-cloud-amd64/modules.dep': '',
+        // No initrd yet (initramfs-tools runs first): not bootable, not listed.
+        'boot/vmlinuz-6.12.20+deb13-amd64': 'k',
+        'usr/lib/modules/6.12.20+deb13-amd64/modules.dep': '',
+        // Modules gone (the package was removed, a stray file stayed): not listed.
+        'boot/vmlinuz-6.1.0-30-amd64': 'k',
+        'boot/initrd.img-6.1.0-30-amd64': 'i',
+      },
+      { separateBoot: true },
+    );
     const r = s.run();
     expect(r.status, r.stderr).toBe(0);
     const cfg = s.read();
@@ -105,22 +108,22 @@ describe('grub-config (the root filesystem GRUB entries of VM images)', () => {
   });
 
   it('/etc/kernel/cmdline wins over the running command line; /boot on the root filesystem keeps its prefix', () => {
-    const s = system(
-      {
-        'etc/kernel/cmdline': `root=UUID=${FSUUID} rw quiet\n`,
-        'boot/vmlinuz-6.12.1+deb13-amd64': 'k',
-        'boot/initrd.img-6.12.1+deb13-amd64': 'i',
-        'usr/lib/modules/6.12.1+deb13-amd64/modules.dep': '',
-      },
-    );
+    const s = system({
+      'etc/kernel/cmdline': `root=UUID=${FSUUID} rw quiet\n`,
+      'boot/vmlinuz-6.12.1+deb13-amd64': 'k',
+      'boot/initrd.img-6.12.1+deb13-amd64': 'i',
+      'usr/lib/modules/6.12.1+deb13-amd64/modules.dep': '',
+    });
     writeFileSync(join(s.sys, 'proc/cmdline'), 'root=/dev/sdz9 ro\n');
     expect(s.run().status).toBe(0);
     expect(s.read()).toContain(`linux /boot/vmlinuz-6.12.1+deb13-amd64 root=UUID=${FSUUID} rw quiet\n`);
-
   });
 
   it("refuses when the command line's root= is another system's (a chroot or a build sandbox)", () => {
-    const s = system({ 'boot/vmlinuz-6.12.1+deb13-amd64': 'k', 'boot/initrd.img-6.12.1+deb13-amd64': 'i', 'usr/lib/modules/6.12.1+deb13-amd64/modules.dep': '' }, { partuuid: 'aaaaaaaa-0000-0000-0000-000000000000' });
+    const s = system(
+      { 'boot/vmlinuz-6.12.1+deb13-amd64': 'k', 'boot/initrd.img-6.12.1+deb13-amd64': 'i', 'usr/lib/modules/6.12.1+deb13-amd64/modules.dep': '' },
+      { partuuid: 'aaaaaaaa-0000-0000-0000-000000000000' },
+    );
     const r = s.run();
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/root=PARTUUID=08226f8c.* is not this system's root filesystem; write the command line to \/etc\/kernel\/cmdline/);
@@ -131,7 +134,12 @@ describe('grub-config (the root filesystem GRUB entries of VM images)', () => {
   });
 
   it('with no bootable kernel left it removes its file, so the ESP entries boot again', () => {
-    const s = system({ 'boot/grub/boxes-kernels.cfg': "menuentry 'old' {}\n", 'boot/grub/grub.cfg': 'set timeout=0\n', 'boot/vmlinuz-6.12.1+deb13-amd64': 'k', 'usr/lib/modules/6.12.1+deb13-amd64/modules.dep': '' });
+    const s = system({
+      'boot/grub/boxes-kernels.cfg': "menuentry 'old' {}\n",
+      'boot/grub/grub.cfg': 'set timeout=0\n',
+      'boot/vmlinuz-6.12.1+deb13-amd64': 'k',
+      'usr/lib/modules/6.12.1+deb13-amd64/modules.dep': '',
+    });
     const r = s.run();
     expect(r.status, r.stderr).toBe(0);
     expect(existsSync(s.cfg)).toBe(false);
@@ -234,7 +242,8 @@ function upgradingGuest(behaviour: { bootsInto?: string; grubLists?: string; ins
         if (behaviour.install) throw behaviour.install;
         state.installed = true;
       }
-      if (command.includes('grep "^menuentry" /boot/grub/boxes-kernels.cfg')) return behaviour.grubLists ?? "menuentry 'Debian GNU/Linux 13 (trixie), Linux 6.12.10+deb13-cloud-amd64' --id 'x' {\n";
+      if (command.includes('grep "^menuentry" /boot/grub/boxes-kernels.cfg'))
+        return behaviour.grubLists ?? "menuentry 'Debian GNU/Linux 13 (trixie), Linux 6.12.10+deb13-cloud-amd64' --id 'x' {\n";
       if (command.startsWith('if lsmod')) return behaviour.modules ?? 'loaded\n';
       return '';
     },
@@ -255,11 +264,18 @@ describe('the kernel-upgrade check against a scripted guest', () => {
   it.each([
     [{ bootsInto: '6.12.1+deb13-amd64' }, /after the reboot the guest runs 6\.12\.1\+deb13-amd64, not 6\.12\.10\+deb13-cloud-amd64/, ['debian login:']],
     [{ grubLists: '' }, /boxes-kernels\.cfg does not boot 6\.12\.10\+deb13-cloud-amd64 first after the install \(it has no entries\)/, []],
-    [{ install: Object.assign(new Error('ssh exited with 100'), { logTail: ['E: Unable to locate package linux-image-cloud-amd64'] }) }, /installing linux-image-cloud-amd64 failed: ssh exited with 100/, ['E: Unable to locate package linux-image-cloud-amd64']],
+    [
+      { install: Object.assign(new Error('ssh exited with 100'), { logTail: ['E: Unable to locate package linux-image-cloud-amd64'] }) },
+      /installing linux-image-cloud-amd64 failed: ssh exited with 100/,
+      ['E: Unable to locate package linux-image-cloud-amd64'],
+    ],
     [{ modules: '' }, /modprobe loop succeeded on 6\.12\.10\+deb13-cloud-amd64 but lsmod does not list loop/, []],
   ])('fails naming what it saw (%o)', async (behaviour, message, tail) => {
     const { g } = upgradingGuest(behaviour);
-    const error = await kernelUpgrade.run(g, {}).then(() => undefined, (e: unknown) => e);
+    const error = await kernelUpgrade.run(g, {}).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(CheckFailed);
     expect((error as CheckFailed).message).toMatch(message);
     expect((error as CheckFailed).tail).toEqual(expect.arrayContaining(tail));

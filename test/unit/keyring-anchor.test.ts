@@ -10,7 +10,8 @@ import { parseBuildOptions } from '../../src/build/options.js';
 import { UsageError } from '../../src/system/errors.js';
 
 const paths = { treeDir: '/t', outputDir: '/o', cacheDir: '/c', packageCacheDir: '/p', workspaceDir: '/w', toolsTree: '/tools' };
-const arch = (extra: Record<string, string> = {}) => parseBuildOptions({ profile: 'container', distribution: 'arch', sourceDateEpoch: '1763856000', ...extra }, { now: new Date() });
+const arch = (extra: Record<string, string> = {}) =>
+  parseBuildOptions({ profile: 'container', distribution: 'arch', sourceDateEpoch: '1763856000', ...extra }, { now: new Date() });
 
 describe('--keyring-anchor', () => {
   it("mounts the anchor over the tree's own, the tree itself staying the first build source", () => {
@@ -35,7 +36,11 @@ describe('--keyring-anchor', () => {
     ['a missing directory', (d: string) => join(d, 'gone'), /--keyring-anchor: .*gone does not exist$/],
     ['a file', (d: string) => (writeFileSync(join(d, 'file'), 'x'), join(d, 'file')), /--keyring-anchor: .*file is a file, not a directory$/],
     ['a partial anchor', (d: string) => (mkdirSync(join(d, 'part')), writeFileSync(join(d, 'part/anchor.asc'), 'x'), join(d, 'part')), /part has no certifications\/$/],
-    ['certifications that are a file', (d: string) => (mkdirSync(join(d, 'odd')), writeFileSync(join(d, 'odd/anchor.asc'), 'x'), writeFileSync(join(d, 'odd/certifications'), 'x'), join(d, 'odd')), /odd has no certifications\/$/],
+    [
+      'certifications that are a file',
+      (d: string) => (mkdirSync(join(d, 'odd')), writeFileSync(join(d, 'odd/anchor.asc'), 'x'), writeFileSync(join(d, 'odd/certifications'), 'x'), join(d, 'odd')),
+      /odd has no certifications\/$/,
+    ],
   ])('refuses %s with a usage error naming what is missing', async (_what, make, message) => {
     const dir = make(mkdtempSync(join(tmpdir(), 'anchor-')));
     const error = await checkKeyringAnchor(dir).catch((e: unknown) => e);

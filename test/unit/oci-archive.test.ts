@@ -21,7 +21,14 @@ function fixture(mtime: number): string {
   for (const f of ['usr/bin/hello', 'usr/lib/os-release']) utimesSync(join(tree, f), mtime, mtime);
   writeFileSync(
     join(out, 'config.json'),
-    JSON.stringify({ Output: 'container', SourceDateEpoch: 1700000000, ImageVersion: '20231114.0', Profiles: ['container', 'base-devel'], Distribution: 'arch', Release: 'rolling' }),
+    JSON.stringify({
+      Output: 'container',
+      SourceDateEpoch: 1700000000,
+      ImageVersion: '20231114.0',
+      Profiles: ['container', 'base-devel'],
+      Distribution: 'arch',
+      Release: 'rolling',
+    }),
   );
   return out;
 }
@@ -52,7 +59,10 @@ describe('OCI archive hook', () => {
     const members = execFileSync('tar', ['-tvf', join(out, NAME)], { encoding: 'utf8' });
     expect(members).not.toMatch(/ 1000\/| [a-z]+\/[a-z]+ /); // numeric owner 0 only
     const index = JSON.parse(readFileSync(join(x, 'index.json'), 'utf8'));
-    expect(index.manifests.map((m: { annotations: Record<string, string> }) => m.annotations['org.opencontainers.image.ref.name'])).toEqual(['base-devel', 'base-devel-20231114.0']);
+    expect(index.manifests.map((m: { annotations: Record<string, string> }) => m.annotations['org.opencontainers.image.ref.name'])).toEqual([
+      'base-devel',
+      'base-devel-20231114.0',
+    ]);
     const digest = index.manifests[0].digest.replace('sha256:', '');
     const manifestBytes = readFileSync(join(x, 'blobs/sha256', digest));
     expect(sha(manifestBytes)).toBe(digest);

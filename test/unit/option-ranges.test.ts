@@ -69,7 +69,11 @@ const CASES: [string[], RegExp, boolean][] = [
 ];
 
 const run = (args: string[]) =>
-  spawnSync('node', [cli, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, CI: 'true', BOXES_CACHE_DIR: join(dir, 'cache'), CUSTOM_ENV_CI_JOB_ID: '1', CUSTOM_ENV_CI_PROJECT_PATH_SLUG: 'p' } });
+  spawnSync('node', [cli, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, CI: 'true', BOXES_CACHE_DIR: join(dir, 'cache'), CUSTOM_ENV_CI_JOB_ID: '1', CUSTOM_ENV_CI_PROJECT_PATH_SLUG: 'p' },
+  });
 
 describe('every option has a range and one error path', () => {
   it.each(CASES)('%j', (args, names, json) => {
@@ -79,7 +83,11 @@ describe('every option has a range and one error path', () => {
     expect(lines, r.stderr).toHaveLength(1);
     expect(lines[0]).toMatch(names);
     expect(r.stderr).not.toMatch(/\n\s+at /);
-    expect(readdirSync(dir).filter((n) => n !== 'cache').sort()).toEqual(['a-file', 'empty']);
+    expect(
+      readdirSync(dir)
+        .filter((n) => n !== 'cache')
+        .sort(),
+    ).toEqual(['a-file', 'empty']);
     expect(readdirSync(empty)).toEqual([]);
     if (!json) return;
     const j = run(args.includes('--json') ? args : [...args, '--json']);

@@ -6,15 +6,57 @@ const ctx = { now: new Date('2026-11-23T15:30:00Z'), hostDistribution: 'debian' 
 
 describe('argv -> options', () => {
   it.each<[RawBuildOptions, Record<string, unknown>]>([
-    [{ profile: 'container' }, { distribution: 'debian', release: 'trixie', sourceDateEpoch: 1795392000, buildVersion: '20261123.0', targets: [{ profile: 'container', variant: 'base' }] }],
-    [{ profile: 'container', distribution: 'arch', variant: 'base-devel' }, { distribution: 'arch', release: 'rolling', targets: [{ profile: 'container', variant: 'base-devel' }] }],
-    [{ profile: 'container', snapshot: '2025-01-15' }, { sourceDateEpoch: 1736899200, buildVersion: '20250115.0', snapshot: '2025-01-15' }],
-    [{ profile: 'container', snapshot: '2025-01-15', sourceDateEpoch: '42' }, { sourceDateEpoch: 42, buildVersion: '19700101.0' }],
-    [{ all: true, seed: '0E6B1C4D-7F52-4A39-9D0E-5B8A2C61F3E7' }, { seed: '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7', targets: [{ profile: 'container', variant: 'base' }, { profile: 'container', variant: 'base-devel' }, { profile: 'container', variant: 'multilib-devel' }, { profile: 'basic' }, { profile: 'cloud-init' }, { profile: 'libvirt-executor' }, { profile: 'vagrant-libvirt' }, { profile: 'vagrant-virtualbox' }] }],
-    [{ all: true, variant: 'base-devel' }, { targets: [{ profile: 'container', variant: 'base-devel' }, { profile: 'basic' }, { profile: 'cloud-init' }, { profile: 'libvirt-executor' }, { profile: 'vagrant-libvirt' }, { profile: 'vagrant-virtualbox' }] }],
+    [
+      { profile: 'container' },
+      { distribution: 'debian', release: 'trixie', sourceDateEpoch: 1795392000, buildVersion: '20261123.0', targets: [{ profile: 'container', variant: 'base' }] },
+    ],
+    [
+      { profile: 'container', distribution: 'arch', variant: 'base-devel' },
+      { distribution: 'arch', release: 'rolling', targets: [{ profile: 'container', variant: 'base-devel' }] },
+    ],
+    [
+      { profile: 'container', snapshot: '2025-01-15' },
+      { sourceDateEpoch: 1736899200, buildVersion: '20250115.0', snapshot: '2025-01-15' },
+    ],
+    [
+      { profile: 'container', snapshot: '2025-01-15', sourceDateEpoch: '42' },
+      { sourceDateEpoch: 42, buildVersion: '19700101.0' },
+    ],
+    [
+      { all: true, seed: '0E6B1C4D-7F52-4A39-9D0E-5B8A2C61F3E7' },
+      {
+        seed: '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7',
+        targets: [
+          { profile: 'container', variant: 'base' },
+          { profile: 'container', variant: 'base-devel' },
+          { profile: 'container', variant: 'multilib-devel' },
+          { profile: 'basic' },
+          { profile: 'cloud-init' },
+          { profile: 'libvirt-executor' },
+          { profile: 'vagrant-libvirt' },
+          { profile: 'vagrant-virtualbox' },
+        ],
+      },
+    ],
+    [
+      { all: true, variant: 'base-devel' },
+      {
+        targets: [
+          { profile: 'container', variant: 'base-devel' },
+          { profile: 'basic' },
+          { profile: 'cloud-init' },
+          { profile: 'libvirt-executor' },
+          { profile: 'vagrant-libvirt' },
+          { profile: 'vagrant-virtualbox' },
+        ],
+      },
+    ],
     [{ profile: 'basic,cloud-init', distribution: 'debian' }, { targets: [{ profile: 'basic' }, { profile: 'cloud-init' }] }],
     [{ profile: 'container,basic', variant: 'base-devel' }, { targets: [{ profile: 'container', variant: 'base-devel' }, { profile: 'basic' }] }],
-    [{ profile: 'container', buildVersion: '1.2', outputDir: 'x', repositoryKeyCheck: false }, { buildVersion: '1.2', outputDir: 'x', repositoryKeyCheck: false }],
+    [
+      { profile: 'container', buildVersion: '1.2', outputDir: 'x', repositoryKeyCheck: false },
+      { buildVersion: '1.2', outputDir: 'x', repositoryKeyCheck: false },
+    ],
     [{ profile: 'container', distribution: 'arch', keyringAnchor: '/srv/anchor/' }, { keyringAnchor: '/srv/anchor' }],
   ])('%j', (input, expected) => {
     expect(parseBuildOptions(input, ctx)).toMatchObject(expected);

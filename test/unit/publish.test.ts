@@ -83,7 +83,7 @@ describe('boxes publish trusts nothing it reads', () => {
     expect(existsSync(target)).toBe(false);
   });
 
-  it("refuses a record that names another artifact than the one it sits beside", async () => {
+  it('refuses a record that names another artifact than the one it sits beside', async () => {
     const out = scratch();
     const [name] = await output(out, [{ profile: 'basic' }]);
     const path = join(out, recordName(name!));
@@ -173,7 +173,14 @@ describe('boxes publish: a directory of boxes and its catalog', () => {
 
   it('refuses other bytes under a published version and keeps the catalog as it was', async () => {
     const site = join(scratch(), 'site');
-    await run({ outputDir: await (async () => { const d = scratch(); await output(d, [{ profile: 'vagrant-libvirt' }]); return d; })(), boxes: site });
+    await run({
+      outputDir: await (async () => {
+        const d = scratch();
+        await output(d, [{ profile: 'vagrant-libvirt' }]);
+        return d;
+      })(),
+      boxes: site,
+    });
     const before = readFileSync(join(site, 'debian-trixie.json'), 'utf8');
     const again = scratch();
     await output(again, [{ profile: 'vagrant-libvirt' }]);
@@ -236,7 +243,15 @@ describe('boxes publish: GitLab generic packages', () => {
       writeFileSync(join(out, `${box}.SHA256`), `${sha}  ${box}\n`);
       const recordPath = join(out, recordName(box!));
       writeFileSync(recordPath, readFileSync(recordPath, 'utf8').replace(/"sha256": "[0-9a-f]{64}"/, `"sha256": "${sha}"`));
-      await writeStatement({ artifact: join(out, box!), sha256: sha, rebuilt: { sha256: sha, digest: null }, method: 'verify', variations: ['tree path'], mkosi: '25.3', buildMode: 'root' });
+      await writeStatement({
+        artifact: join(out, box!),
+        sha256: sha,
+        rebuilt: { sha256: sha, digest: null },
+        method: 'verify',
+        variations: ['tree path'],
+        mkosi: '25.3',
+        buildMode: 'root',
+      });
       await writeSha256Sums(out);
       const puts = seen.filter((x) => x.method === 'PUT').length;
       await expect(publish(options, { env: { CI_JOB_TOKEN: 'secret-token' }, onEvent: () => undefined })).rejects.toThrow(/is already published with other bytes/);
@@ -277,7 +292,11 @@ describe('boxes publish: options', () => {
   });
 
   it('refuses a token in the GitLab URL without printing it', () => {
-    const r = spawnSync('node', [cli, 'publish', '--output-dir', scratch(), '--boxes', 'https://ci:glpat-s3cr3t@gitlab.example/api/v4/projects/1?private_token=s3cr3t2', '--gitlab-package', 'x'], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(
+      'node',
+      [cli, 'publish', '--output-dir', scratch(), '--boxes', 'https://ci:glpat-s3cr3t@gitlab.example/api/v4/projects/1?private_token=s3cr3t2', '--gitlab-package', 'x'],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/carries a credential: put the token in CI_JOB_TOKEN or GITLAB_TOKEN/);
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/s3cr3t/);
@@ -301,7 +320,10 @@ describe('boxes publish stops when told', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v4/projects/7`;
     try {
-      const child = spawn('node', [cli, 'publish', '--output-dir', out, '--boxes', api, '--gitlab-package', 'images'], { env: { ...process.env, CI_JOB_TOKEN: 'tok-s3cr3t' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('node', [cli, 'publish', '--output-dir', out, '--boxes', api, '--gitlab-package', 'images'], {
+        env: { ...process.env, CI_JOB_TOKEN: 'tok-s3cr3t' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let output = '';
       child.stdout.on('data', (d) => (output += String(d)));
       child.stderr.on('data', (d) => (output += String(d)));
@@ -311,7 +333,10 @@ describe('boxes publish stops when told', () => {
       child.kill('SIGTERM');
       expect(await exited, output).toBe(130);
       expect(output).not.toContain('tok-s3cr3t');
-      expect(puts.some((u) => u.includes('/catalog/')), 'the catalog is written last, never after an interruption').toBe(false);
+      expect(
+        puts.some((u) => u.includes('/catalog/')),
+        'the catalog is written last, never after an interruption',
+      ).toBe(false);
     } finally {
       server.closeAllConnections();
       server.close();

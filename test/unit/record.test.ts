@@ -48,13 +48,36 @@ describe('build record', () => {
       buildVersion: '20251123.0',
     });
     expect(r.artifact).toEqual({ name: 'Debian-13-x86_64-libvirt-20251123.0.box', sha256: 'a'.repeat(64), size: 42, digest: null, diffIds: [] });
-    expect(r.reproduce).toEqual(['build', '--profile', 'vagrant-libvirt', '--distribution', 'debian', '--release', 'trixie', '--source-date-epoch', '1763856000', '--seed', SEED, '--build-version', '20251123.0']);
+    expect(r.reproduce).toEqual([
+      'build',
+      '--profile',
+      'vagrant-libvirt',
+      '--distribution',
+      'debian',
+      '--release',
+      'trixie',
+      '--source-date-epoch',
+      '1763856000',
+      '--seed',
+      SEED,
+      '--build-version',
+      '20251123.0',
+    ]);
   });
 
   it.each([
-    [{ profile: 'container', variant: 'base-devel', distribution: 'arch', mirror: 'file:///srv/repo', repositoryKeyCheck: false }, ['build', '--profile', 'container', '--variant', 'base-devel', '--distribution', 'arch', '--mirror', 'file:///srv/repo', '--no-repository-key-check']],
-    [{ profile: 'basic', snapshot: '2025-11-01', buildVersion: '20251101.3' }, ['build', '--profile', 'basic', '--distribution', 'debian', '--release', 'trixie', '--snapshot', '2025-11-01']],
-    [{ profile: 'container', distribution: 'arch', keyringAnchor: '/srv/anchor' }, ['build', '--profile', 'container', '--variant', 'base', '--distribution', 'arch', '--keyring-anchor', '/srv/anchor']],
+    [
+      { profile: 'container', variant: 'base-devel', distribution: 'arch', mirror: 'file:///srv/repo', repositoryKeyCheck: false },
+      ['build', '--profile', 'container', '--variant', 'base-devel', '--distribution', 'arch', '--mirror', 'file:///srv/repo', '--no-repository-key-check'],
+    ],
+    [
+      { profile: 'basic', snapshot: '2025-11-01', buildVersion: '20251101.3' },
+      ['build', '--profile', 'basic', '--distribution', 'debian', '--release', 'trixie', '--snapshot', '2025-11-01'],
+    ],
+    [
+      { profile: 'container', distribution: 'arch', keyringAnchor: '/srv/anchor' },
+      ['build', '--profile', 'container', '--variant', 'base', '--distribution', 'arch', '--keyring-anchor', '/srv/anchor'],
+    ],
   ])('reproduce arguments for %j', (args, start) => {
     const o = options(args as Record<string, string | boolean>);
     const argv = reproduceArgs(o, o.targets[0]!, SEED);
@@ -67,17 +90,25 @@ describe('build record', () => {
   });
 
   it('stable JSON sorts keys at every level', () => {
-    expect(stableJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: 2 } })).toBe('{\n  "a": {\n    "c": 2,\n    "d": [\n      {\n        "y": 2,\n        "z": 1\n      }\n    ]\n  },\n  "b": 1\n}\n');
+    expect(stableJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: 2 } })).toBe(
+      '{\n  "a": {\n    "c": 2,\n    "d": [\n      {\n        "y": 2,\n        "z": 1\n      }\n    ]\n  },\n  "b": 1\n}\n',
+    );
   });
 });
 
 describe('package lists', () => {
   it("reads mkosi's JSON manifest, sorted by name", () => {
-    const text = JSON.stringify({ manifest_version: 1, packages: [{ type: 'pkg', name: 'zstd', version: '1.5', architecture: 'x86_64' }, { type: 'pkg', name: 'bash', version: '5.2', architecture: 'x86_64' }] });
+    const text = JSON.stringify({
+      manifest_version: 1,
+      packages: [
+        { type: 'pkg', name: 'zstd', version: '1.5', architecture: 'x86_64' },
+        { type: 'pkg', name: 'bash', version: '5.2', architecture: 'x86_64' },
+      ],
+    });
     expect(parseMkosiManifest(text).map((p) => p.name)).toEqual(['bash', 'zstd']);
   });
 
-  it("names the tools tree by its own os-release", async () => {
+  it('names the tools tree by its own os-release', async () => {
     const tree = mkdtempSync(join(tmpdir(), 'boxes-tools-'));
     mkdirSync(join(tree, 'usr/lib'), { recursive: true });
     writeFileSync(join(tree, 'usr/lib/os-release'), 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nID=debian\nVERSION_CODENAME=trixie\n');
@@ -86,18 +117,30 @@ describe('package lists', () => {
   });
 
   it("reads installed packages from dpkg's status file", () => {
-    const status = 'Package: tar\nStatus: install ok installed\nVersion: 1.35\n\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1\n\nPackage: gzip\nStatus: install ok installed\nVersion: 1.13-1\n';
+    const status =
+      'Package: tar\nStatus: install ok installed\nVersion: 1.35\n\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1\n\nPackage: gzip\nStatus: install ok installed\nVersion: 1.13-1\n';
     expect(parseDpkgStatus(status)).toEqual(['gzip 1.13-1', 'tar 1.35']);
   });
 });
 
 describe('SPDX SBOM', () => {
   it('describes the artifact and contains every package with its purl', () => {
-    const r = makeRecord(facts({ packages: [{ type: 'deb', name: 'libc6', version: '1:2.41-12', architecture: 'amd64' }, { type: 'pkg', name: 'glibc', version: '2.42+r3-1', architecture: 'x86_64' }] }));
+    const r = makeRecord(
+      facts({
+        packages: [
+          { type: 'deb', name: 'libc6', version: '1:2.41-12', architecture: 'amd64' },
+          { type: 'pkg', name: 'glibc', version: '2.42+r3-1', architecture: 'x86_64' },
+        ],
+      }),
+    );
     const sbom = spdxSbom(r);
     expect(sbom).toMatchObject({ spdxVersion: 'SPDX-2.3', dataLicense: 'CC0-1.0', SPDXID: 'SPDXRef-DOCUMENT', creationInfo: { created: '2025-11-23T00:00:00Z' } });
-    expect(sbom.packages[0]).toMatchObject({ SPDXID: 'SPDXRef-Artifact', checksums: [{ algorithm: 'SHA256', checksumValue: 'a'.repeat(64) }], primaryPackagePurpose: 'OPERATING-SYSTEM' });
-    expect(sbom.packages.slice(1).map((p) => ('externalRefs' in p ? p.externalRefs[0]!.referenceLocator : ''))).toEqual([
+    expect(sbom.packages[0]).toMatchObject({
+      SPDXID: 'SPDXRef-Artifact',
+      checksums: [{ algorithm: 'SHA256', checksumValue: 'a'.repeat(64) }],
+      primaryPackagePurpose: 'OPERATING-SYSTEM',
+    });
+    expect(sbom.packages.slice(1).map((p) => ('externalRefs' in p ? p.externalRefs?.[0]?.referenceLocator : ''))).toEqual([
       'pkg:deb/debian/libc6@1%3A2.41-12?arch=amd64&distro=debian-trixie',
       'pkg:alpm/arch/glibc@2.42%2Br3-1?arch=x86_64',
     ]);

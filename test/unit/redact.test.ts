@@ -42,7 +42,10 @@ describe('the runner shows and logs no secret', () => {
 });
 
 describe('records keep no mirror credentials', () => {
-  const options = parseBuildOptions({ profile: 'container', distribution: 'arch', mirror: 'https://u:topsecret@mirror.example/arch', sourceDateEpoch: '1763856000' }, { now: new Date() });
+  const options = parseBuildOptions(
+    { profile: 'container', distribution: 'arch', mirror: 'https://u:topsecret@mirror.example/arch', sourceDateEpoch: '1763856000' },
+    { now: new Date() },
+  );
   const record = recordOf(options, { name: 'x.tar', sha256: 'a'.repeat(64) });
 
   it('shows them as ***', () => {

@@ -22,7 +22,19 @@ function run(dir: string, args: string[]) {
 /** A real record, written by a build with the fake mkosi. */
 function recorded(dir: string): string {
   mkdirSync(join(dir, 'tools/usr/bin'), { recursive: true });
-  const r = run(dir, ['build', '--profile', 'container', '--distribution', 'debian', '--source-date-epoch', '1763856000', '--output-dir', join(dir, 'out'), '--tools-tree', join(dir, 'tools')]);
+  const r = run(dir, [
+    'build',
+    '--profile',
+    'container',
+    '--distribution',
+    'debian',
+    '--source-date-epoch',
+    '1763856000',
+    '--output-dir',
+    join(dir, 'out'),
+    '--tools-tree',
+    join(dir, 'tools'),
+  ]);
   expect(r.status, r.stderr).toBe(0);
   return join(dir, 'out', `${NAME}.manifest.json`);
 }
@@ -39,10 +51,18 @@ describe('boxes reproduce', () => {
 
   it.each([
     ['not JSON', () => write('a.json', '{ nope'), /a\.json is not JSON/],
-    ['missing fields', () => write('b.json', { ...record, image: { ...record.image, seed: undefined }, artifact: undefined }), /b\.json is not a boxes build record: image\.seed: .*; artifact: /],
+    [
+      'missing fields',
+      () => write('b.json', { ...record, image: { ...record.image, seed: undefined }, artifact: undefined }),
+      /b\.json is not a boxes build record: image\.seed: .*; artifact: /,
+    ],
     ['an unknown profile', () => write('c.json', { ...record, image: { ...record.image, profile: 'floppy' } }), /c\.json: image\.profile: unknown profile 'floppy'/],
     ['a missing file', () => join(dir, 'gone.json'), /gone\.json cannot be read as a build record \(ENOENT\)/],
-    ['another commit', () => write('d.json', { ...record, config: { commit: '0'.repeat(40), dirty: false } }), /cannot reproduce .*: the config tree is at [0-9a-f]+, the record was built from 0{40}/],
+    [
+      'another commit',
+      () => write('d.json', { ...record, config: { commit: '0'.repeat(40), dirty: false } }),
+      /cannot reproduce .*: the config tree is at [0-9a-f]+, the record was built from 0{40}/,
+    ],
   ])('refuses %s with exit 2 and one line', (_what, make, message) => {
     const r = run(dir, ['reproduce', make(), '--output-dir', join(dir, 'again')]);
     expect(r.status).toBe(2);

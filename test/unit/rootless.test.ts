@@ -37,7 +37,12 @@ describe('subordinate id ranges', () => {
     expect(rangesOf('', { uid: 1000, name: 'alice' })).toEqual([]);
   });
   it('uses the first range with room for a build namespace', () => {
-    expect(usableRange([{ start: 500000, count: 1000 }, { start: 100000, count: 65536 }])).toEqual({ start: 100000, count: 65536 });
+    expect(
+      usableRange([
+        { start: 500000, count: 1000 },
+        { start: 100000, count: 65536 },
+      ]),
+    ).toEqual({ start: 100000, count: 65536 });
     expect(usableRange([{ start: 500000, count: 1000 }])).toBeUndefined();
   });
 });
@@ -130,9 +135,16 @@ describe('namespace command line', () => {
 describe('mkosi arguments', () => {
   const paths = { treeDir: '/t', outputDir: '/o', cacheDir: '/c/mkosi-cache', packageCacheDir: '/c/packages', workspaceDir: '/c/workspace', toolsTree: '/tools' };
   const args = (singleUid: boolean) =>
-    mkosiBuildArgs(parseBuildOptions({ profile: 'basic', distribution: 'debian', sourceDateEpoch: '1763856000', singleUid }, { now: new Date() }), { profile: 'basic' }, paths, 'abc');
+    mkosiBuildArgs(
+      parseBuildOptions({ profile: 'basic', distribution: 'debian', sourceDateEpoch: '1763856000', singleUid }, { now: new Date() }),
+      { profile: 'basic' },
+      paths,
+      'abc',
+    );
   it('name every directory mkosi writes to, since its defaults follow the uid', () => {
-    expect(args(false)).toEqual(expect.arrayContaining(['--output-directory=/o', '--cache-directory=/c/mkosi-cache', '--package-cache-directory=/c/packages', '--workspace-directory=/c/workspace']));
+    expect(args(false)).toEqual(
+      expect.arrayContaining(['--output-directory=/o', '--cache-directory=/c/mkosi-cache', '--package-cache-directory=/c/packages', '--workspace-directory=/c/workspace']),
+    );
   });
   it('turn chown off and ask for the home hand-over only in single-uid mode', () => {
     expect(args(false).filter((a) => a.startsWith('--environment='))).toEqual(['--environment=BOXES_REVISION=abc']);
@@ -146,14 +158,19 @@ describe.skipIf(process.getuid?.() !== 0)('boxes build as a user without subordi
   chmodSync(dir, 0o777);
   // nobody has no /etc/subuid line on any usual system.
   const asNobody = (args: string[]) =>
-    spawnSync('runuser', ['-u', 'nobody', '--', 'env', `BOXES_CACHE_DIR=${dir}/cache`, 'TMPDIR=/tmp', 'node', join(root, 'dist/cli.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+    spawnSync('runuser', ['-u', 'nobody', '--', 'env', `BOXES_CACHE_DIR=${dir}/cache`, 'TMPDIR=/tmp', 'node', join(root, 'dist/cli.js'), ...args], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
   const build = ['build', '--profile', 'container', '--distribution', 'debian', '--output-dir', join(dir, 'out'), '--dry-run'];
 
   it('is refused with exit 2 and one line naming the fix', () => {
     const r = asNobody(build);
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^boxes: rootless builds map a whole id range, but \/etc\/sub[ug]id (has no range for nobody|does not exist) \(as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 nobody and apt-get install uidmap; or pass --single-uid/);
+    expect(r.stderr).toMatch(
+      /^boxes: rootless builds map a whole id range, but \/etc\/sub[ug]id (has no range for nobody|does not exist) \(as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 nobody and apt-get install uidmap; or pass --single-uid/,
+    );
   });
   it('--single-uid builds with a warning, and tells mkosi not to chown', () => {
     const r = asNobody([...build, '--single-uid']);

@@ -20,12 +20,16 @@ function setup() {
   const args = ['test', '--profile', 'basic', '--artifact', image, '--firmware', 'bios', '--output-dir', join(dir, 'out')];
   return { dir, tmp, env, args };
 }
-const pids = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('qemu.')).map((n) => Number(readFileSync(join(dir, n), 'utf8')));
+const pids = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => n.startsWith('qemu.'))
+    .map((n) => Number(readFileSync(join(dir, n), 'utf8')));
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
     return false;
   }
 };

@@ -26,7 +26,15 @@ function fixture(opts: { seed?: string; distribution?: string; bytes?: number } 
   const distribution = opts.distribution ?? 'debian';
   writeFileSync(
     join(out, 'config.json'),
-    JSON.stringify({ Output: 'disk', SourceDateEpoch: EPOCH, ImageVersion: '20251123.0', Seed: opts.seed ?? SEED, Distribution: distribution, Release: distribution === 'arch' ? 'rolling' : 'trixie', Profiles: [] }),
+    JSON.stringify({
+      Output: 'disk',
+      SourceDateEpoch: EPOCH,
+      ImageVersion: '20251123.0',
+      Seed: opts.seed ?? SEED,
+      Distribution: distribution,
+      Release: distribution === 'arch' ? 'rolling' : 'trixie',
+      Profiles: [],
+    }),
   );
   return out;
 }
@@ -101,6 +109,8 @@ const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@' })
 
 interface Unpacked {
   dir: string;
+  // fast-xml-parser's tree of the OVF: its shape is what the assertions check.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   ovf: Record<string, any>;
   vagrantfile: string;
 }

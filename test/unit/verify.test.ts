@@ -16,9 +16,36 @@ describe('boxes verify', () => {
   it('exits 1 and points at the file that differs between the two builds', () => {
     const dir = mkdtempSync(join(tmpdir(), 'boxes-verify-'));
     mkdirSync(join(dir, 'tools/usr/bin'), { recursive: true });
-    const env = { ...process.env, CI: 'true', BOXES_MKOSI: join(root, 'test/support/fake-mkosi.mjs'), BOXES_CACHE_DIR: join(dir, 'cache'), FAKE_MKOSI_PIDDIR: dir, FAKE_MKOSI_ARTIFACT: NAME, FAKE_MKOSI_RECORD: join(dir, 'argv.jsonl') };
+    const env = {
+      ...process.env,
+      CI: 'true',
+      BOXES_MKOSI: join(root, 'test/support/fake-mkosi.mjs'),
+      BOXES_CACHE_DIR: join(dir, 'cache'),
+      FAKE_MKOSI_PIDDIR: dir,
+      FAKE_MKOSI_ARTIFACT: NAME,
+      FAKE_MKOSI_RECORD: join(dir, 'argv.jsonl'),
+    };
     const out = join(dir, 'verify');
-    const r = spawnSync('node', [join(root, 'dist/cli.js'), 'verify', '--profile', 'container', '--distribution', 'debian', '--source-date-epoch', '1763856000', '--output-dir', out, '--tools-tree', join(dir, 'tools'), '--vary', 'path'], { env, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(
+      'node',
+      [
+        join(root, 'dist/cli.js'),
+        'verify',
+        '--profile',
+        'container',
+        '--distribution',
+        'debian',
+        '--source-date-epoch',
+        '1763856000',
+        '--output-dir',
+        out,
+        '--tools-tree',
+        join(dir, 'tools'),
+        '--vary',
+        'path',
+      ],
+      { env, encoding: 'utf8', timeout: 60_000 },
+    );
     expect(r.status, r.stderr).toBe(1);
     expect(r.stdout).toMatch(new RegExp(`DIFFERS +${NAME.replace(/\./g, '\\.')}: sha256 [0-9a-f]{64} vs [0-9a-f]{64}`));
     // The fake mkosi's layer also takes the wall clock's mtime, which may tick between the builds.
@@ -27,7 +54,9 @@ describe('boxes verify', () => {
     // Both builds exist for inspection; the second came from a copy of the tree elsewhere.
     expect(existsSync(join(out, 'first', NAME))).toBe(true);
     expect(existsSync(join(out, 'second/elsewhere', NAME))).toBe(true);
-    const dirs = readFileLines(join(dir, 'argv.jsonl')).filter((a) => a.at(-1) === 'build').map((a) => a[a.indexOf('--directory') + 1]);
+    const dirs = readFileLines(join(dir, 'argv.jsonl'))
+      .filter((a) => a.at(-1) === 'build')
+      .map((a) => a[a.indexOf('--directory') + 1]);
     expect(dirs[0]).toBe(root);
     // The copy lives in the output directory (verify writes nowhere else), and is gone afterwards.
     expect(dirs[1]).toMatch(new RegExp(`^${out}/\\.tree-[^/]+/another/tree$`));
@@ -42,16 +71,52 @@ function buildFacts(archive: string): Record<string, string> {
   const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
   const manifest = JSON.parse(readFileSync(join(dir, 'blobs', index.manifests[0].digest.replace(':', '/')), 'utf8'));
   const text = spawnSync('tar', ['-xOf', join(dir, 'blobs', manifest.layers[0].digest.replace(':', '/')), 'etc/build'], { encoding: 'utf8' }).stdout;
-  return Object.fromEntries(text.trim().split('\n').map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+  return Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]),
+  );
 }
 
 describe('boxes verify varies the second build', () => {
   const run = (args: string[], fields?: string) => {
     const dir = mkdtempSync(join(tmpdir(), 'boxes-verify-vary-'));
     mkdirSync(join(dir, 'tools/usr/bin'), { recursive: true });
-    const env = { ...process.env, CI: 'true', TZ: 'UTC', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', BOXES_MKOSI: join(root, 'test/support/fake-mkosi.mjs'), BOXES_CACHE_DIR: join(dir, 'cache'), FAKE_MKOSI_PIDDIR: dir, FAKE_MKOSI_ARTIFACT: NAME, FAKE_MKOSI_MODE: 'environment', ...(fields ? { FAKE_MKOSI_FIELDS: fields } : {}) };
+    const env = {
+      ...process.env,
+      CI: 'true',
+      TZ: 'UTC',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C.UTF-8',
+      BOXES_MKOSI: join(root, 'test/support/fake-mkosi.mjs'),
+      BOXES_CACHE_DIR: join(dir, 'cache'),
+      FAKE_MKOSI_PIDDIR: dir,
+      FAKE_MKOSI_ARTIFACT: NAME,
+      FAKE_MKOSI_MODE: 'environment',
+      ...(fields ? { FAKE_MKOSI_FIELDS: fields } : {}),
+    };
     const out = join(dir, 'verify');
-    const r = spawnSync('node', [join(root, 'dist/cli.js'), 'verify', '--profile', 'container', '--distribution', 'debian', '--source-date-epoch', '1763856000', '--output-dir', out, '--tools-tree', join(dir, 'tools'), '--json', ...args], { env, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(
+      'node',
+      [
+        join(root, 'dist/cli.js'),
+        'verify',
+        '--profile',
+        'container',
+        '--distribution',
+        'debian',
+        '--source-date-epoch',
+        '1763856000',
+        '--output-dir',
+        out,
+        '--tools-tree',
+        join(dir, 'tools'),
+        '--json',
+        ...args,
+      ],
+      { env, encoding: 'utf8', timeout: 120_000 },
+    );
     return { r, out, report: r.stdout ? JSON.parse(r.stdout) : undefined };
   };
 
@@ -110,7 +175,16 @@ describe('Ctrl-C', () => {
     mkdirSync(join(dir, 'tools/usr/bin'), { recursive: true });
     const tmp = join(dir, 'tmp');
     mkdirSync(tmp);
-    const env = { ...process.env, CI: 'true', TMPDIR: tmp, BOXES_MKOSI: join(root, 'test/support/fake-mkosi.mjs'), BOXES_CACHE_DIR: join(dir, 'cache'), FAKE_MKOSI_PIDDIR: dir, FAKE_MKOSI_MODE: 'hang', BOXES_KILL_GRACE_MS: '1500' };
+    const env = {
+      ...process.env,
+      CI: 'true',
+      TMPDIR: tmp,
+      BOXES_MKOSI: join(root, 'test/support/fake-mkosi.mjs'),
+      BOXES_CACHE_DIR: join(dir, 'cache'),
+      FAKE_MKOSI_PIDDIR: dir,
+      FAKE_MKOSI_MODE: 'hang',
+      BOXES_KILL_GRACE_MS: '1500',
+    };
     const argv = [join(root, 'dist/cli.js'), 'verify', '--profile', 'container', '--distribution', 'debian', '--output-dir', join(dir, 'v'), '--tools-tree', join(dir, 'tools')];
     const { code, stderr, mkosiAlive } = await interruptOnceMkosiRuns(argv, env, dir);
     expect(code, stderr).toBe(130);
@@ -122,20 +196,40 @@ describe('Ctrl-C', () => {
 });
 
 function readFileLines(path: string): string[][] {
-  return spawnSync('cat', [path], { encoding: 'utf8' }).stdout.trim().split('\n').map((l) => JSON.parse(l) as string[]);
+  return spawnSync('cat', [path], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as string[]);
 }
 
 describe('tar entry differences', () => {
   const e = (over: Partial<TarEntry> = {}): TarEntry => ({ type: 'File', mode: 0o644, owner: '0:0', mtime: 1, size: 3, sha256: 'a', linkpath: '', ...over });
   it('names what differs, and what only one side has', () => {
-    const a = new Map([['etc/x', e()], ['etc/y', e()], ['etc/z', e()]]);
-    const b = new Map([['etc/x', e({ sha256: 'b' })], ['etc/y', e({ mtime: 2, mode: 0o600 })], ['etc/w', e()]]);
+    const a = new Map([
+      ['etc/x', e()],
+      ['etc/y', e()],
+      ['etc/z', e()],
+    ]);
+    const b = new Map([
+      ['etc/x', e({ sha256: 'b' })],
+      ['etc/y', e({ mtime: 2, mode: 0o600 })],
+      ['etc/w', e()],
+    ]);
     expect(entryDifferences(a, b)).toEqual(['etc/w: only in the second build', 'etc/x: content differs', 'etc/y: mode, mtime differ', 'etc/z: only in the first build']);
   });
 });
 
 describe('variation plans', () => {
-  const facts = (over: Partial<MachineFacts> = {}): MachineFacts => ({ mode: 'root', cpus: [0, 1], umask: 0o022, env: { TZ: 'UTC' }, hostname: 'builder', tmpfs: undefined, workspaceOnTmpfs: false, ...over });
+  const facts = (over: Partial<MachineFacts> = {}): MachineFacts => ({
+    mode: 'root',
+    cpus: [0, 1],
+    umask: 0o022,
+    env: { TZ: 'UTC' },
+    hostname: 'builder',
+    tmpfs: undefined,
+    workspaceOnTmpfs: false,
+    ...over,
+  });
 
   it('skips, with a reason, what the machine cannot vary', async () => {
     const plan = await planVariations(new Set(VARIATIONS), facts({ mode: 'single-uid', cpus: [0], workspaceOnTmpfs: true }));
@@ -147,7 +241,19 @@ describe('variation plans', () => {
 
   it('wraps mkosi in one CPU and a UTS namespace, and sets TZ and the locale', async () => {
     const plan = await planVariations(new Set(['umask', 'timezone', 'locale', 'hostname', 'cpus'] as const), facts({ umask: 0o002 }));
-    expect(plan.environment.wrapper).toEqual(['taskset', '--cpu-list', '0', 'unshare', '--uts', '--', 'sh', '-c', 'hostname "$1" && shift && exec "$@"', 'sh', 'boxes-second-build']);
+    expect(plan.environment.wrapper).toEqual([
+      'taskset',
+      '--cpu-list',
+      '0',
+      'unshare',
+      '--uts',
+      '--',
+      'sh',
+      '-c',
+      'hostname "$1" && shift && exec "$@"',
+      'sh',
+      'boxes-second-build',
+    ]);
     expect(plan.umask).toBe(0o022);
     expect(plan.environment.env).toEqual({ TZ: 'Etc/GMT-14', LANG: 'fr_CH.UTF-8', LC_ALL: 'fr_CH.UTF-8', LANGUAGE: 'fr' });
   });

@@ -65,7 +65,7 @@ describe('KVM probe', () => {
 });
 
 describe('cloud-init seed', () => {
-  const seed = { instanceId: 'i-1', user: 'boxes-test', password: "p'w\"d: x", authorizedKey: 'ssh-ed25519 AAAA test\n', marker: '/var/lib/m' };
+  const seed = { instanceId: 'i-1', user: 'boxes-test', password: 'p\'w"d: x', authorizedKey: 'ssh-ed25519 AAAA test\n', marker: '/var/lib/m' };
   it('user-data is cloud-config that creates the user with key, password and runcmd', () => {
     const text = userData(seed);
     expect(text.startsWith('#cloud-config\n')).toBe(true);
@@ -76,7 +76,18 @@ describe('cloud-init seed', () => {
     expect(metaData(seed)).toBe('instance-id: i-1\nlocal-hostname: boxes-test\n');
   });
   it('the ISO carries the cidata volume label NoCloud looks for', () => {
-    expect(isoCommand('genisoimage', '/w/seed.iso', '/w')).toEqual(['genisoimage', '-quiet', '-output', '/w/seed.iso', '-volid', 'cidata', '-joliet', '-rock', '/w/user-data', '/w/meta-data']);
+    expect(isoCommand('genisoimage', '/w/seed.iso', '/w')).toEqual([
+      'genisoimage',
+      '-quiet',
+      '-output',
+      '/w/seed.iso',
+      '-volid',
+      'cidata',
+      '-joliet',
+      '-rock',
+      '/w/user-data',
+      '/w/meta-data',
+    ]);
     expect(isoCommand('xorriso', '/w/s.iso', '/w').slice(0, 3)).toEqual(['xorriso', '-as', 'mkisofs']);
   });
 });
@@ -152,12 +163,24 @@ describe('checks', () => {
     ['vagrant-conventions', { 'stat -c': 'vagrant 700\nvagrant 600\n', 'cat ~/.ssh': 'ssh-rsa AAAA\n' }, /holds ssh-rsa, not the RSA and ED25519/],
     ['vagrant-conventions', { 'stat -c': 'vagrant 700\nvagrant 600\n', 'cat ~/.ssh': 'ssh-rsa A\nssh-ed25519 B\n', 'sshd -T': 'usedns yes\n' }, /sshd has 'usedns yes'/],
     ['executor-credentials', { 'kernel/hostname': 'localhost\n' }, /hostname is 'localhost', not 'boxes-test-1' from the system\.hostname credential/],
-    ['executor-credentials', { 'kernel/hostname': 'boxes-test-1\n', '/root/.ssh': 'ssh-ed25519 A boxes-test\nssh-rsa B old\n' }, /holds 2 keys, not just the one from the credential/],
-    ['executor-credentials', { 'kernel/hostname': 'boxes-test-1\n', '/root/.ssh': 'ssh-ed25519 A boxes-test\n', 'sshd -T': 'passwordauthentication yes\n' }, /sshd has 'passwordauthentication yes', not/],
+    [
+      'executor-credentials',
+      { 'kernel/hostname': 'boxes-test-1\n', '/root/.ssh': 'ssh-ed25519 A boxes-test\nssh-rsa B old\n' },
+      /holds 2 keys, not just the one from the credential/,
+    ],
+    [
+      'executor-credentials',
+      { 'kernel/hostname': 'boxes-test-1\n', '/root/.ssh': 'ssh-ed25519 A boxes-test\n', 'sshd -T': 'passwordauthentication yes\n' },
+      /sshd has 'passwordauthentication yes', not/,
+    ],
     ['executor-conventions', { '/proc/cmdline': 'root=x rw\n' }, /lockdown=confidentiality is not on the kernel command line/],
     ['executor-conventions', { '/proc/cmdline': 'lockdown=confidentiality\n', lockdown: '[none] integrity confidentiality\n' }, /kernel lockdown is '\[none\]/],
     ['executor-conventions', { '/proc/cmdline': 'lockdown=confidentiality\n', lockdown: '[confidentiality]\n', showhold: '' }, /linux-image-amd64 is not held \(held: nothing\)/],
-    ['executor-conventions', { '/proc/cmdline': 'lockdown=confidentiality\n', lockdown: '[confidentiality]\n', showhold: 'linux-image-amd64\n', 'command -v': 'git-lfs\n' }, /missing: git-lfs/],
+    [
+      'executor-conventions',
+      { '/proc/cmdline': 'lockdown=confidentiality\n', lockdown: '[confidentiality]\n', showhold: 'linux-image-amd64\n', 'command -v': 'git-lfs\n' },
+      /missing: git-lfs/,
+    ],
   ])('%s fails with a reason', async (name, answers, message) => {
     const facts = { cloudInitMarker: '/m', credentialHostname: 'boxes-test-1' };
     const run = check(name).run({ ...guest(answers as Record<string, string | Error>), distribution: 'debian' }, facts);
@@ -238,7 +261,15 @@ describe('which artifact boxes test boots', () => {
 
 describe('boxes test options', () => {
   it('defaults and validation', () => {
-    expect(parseTestOptions({ profile: 'basic' })).toEqual({ profile: 'basic', artifact: undefined, firmware: undefined, distribution: undefined, outputDir: 'output', checks: undefined, timeoutMinutes: 15 });
+    expect(parseTestOptions({ profile: 'basic' })).toEqual({
+      profile: 'basic',
+      artifact: undefined,
+      firmware: undefined,
+      distribution: undefined,
+      outputDir: 'output',
+      checks: undefined,
+      timeoutMinutes: 15,
+    });
     expect(parseTestOptions({ profile: 'cloud-init', firmware: 'uefi', timeout: '2.5' })).toMatchObject({ firmware: 'uefi', timeoutMinutes: 2.5 });
     expect(() => parseTestOptions({})).toThrow(/say which image to test/);
     expect(() => parseTestOptions({ profile: 'basic', firmware: 'coreboot' })).toThrow(/--firmware: must be bios or uefi/);
