@@ -2,15 +2,15 @@
 /** The `boxes` command line: parses argv, calls the API, and is the one place that sets exit codes. */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { clean } from './build/clean.js';
+import { clean } from './image/clean.js';
 import { Command, CommanderError, Option } from 'commander';
-import { build } from './build/build.js';
+import { build } from './image/build.js';
 import { exitCodeFor, formatError, printable } from './system/errors.js';
-import { hostDistribution } from './system/host.js';
-import { formatListing, listing } from './list.js';
-import { parseBuildOptions, type BuildOptions, type RawBuildOptions } from './build/options.js';
-import { formatReport, reportJson } from './build/report.js';
-import { formatChecks, setup } from './setup.js';
+import { hostDistribution } from './artifact/host-distribution.js';
+import { formatListing, listing } from './commands/list.js';
+import { parseBuildOptions, type BuildOptions, type RawBuildOptions } from './plan/options.js';
+import { formatReport, reportJson } from './image/report.js';
+import { formatChecks, setup } from './commands/setup.js';
 import { parseTestOptions, type RawTestOptions } from './vm/test-options.js';
 import { formatTestReport, testImage } from './vm/test-image.js';
 import { interruptController } from './system/signals.js';
@@ -26,7 +26,7 @@ import { BuildError, ExecutorFailed, InterruptedError, JobFailed } from './syste
 import { cleanupVm } from './executor/cleanup.js';
 import { executorConfig } from './executor/config.js';
 import { boxesVersion, boxesVersionSync } from './system/paths.js';
-import { PINNED } from './build/mkosi.js';
+import { PINNED } from './adapters/mkosi.js';
 import { jobFromEnv, vmName } from './executor/job.js';
 import { executorOptions, type RawExecutorOptions } from './executor/options.js';
 import { prepare } from './executor/prepare.js';

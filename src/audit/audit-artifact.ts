@@ -10,7 +10,7 @@ import { sniffFormat } from '../system/file-format.js';
 import { unpackBoxDisk } from '../vagrant/box-file.js';
 import { readRecord } from '../record/read-record.js';
 import { recordName } from '../record/write-record.js';
-import { sha256File } from '../build/checksums.js';
+import { sha256File } from '../system/sha256.js';
 import { diskView } from './disk-view.js';
 import { ociViews } from './oci-view.js';
 import { ALLOWED_PASSWORDS, audit, auditLayered, type Finding } from './rules.js';

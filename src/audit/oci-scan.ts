@@ -4,9 +4,9 @@
  * read, and what a content scan of every file found.
  */
 import * as tar from 'tar';
-import type { OciImage } from '../oci/documents.js';
-import { streamOciArchive } from '../oci/layers.js';
-import { canonicalPath } from '../oci/member-path.js';
+import type { OciImage } from '../adapters/oci/documents.js';
+import { streamOciArchive } from '../adapters/oci/layers.js';
+import { canonicalPath } from '../adapters/oci/member-path.js';
 import { UsageError } from '../system/errors.js';
 import { SecretScanner, type ContentMarker } from './secret-scan.js';
 import { wantsContent } from './view.js';

@@ -2,16 +2,11 @@
  * The host programs that read disk images for `boxes audit` (and so for every disk build): found on
  * PATH or in the sbin directories that a normal user's PATH often lacks.
  */
-import { delimiter } from 'node:path';
 import { PrerequisiteError } from '../system/errors.js';
-import { which } from '../vm/tools.js';
+import { findTool } from '../system/which.js';
 
 export const DISK_TOOLS = { 'qemu-img': 'qemu-utils', sfdisk: 'fdisk', debugfs: 'e2fsprogs', e2fsck: 'e2fsprogs', mcopy: 'mtools', minfo: 'mtools' } as const;
 export type DiskTool = keyof typeof DISK_TOOLS;
-
-export async function findTool(name: string, path = process.env.PATH ?? ''): Promise<string | undefined> {
-  return which(name, [...path.split(delimiter), '/usr/sbin', '/sbin']);
-}
 
 /** Absolute paths of the disk tools; one usage error naming every missing package. */
 export async function diskTools(): Promise<Record<DiskTool, string>> {

@@ -6,7 +6,7 @@
 import { rm, stat } from 'node:fs/promises';
 import { ExecutorFailed } from '../system/errors.js';
 import { ifBadState, jobDir, readState } from './state.js';
-import { domainNames, domainState, virsh, volumeNames, type Libvirt } from './virsh.js';
+import { domainNames, domainState, virsh, volumeNames, type Libvirt } from '../adapters/virsh.js';
 import { ifChildFailed, ifMissing } from '../system/expected.js';
 
 export interface CleanupTarget {

@@ -4,7 +4,7 @@ import { run } from '../system/runner.js';
 import { serialTail } from '../vm/boot.js';
 import { sshArgs, type SshLogin } from '../vm/ssh.js';
 import { keyFile, serialLog, type JobState } from './state.js';
-import { domainState, virsh, type Libvirt } from './virsh.js';
+import { domainState, virsh, type Libvirt } from '../adapters/virsh.js';
 import { ifChildFailed } from '../system/expected.js';
 
 /** The address of a VM on a libvirt network, from its DHCP lease (`virsh domifaddr`). */

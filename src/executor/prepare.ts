@@ -19,7 +19,7 @@ import { waitForGuest } from './guest.js';
 import { jobFromEnv, vmName } from './job.js';
 import type { ExecutorOptions } from './options.js';
 import { createJobDir, jobDir, keyFile, serialLog, writeState, type JobState } from './state.js';
-import { virsh, type Libvirt } from './virsh.js';
+import { virsh, type Libvirt } from '../adapters/virsh.js';
 import { overlayVolumeXml } from './volume-xml.js';
 import { ifChildFailed, ifMissing } from '../system/expected.js';
 

@@ -10,7 +10,7 @@ import { parseVmName } from './job.js';
 import type { ExecutorOptions } from './options.js';
 import type { ExecutorIo } from './prepare.js';
 import { listJobDirs } from './state.js';
-import { domainNames, volumeNames } from './virsh.js';
+import { domainNames, volumeNames } from '../adapters/virsh.js';
 import { ifChildFailed } from '../system/expected.js';
 
 export interface Found {

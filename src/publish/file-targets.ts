@@ -7,12 +7,12 @@ import { readFile, rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { sha256File } from '../build/checksums.js';
+import { sha256File } from '../system/sha256.js';
 import { PublishRefused } from '../system/errors.js';
 import { makeDirectory } from '../system/host.js';
 import { writeFileAtomic } from '../system/write-atomic.js';
 import { boxUrl } from '../vagrant/catalog-json.js';
-import { downloadSha256, downloadText, packageFileUrl, uploadFile, uploadText, type HttpIo } from './gitlab.js';
+import { downloadSha256, downloadText, packageFileUrl, uploadFile, uploadText, type HttpIo } from '../adapters/gitlab.js';
 
 export interface FileTarget {
   /** For messages: the directory, or the package's URL. */

@@ -5,12 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256File } from '../build/checksums.js';
+import { sha256File } from '../system/sha256.js';
 import { recordName } from '../record/write-record.js';
 import { readRecord } from '../record/read-record.js';
 import type { BuildRecord } from '../record/schema.js';
 import { PublishRefused, UsageError } from '../system/errors.js';
-import { statementProblem } from './statement.js';
+import { statementProblem } from '../record/statement.js';
 import { ifMissing } from '../system/expected.js';
 
 export type ArtifactKind = 'container' | 'qcow2' | 'box';

@@ -6,11 +6,11 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../system/errors.js';
-import { BOX_KIND } from '../build/naming.js';
+import { BOX_KIND } from '../artifact/naming.js';
 import { mergeCatalog, parseCatalog, type NewBox } from '../vagrant/catalog-merge.js';
 import type { FileTarget } from './file-targets.js';
 import type { Publishable } from './inventory.js';
-import { statementName } from './statement.js';
+import { statementName } from '../record/statement.js';
 import { ifMissing } from '../system/expected.js';
 
 const SIDECARS = (name: string) => [`${name}.SHA256`, `${name}.sig`, `${name}.manifest.json`, `${name}.spdx.json`, statementName(name)];

@@ -8,7 +8,7 @@ import { access } from 'node:fs/promises';
 import { ociFacts } from '../record/oci-facts.js';
 import { BuildError, PrerequisiteError, UsageError } from '../system/errors.js';
 import { run } from '../system/runner.js';
-import { checkSigningKey } from '../build/sign.js';
+import { checkSigningKey } from '../adapters/gpg-sign.js';
 import type { Publishable } from './inventory.js';
 import { ifMissingOrDenied } from '../system/expected.js';
 

@@ -1,7 +1,7 @@
 /** Reads a build record file; every problem is a usage error naming the field path. */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { findProfile } from '../profiles.js';
+import { findProfile } from '../artifact/profiles.js';
 import { UsageError } from '../system/errors.js';
 import { buildRecordSchema, type BuildRecord } from './schema.js';
 

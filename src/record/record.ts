@@ -1,5 +1,5 @@
 /** Builds the record of one artifact from the facts of its build: a pure function. */
-import type { BuildOptions, BuildTarget } from '../build/options.js';
+import type { BuildOptions, BuildTarget } from '../plan/options.js';
 import { redactSecrets } from '../system/redact.js';
 import { buildRecordSchema, type BuildRecord, type PackageEntry } from './schema.js';
 

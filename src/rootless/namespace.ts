@@ -7,9 +7,9 @@
 import { readFile, rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { execa } from 'execa';
-import { findTool } from '../audit/tools.js';
+import { findTool } from '../system/which.js';
 import { PrerequisiteError } from '../system/errors.js';
-import type { Mkosi } from '../build/mkosi.js';
+import type { Mkosi } from '../adapters/mkosi.js';
 import { run } from '../system/runner.js';
 import { chooseBuildMode, subordinateIdsFix, versionAtLeast, type BuildMode, type IdFacts } from './build-mode.js';
 import { NAMESPACE_IDS } from './subordinate-ids.js';

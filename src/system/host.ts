@@ -1,30 +1,9 @@
-/** Facts about the host: which distribution it runs, whether the output directory is writable. */
+/** Facts about the host's filesystem: whether the output directory is writable, making it. */
 import { constants } from 'node:fs';
-import { access, mkdir, readFile, stat } from 'node:fs/promises';
+import { access, mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { Distribution } from '../profiles.js';
 import { UsageError } from './errors.js';
-import { ifMissing, isMissing } from './expected.js';
-
-/** Like mkosi: an Arch host builds Arch, a Debian host builds Debian; others must choose. */
-export function distributionFromOsRelease(text: string): Distribution | undefined {
-  const field = (k: string) => new RegExp(`^${k}=["']?([^"'\\n]*)`, 'm').exec(text)?.[1] ?? '';
-  const ids = [field('ID'), ...field('ID_LIKE').split(/\s+/)];
-  if (ids.includes('arch')) return 'arch';
-  if (field('ID') === 'debian') return 'debian';
-  return undefined;
-}
-
-export async function hostDistribution(): Promise<Distribution | undefined> {
-  for (const path of ['/etc/os-release', '/usr/lib/os-release']) {
-    try {
-      return distributionFromOsRelease(await readFile(path, 'utf8'));
-    } catch (error) {
-      if (!isMissing(error)) throw error;
-    }
-  }
-  return undefined;
-}
+import { ifMissing } from './expected.js';
 
 /** Why `dir` cannot hold build outputs, or undefined when it can. Creates nothing. */
 export async function outputDirProblem(dir: string): Promise<string | undefined> {

@@ -1,6 +1,6 @@
 /** Vagrant box file names: `<Prefix>-x86_64-<provider>-<version>.box` (arch-boxes' convention). */
-import type { Distribution } from '../profiles.js';
-import { BOX_KIND, PREFIX_PATTERN } from '../build/naming.js';
+import type { Distribution } from '../artifact/profiles.js';
+import { BOX_KIND, PREFIX_PATTERN } from '../artifact/naming.js';
 
 const PROVIDERS = Object.values(BOX_KIND).join('|');
 const BOX_NAME = new RegExp(`^${PREFIX_PATTERN}-x86_64-(${PROVIDERS})-(.+)\\.box$`);

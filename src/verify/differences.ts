@@ -9,7 +9,7 @@ import { detectKind } from '../audit/audit-artifact.js';
 import { diskView } from '../audit/disk-view.js';
 import { diskTools } from '../audit/tools.js';
 import type { FsView } from '../audit/view.js';
-import { streamOciArchive } from '../oci/layers.js';
+import { streamOciArchive } from '../adapters/oci/layers.js';
 import { run } from '../system/runner.js';
 import { unpackBoxDisk } from '../vagrant/box-file.js';
 import { entryDifferences, entryParser, tarEntries, type TarEntry } from './tar-entries.js';

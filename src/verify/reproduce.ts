@@ -4,15 +4,15 @@
  */
 import { access, constants } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { writeStatement } from '../publish/statement.js';
-import { build, type BuildReport } from '../build/build.js';
+import { writeStatement } from '../record/statement.js';
+import { build, type BuildReport } from '../image/build.js';
 import { BoxesError, UsageError } from '../system/errors.js';
-import { findMkosi } from '../build/mkosi.js';
-import { parseBuildOptions } from '../build/options.js';
+import { findMkosi } from '../adapters/mkosi.js';
+import { parseBuildOptions } from '../plan/options.js';
 import { TREE_DIR } from '../system/paths.js';
 import { readRecord } from '../record/read-record.js';
 import type { BuildRecord } from '../record/schema.js';
-import { treeRevision } from '../build/revision.js';
+import { treeRevision } from '../adapters/git-revision.js';
 import { redactSecrets } from '../system/redact.js';
 import { isMissingOrDenied } from '../system/expected.js';
 

@@ -6,7 +6,7 @@
 import { mkdtemp, rm, statfs } from 'node:fs/promises';
 import { availableParallelism, hostname } from 'node:os';
 import { UsageError } from '../system/errors.js';
-import type { BuildEnvironment } from '../build/build.js';
+import type { BuildEnvironment } from '../image/build.js';
 import type { BuildMode } from '../rootless/build-mode.js';
 import { ifMissing } from '../system/expected.js';
 

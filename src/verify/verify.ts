@@ -6,19 +6,19 @@
  */
 import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { build, type BuildReport } from '../build/build.js';
+import { build, type BuildReport } from '../image/build.js';
 import { BoxesError, ChildFailed } from '../system/errors.js';
 import { makeDirectory } from '../system/host.js';
-import type { BuildOptions } from '../build/options.js';
+import type { BuildOptions } from '../plan/options.js';
 import { cachePaths, TREE_DIR } from '../system/paths.js';
-import { treeRevision } from '../build/revision.js';
+import { treeRevision } from '../adapters/git-revision.js';
 import { run } from '../system/runner.js';
-import { onPath } from '../vm/tools.js';
+import { onPath } from '../system/which.js';
 import { explainDifference } from './differences.js';
 import { machineFacts, parseVariations, planVariations, type Applied, type Skipped, type Variation, type VariationPlan } from './variations.js';
 import { detectBuildMode, removeTree } from '../rootless/namespace.js';
 import type { BuildMode } from '../rootless/build-mode.js';
-import { writeStatement } from '../publish/statement.js';
+import { writeStatement } from '../record/statement.js';
 import { ifMissing } from '../system/expected.js';
 
 /** What of the project a build reads: every top-level mkosi.* entry, the hooks and package.json. */

@@ -1,9 +1,9 @@
 /** Which image `boxes test` boots: the --artifact given, or the newest of the profile in the output directory. */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { PROFILES, type Distribution, type ProfileSpec } from '../profiles.js';
+import { PROFILES, type Distribution, type ProfileSpec } from '../artifact/profiles.js';
 import { UsageError } from '../system/errors.js';
-import { DISK_KIND, PREFIX_PATTERN } from '../build/naming.js';
+import { DISK_KIND, PREFIX_PATTERN } from '../artifact/naming.js';
 import { sniffFormat } from '../system/file-format.js';
 import { parseBoxName } from '../vagrant/box-name.js';
 import { ifMissing } from '../system/expected.js';

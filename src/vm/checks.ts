@@ -2,7 +2,7 @@
  * What `boxes test` proves about a booted image, as data: each check has a name that a failure
  * reports, and reads the guest through SSH or the guest agent.
  */
-import type { Distribution, ProfileSpec } from '../profiles.js';
+import type { Distribution, ProfileSpec } from '../artifact/profiles.js';
 import { ChildFailed, UsageError } from '../system/errors.js';
 import { interfaceNames } from './agent.js';
 import { KERNEL_UPGRADE_PLANS, newKernels, quietly } from './kernel-upgrade.js';

@@ -3,7 +3,7 @@
  * was built with, reboots, and must come back on the new kernel with working modules. What each
  * distribution runs is data, so that the commands are tested without a VM.
  */
-import type { Distribution } from '../profiles.js';
+import type { Distribution } from '../artifact/profiles.js';
 
 export interface KernelUpgradePlan {
   /** Installs another kernel (and whatever the distribution's upgrade brings along). */

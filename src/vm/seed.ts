@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../system/runner.js';
-import { onPath } from './tools.js';
+import { onPath } from '../system/which.js';
 
 export interface SeedInput {
   instanceId: string;

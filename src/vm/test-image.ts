@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { findProfile, type Distribution, type ProfileSpec } from '../profiles.js';
+import { findProfile, type Distribution, type ProfileSpec } from '../artifact/profiles.js';
 import { BuildError, PrerequisiteError } from '../system/errors.js';
 import { makeDirectory } from '../system/host.js';
 import { run } from '../system/runner.js';

@@ -1,6 +1,6 @@
 /** `boxes test` flags -> validated options; every problem reported at once, one line. */
 import { z } from 'zod';
-import { DISTRIBUTIONS, PROFILES, findProfile, type Distribution } from '../profiles.js';
+import { DISTRIBUTIONS, PROFILES, findProfile, type Distribution } from '../artifact/profiles.js';
 import { UsageError } from '../system/errors.js';
 import { optionProblems } from '../system/option-problems.js';
 import { CHECKS } from './checks.js';

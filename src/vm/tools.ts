@@ -1,23 +1,6 @@
 /** Host programs `boxes test` needs, checked before anything boots; each missing one names its package. */
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
 import { PrerequisiteError } from '../system/errors.js';
-import { ifMissingOrDenied } from '../system/expected.js';
-
-/** The first executable NAME in DIRS (default: PATH's directories), or undefined. */
-export async function which(name: string, dirs = (process.env.PATH ?? '').split(delimiter)): Promise<string | undefined> {
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    if (await access(candidate, constants.X_OK).then(() => true, ifMissingOrDenied(false))) return candidate;
-  }
-  return undefined;
-}
-
-export async function onPath(name: string, path = process.env.PATH ?? ''): Promise<boolean> {
-  return (await which(name, path.split(delimiter))) !== undefined;
-}
+import { onPath } from '../system/which.js';
 
 export interface ToolNeeds {
   /** OVMF is missing although a UEFI boot was asked for. */

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { boxesRaw, build, buildRootless, cache, projectCopy, root, sh, VERSION, verifyRootless, workDir, type Built } from '../support/cli.js';
 import { explainDifference } from '../../src/verify/differences.js';
 import { openDisk } from '../support/disk-files.js';
-import { installCacheKey } from '../../src/build/install-cache.js';
+import { installCacheKey } from '../../src/image/install-cache.js';
 
 const work = workDir();
 const debian = ['--distribution', 'debian'];

@@ -1,5 +1,5 @@
 // A build record as `boxes build` writes it, for tests that need one beside an artifact.
-import { parseBuildOptions, type BuildOptions } from '../../src/build/options.js';
+import { parseBuildOptions, type BuildOptions } from '../../src/plan/options.js';
 import { makeRecord } from '../../src/record/record.js';
 import type { BuildRecord } from '../../src/record/schema.js';
 

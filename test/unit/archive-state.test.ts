@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { archiveState, archRequests, debianRequests } from '../../src/build/archive-state.js';
-import { mkosiBuildArgs } from '../../src/build/mkosi-args.js';
-import { parseBuildOptions } from '../../src/build/options.js';
-import { aptSources } from '../../src/build/sources.js';
+import { archiveState, archRequests, debianRequests } from '../../src/image/archive-state.js';
+import { mkosiBuildArgs } from '../../src/image/mkosi-args.js';
+import { parseBuildOptions } from '../../src/plan/options.js';
+import { aptSources } from '../../src/image/sources.js';
 
 let server: Server;
 let base: string;

@@ -2,10 +2,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { localMirrorState } from '../../src/build/archive-state.js';
-import { installCacheDir, installCacheKey, KEEP_INSTALL_CACHES } from '../../src/build/install-cache.js';
-import { PhaseClock } from '../../src/build/phases.js';
-import { packageCacheKey } from '../../src/build/mkosi-args.js';
+import { localMirrorState } from '../../src/image/archive-state.js';
+import { installCacheDir, installCacheKey, KEEP_INSTALL_CACHES } from '../../src/image/install-cache.js';
+import { PhaseClock } from '../../src/image/phases.js';
+import { packageCacheKey } from '../../src/image/mkosi-args.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'boxes-install-cache-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileS
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findProfile } from '../../src/profiles.js';
+import { findProfile } from '../../src/artifact/profiles.js';
 import { UsageError } from '../../src/system/errors.js';
 import { parseTestOptions } from '../../src/vm/test-options.js';
 import { CHECKS, CheckFailed, selectChecks, type Guest } from '../../src/vm/checks.js';

@@ -4,9 +4,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkKeyringAnchor } from '../../src/build/keyring-anchor.js';
-import { KEYRING_ANCHOR_DIR, mkosiBuildArgs } from '../../src/build/mkosi-args.js';
-import { parseBuildOptions } from '../../src/build/options.js';
+import { checkKeyringAnchor } from '../../src/image/keyring-anchor.js';
+import { KEYRING_ANCHOR_DIR, mkosiBuildArgs } from '../../src/image/mkosi-args.js';
+import { parseBuildOptions } from '../../src/plan/options.js';
 import { UsageError } from '../../src/system/errors.js';
 
 const paths = { treeDir: '/t', outputDir: '/o', cacheDir: '/c', packageCacheDir: '/p', workspaceDir: '/w', toolsTree: '/tools' };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { distributionFromOsRelease } from '../../src/system/host.js';
-import { artifactName, buildVersionFromEpoch, parseSnapshotDate, startOfUtcDay } from '../../src/build/naming.js';
-import { chooseRenderer } from '../../src/build/renderer.js';
-import { aptSources } from '../../src/build/sources.js';
+import { distributionFromOsRelease } from '../../src/artifact/host-distribution.js';
+import { artifactName, buildVersionFromEpoch, parseSnapshotDate, startOfUtcDay } from '../../src/artifact/naming.js';
+import { chooseRenderer } from '../../src/image/renderer.js';
+import { aptSources } from '../../src/image/sources.js';
 import { classifyFailure, commandLine, run } from '../../src/system/runner.js';
 
 describe('naming', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/system/errors.js';
-import { parseBuildOptions, type RawBuildOptions } from '../../src/build/options.js';
+import { parseBuildOptions, type RawBuildOptions } from '../../src/plan/options.js';
 
 const ctx = { now: new Date('2026-11-23T15:30:00Z'), hostDistribution: 'debian' as const };
 

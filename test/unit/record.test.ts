@@ -1,7 +1,7 @@
 // Build records and SBOMs: pure assembly from build facts, stable bytes, and a schema that every
 // record passes.
 import { describe, expect, it } from 'vitest';
-import { parseBuildOptions } from '../../src/build/options.js';
+import { parseBuildOptions } from '../../src/plan/options.js';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

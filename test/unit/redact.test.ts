@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseBuildOptions } from '../../src/build/options.js';
+import { parseBuildOptions } from '../../src/plan/options.js';
 import { reproduceArgs } from '../../src/record/record.js';
 import { recordOf } from '../support/records.js';
 import { UsageError } from '../../src/system/errors.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeRecord } from '../../src/record/record.js';
-import { parseBuildOptions } from '../../src/build/options.js';
+import { parseBuildOptions } from '../../src/plan/options.js';
 import { mismatches } from '../../src/verify/reproduce.js';
 
 const root = resolve(import.meta.dirname, '../..');

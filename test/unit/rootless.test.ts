@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { chooseBuildMode, describeBuildMode, versionAtLeast, type IdFacts } from '../../src/rootless/build-mode.js';
 import { mkosiFor, namespacePrefix, parseUnshareVersion, rangeSpec } from '../../src/rootless/namespace.js';
 import { rangesOf, usableRange } from '../../src/rootless/subordinate-ids.js';
-import { mkosiBuildArgs } from '../../src/build/mkosi-args.js';
-import { parseBuildOptions } from '../../src/build/options.js';
+import { mkosiBuildArgs } from '../../src/image/mkosi-args.js';
+import { parseBuildOptions } from '../../src/plan/options.js';
 import { PrerequisiteError } from '../../src/system/errors.js';
 
 const SUBUID = `# comment line

@@ -7,9 +7,9 @@
  */
 import * as tar from 'tar';
 import { z } from 'zod';
-import { UsageError } from '../system/errors.js';
+import { UsageError } from '../../system/errors.js';
 import { canonicalPath } from './member-path.js';
-import { parseJson } from '../system/expected.js';
+import { parseJson } from '../../system/expected.js';
 
 export interface OciImage {
   /** The manifest's digest, and its layers' digests in order. */

@@ -1,5 +1,5 @@
 /** Artifact names, build versions and default timestamps (arch-boxes / archlinux-docker conventions). */
-import type { Distribution, Variant } from '../profiles.js';
+import type { Distribution, Variant } from './profiles.js';
 
 const DEBIAN_RELEASE_NUMBERS: Record<string, string> = {
   bullseye: '11',

@@ -1,5 +1,5 @@
 /** `boxes list`: profiles, variants, distributions and the artifact each produces. */
-import { DEFAULT_RELEASE, DISTRIBUTIONS, PROFILES } from './profiles.js';
+import { DEFAULT_RELEASE, DISTRIBUTIONS, PROFILES } from '../artifact/profiles.js';
 
 export function listing() {
   return {

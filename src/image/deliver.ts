@@ -8,7 +8,7 @@ import { auditArtifact } from '../audit/audit-artifact.js';
 import { AuditFailed } from '../audit/audit-failed.js';
 import { BuildError, UsageError } from '../system/errors.js';
 import { recordName, sbomName } from '../record/write-record.js';
-import { signatureName, signFile } from './sign.js';
+import { signatureName, signFile } from '../adapters/gpg-sign.js';
 
 export interface Delivery {
   staging: string;

@@ -1,15 +1,16 @@
 /** `boxes setup [--check]`: what the host has, what it lacks, and the command that installs it. */
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
-import { findMkosi, PINNED, provisionMkosi } from './build/mkosi.js';
-import { DISK_TOOLS, findTool } from './audit/tools.js';
-import { findVagrantInsecureKey } from './vagrant/insecure-key.js';
-import { findOvmf } from './vm/firmware.js';
-import { onPath, TEST_TOOLS } from './vm/tools.js';
-import { BoxesError, PrerequisiteError } from './system/errors.js';
-import { describeBuildMode } from './rootless/build-mode.js';
-import { detectBuildMode } from './rootless/namespace.js';
-import { ifMissing, ifMissingOrDenied } from './system/expected.js';
+import { findMkosi, PINNED, provisionMkosi } from '../adapters/mkosi.js';
+import { DISK_TOOLS } from '../audit/tools.js';
+import { findVagrantInsecureKey } from '../vagrant/insecure-key.js';
+import { findOvmf } from '../vm/firmware.js';
+import { TEST_TOOLS } from '../vm/tools.js';
+import { findTool, onPath } from '../system/which.js';
+import { BoxesError, PrerequisiteError } from '../system/errors.js';
+import { describeBuildMode } from '../rootless/build-mode.js';
+import { detectBuildMode } from '../rootless/namespace.js';
+import { ifMissing, ifMissingOrDenied } from '../system/expected.js';
 
 export interface Check {
   name: string;

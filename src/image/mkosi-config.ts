@@ -1,7 +1,7 @@
 /** The resolved mkosi configuration, read with `mkosi --json summary` (ini parsers miss mkosi's rules). */
 import { z } from 'zod';
 import { BuildError } from '../system/errors.js';
-import type { Mkosi } from './mkosi.js';
+import type { Mkosi } from '../adapters/mkosi.js';
 import { run } from '../system/runner.js';
 
 const imageSchema = z.object({

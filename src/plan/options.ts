@@ -1,10 +1,10 @@
 /** Command-line input -> validated build options. Pure: the clock and host facts are passed in. */
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_RELEASE, DISTRIBUTIONS, PROFILES, findProfile, type Distribution, type Variant } from '../profiles.js';
+import { DEFAULT_RELEASE, DISTRIBUTIONS, PROFILES, findProfile, type Distribution, type Variant } from '../artifact/profiles.js';
 import { UsageError } from '../system/errors.js';
 import { optionProblems } from '../system/option-problems.js';
-import { buildVersionFromEpoch, parseSnapshotDate, startOfUtcDay } from './naming.js';
+import { buildVersionFromEpoch, parseSnapshotDate, startOfUtcDay } from '../artifact/naming.js';
 
 export interface RawBuildOptions {
   profile?: string;

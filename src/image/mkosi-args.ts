@@ -1,5 +1,5 @@
 /** The mkosi command line for one build target: a pure function, recorded and tested as a table. */
-import type { BuildOptions, BuildTarget } from './options.js';
+import type { BuildOptions, BuildTarget } from '../plan/options.js';
 
 /** The Arch container's keyring trust anchor, relative to the tree (see scripts/keyring-anchor.sh). */
 export const KEYRING_ANCHOR_DIR = 'mkosi.profiles/container/keyring-anchor';

@@ -7,7 +7,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
-import { UsageError } from '../system/errors.js';
+import { UsageError } from '../../system/errors.js';
 import { blobName, readOciDocuments, unreadable, type Plan } from './documents.js';
 import { canonicalPath } from './member-path.js';
 import { decompressor, Digest, TarSink } from './streams.js';

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
-import { stableJson } from '../record/stable-json.js';
+import { stableJson } from './stable-json.js';
 import { boxesVersion } from '../system/paths.js';
 import { writeFileAtomic } from '../system/write-atomic.js';
 import { ifMissing } from '../system/expected.js';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Mkosi } from './mkosi.js';
+import type { Mkosi } from '../adapters/mkosi.js';
 import { cachePaths } from '../system/paths.js';
 import { run } from '../system/runner.js';
 import type { BuildMode } from '../rootless/build-mode.js';

@@ -3,7 +3,7 @@
  * all name `etc/ssh/key`. A name that climbs out of the root is refused: no tool that unpacks the
  * archive should be trusted to handle it, and no rule could say where it lands.
  */
-import { UsageError } from '../system/errors.js';
+import { UsageError } from '../../system/errors.js';
 
 /** Relative to the root, no leading or trailing slash; '' is the root itself. */
 export function canonicalPath(name: string, where: string): string {

@@ -1,15 +1,8 @@
 /** `<artifact>.SHA256` files and the output directory's SHA256SUMS, in sha256sum's format. */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** Stops between chunks once `signal` aborts (a publish interrupted while hashing a large image). */
-export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { signal })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
+import { sha256File } from '../system/sha256.js';
 
 const ARTIFACT = /\.(tar|qcow2|box|manifest\.json|spdx\.json)$/;
 
