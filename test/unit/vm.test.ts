@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findProfile } from '../../src/artifact/profiles.js';
-import { UsageError } from '../../src/system/errors.js';
+import { ChildFailed, UsageError } from '../../src/system/errors.js';
 import { artifactName } from '../../src/artifact/naming.js';
 import { parseTestOptions } from '../../src/vm/test-options.js';
 import { classifyKvmProbe } from '../../src/vm/accel.js';
@@ -112,7 +112,8 @@ function guest(answers: Record<string, string | Error>, agent: unknown = [{ name
     ssh: async (command) => {
       const key = Object.keys(answers).find((k) => command.includes(k));
       const a = key === undefined ? '' : answers[key]!;
-      if (a instanceof Error) throw a;
+      // What the real ssh does when the command fails: a child that exited non-zero.
+      if (a instanceof Error) throw new ChildFailed(`ssh ${command} exited with 1`, undefined, [a.message], 1);
       return a;
     },
     agent: async () => agent,
