@@ -10,15 +10,15 @@
  */
 import { mkdir, open, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { z } from 'zod';
 import { UsageError } from '../system/errors.js';
+import { imageInfo, type ImageInfo } from '../adapters/qemu-img.js';
+import { partitionTable, type Partition } from '../adapters/sfdisk.js';
 import { run } from '../system/runner.js';
 import { ExtFilesystem, type ExtEntry } from './ext-view.js';
 import { fatSerial, readFat } from './fat-view.js';
 import { SecretScanner, type ContentMarker } from './secret-scan.js';
 import { diskTools } from './tools.js';
 import type { FileEntry, FsView } from './view.js';
-import { parseJson } from '../system/expected.js';
 
 /** GPT partition types (Discoverable Partitions Specification): how each is read and where it mounts. */
 const TYPES: Record<string, { read: 'ext' | 'fat' | 'raw'; mount?: string; root?: boolean }> = {
@@ -38,21 +38,8 @@ const TYPES: Record<string, { read: 'ext' | 'fat' | 'raw'; mount?: string; root?
 };
 const FAT_DEFAULT: Record<string, string> = { 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B': 'efi', 'BC13C2FF-59E6-4262-A352-B275FD6F7172': 'boot' };
 
-const infoSchema = z.object({
-  'backing-filename': z.string().optional(),
-  'format-specific': z.object({ data: z.object({ 'data-file': z.string().optional(), extents: z.array(z.object({ filename: z.string() })).optional() }).optional() }).optional(),
-});
-const tableSchema = z.object({
-  partitiontable: z.object({
-    label: z.string(),
-    sectorsize: z.number().int().positive().optional(),
-    partitions: z.array(z.object({ start: z.number().int().nonnegative(), size: z.number().int().nonnegative(), type: z.string(), uuid: z.string().optional() })).optional(),
-  }),
-});
-type Partition = NonNullable<z.infer<typeof tableSchema>['partitiontable']['partitions']>[number];
-
 /** Refuses an image whose bytes live partly elsewhere: a backing file, a data file, another extent. */
-export function externalReferences(info: z.infer<typeof infoSchema>, image: string): string[] {
+export function externalReferences(info: ImageInfo, image: string): string[] {
   const out: string[] = [];
   if (info['backing-filename']) out.push(`backing file ${info['backing-filename']}`);
   const data = info['format-specific']?.data;
@@ -73,10 +60,6 @@ function fstabMount(fstab: string, partuuid: string | undefined, fsuuid: string 
   return undefined;
 }
 
-function jsonOf(text: string, image: string, what: string): unknown {
-  return parseJson(text, () => new UsageError(`${image}: ${what} printed something that is not JSON`));
-}
-
 /** A partition without a filesystem, scanned as bytes. */
 async function scanRaw(raw: string, p: Partition, sector: number): Promise<ReadonlySet<ContentMarker> | undefined> {
   const scanner = new SecretScanner();
@@ -91,11 +74,8 @@ async function scanRaw(raw: string, p: Partition, sector: number): Promise<Reado
 
 export async function diskView(image: string, format: string, work: string, signal?: AbortSignal): Promise<FsView> {
   const tools = await diskTools();
-  const info = infoSchema.safeParse(
-    jsonOf((await run([tools['qemu-img'], 'info', '-f', format, '--output=json', image], { signal, what: 'qemu-img info' })).stdout, image, 'qemu-img info'),
-  );
-  if (!info.success) throw new UsageError(`${image}: qemu-img cannot describe it`, 'pass a qcow2 or raw disk that boxes build wrote');
-  const external = externalReferences(info.data, image);
+  const info = await imageInfo(image, { qemuImg: tools['qemu-img'], format, signal });
+  const external = externalReferences(info, image);
   if (external.length > 0)
     throw new UsageError(`${image} is not self-contained: it names a ${external.join(', ')}`, 'an artifact must hold all its bytes; rebuild it without a backing file');
   let raw = image;
@@ -103,16 +83,12 @@ export async function diskView(image: string, format: string, work: string, sign
     raw = join(work, 'disk.raw');
     await run([tools['qemu-img'], 'convert', '-f', format, '-O', 'raw', image, raw], { signal, what: 'qemu-img convert' });
   }
-  const table = tableSchema.safeParse(jsonOf((await run([tools.sfdisk, '--json', raw], { signal, what: 'sfdisk --json' })).stdout, image, 'sfdisk --json'));
-  if (!table.success) throw new UsageError(`${image}: sfdisk printed a partition table boxes cannot read`);
+  const table = await partitionTable(tools.sfdisk, raw, image, signal);
   // A GPT whose backup header is gone (a truncated image) reads as its protective MBR.
-  if (table.data.partitiontable.label !== 'gpt')
-    throw new UsageError(
-      `${image} has no GPT partition table boxes can read (sfdisk sees a ${table.data.partitiontable.label} table)`,
-      'the image is truncated or damaged; rebuild it',
-    );
-  const sector = table.data.partitiontable.sectorsize ?? 512;
-  const partitions = table.data.partitiontable.partitions ?? [];
+  if (table.label !== 'gpt')
+    throw new UsageError(`${image} has no GPT partition table boxes can read (sfdisk sees a ${table.label} table)`, 'the image is truncated or damaged; rebuild it');
+  const sector = table.sectorSize;
+  const partitions = table.partitions;
   const what = (p: Partition) => `${image}: the partition at sector ${p.start} (type ${p.type})`;
   const kind = (p: Partition) => {
     const known = TYPES[p.type.toUpperCase()];

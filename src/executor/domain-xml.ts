@@ -6,6 +6,7 @@
  */
 import type { Ovmf } from '../vm/firmware.js';
 import type { Accel } from '../vm/qemu-args.js';
+import { escapeXml } from '../system/xml.js';
 
 export type Network = { kind: 'user'; sshPort: number } | { kind: 'libvirt'; name: string };
 
@@ -23,25 +24,23 @@ export interface DomainSpec {
   network: Network;
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
-
 export function domainXml(d: DomainSpec): string {
   const user = d.network.kind === 'user';
   const lines = [
     `<domain type='${d.accel === 'kvm' ? 'kvm' : 'qemu'}'${user ? " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" : ''}>`,
-    `  <name>${esc(d.name)}</name>`,
+    `  <name>${escapeXml(d.name)}</name>`,
     `  <memory unit='MiB'>${d.memoryMiB}</memory>`,
     `  <vcpu>${d.cpus}</vcpu>`,
     "  <sysinfo type='smbios'>",
     '    <oemStrings>',
-    ...d.oemStrings.map((s) => `      <entry>${esc(s)}</entry>`),
+    ...d.oemStrings.map((s) => `      <entry>${escapeXml(s)}</entry>`),
     '    </oemStrings>',
     '  </sysinfo>',
     '  <os>',
     "    <type arch='x86_64' machine='q35'>hvm</type>",
-    `    <loader readonly='yes' type='pflash'>${esc(d.ovmf.code)}</loader>`,
+    `    <loader readonly='yes' type='pflash'>${escapeXml(d.ovmf.code)}</loader>`,
     // Without a path libvirt keeps the copy in its own nvram directory; undefine --nvram removes it.
-    `    <nvram template='${esc(d.ovmf.vars)}'/>`,
+    `    <nvram template='${escapeXml(d.ovmf.vars)}'/>`,
     "    <smbios mode='sysinfo'/>",
     '  </os>',
     '  <features><acpi/><apic/></features>',
@@ -53,14 +52,14 @@ export function domainXml(d: DomainSpec): string {
     '  <devices>',
     "    <disk type='volume' device='disk'>",
     "      <driver name='qemu' type='qcow2' discard='unmap'/>",
-    `      <source pool='${esc(d.pool)}' volume='${esc(d.volume)}'/>`,
+    `      <source pool='${escapeXml(d.pool)}' volume='${escapeXml(d.volume)}'/>`,
     "      <target dev='vda' bus='virtio'/>",
     '    </disk>',
     ...(d.network.kind === 'libvirt'
-      ? ["    <interface type='network'>", `      <source network='${esc(d.network.name)}'/>`, "      <model type='virtio'/>", '    </interface>']
+      ? ["    <interface type='network'>", `      <source network='${escapeXml(d.network.name)}'/>`, "      <model type='virtio'/>", '    </interface>']
       : []),
     "    <serial type='pty'>",
-    `      <log file='${esc(d.serialLog)}' append='off'/>`,
+    `      <log file='${escapeXml(d.serialLog)}' append='off'/>`,
     "      <target port='0'/>",
     '    </serial>',
     "    <console type='pty'><target type='serial' port='0'/></console>",

@@ -22,6 +22,7 @@ import { createJobDir, jobDir, keyFile, serialLog, writeState, type JobState } f
 import { virsh, type Libvirt } from '../adapters/virsh.js';
 import { overlayVolumeXml } from './volume-xml.js';
 import { ifChildFailed, ifMissing } from '../system/expected.js';
+import { imageInfo } from '../adapters/qemu-img.js';
 
 export interface ExecutorIo {
   signal?: AbortSignal;
@@ -58,7 +59,7 @@ export async function prepare(options: ExecutorOptions, env: NodeJS.ProcessEnv, 
     await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', vm, '-f', keyFile(dir)], { signal: io.signal });
     const accel = await chooseAccel(ovmf);
     io.say?.(`${vm}: ${accel.accel} (${accel.reason})`);
-    const info = JSON.parse((await run(['qemu-img', 'info', '--output=json', image], { signal: io.signal })).stdout) as { 'virtual-size': number; format: string };
+    const info = await imageInfo(image, { signal: io.signal });
     const volumeXml = join(dir, 'volume.xml');
     await writeFileAtomic(volumeXml, overlayVolumeXml({ name: state.volume, capacityBytes: info['virtual-size'], backingPath: image, backingFormat: info.format }));
     await virsh(l, ['vol-create', options.pool, volumeXml], "virsh vol-create (the job's overlay)");

@@ -3,7 +3,7 @@
  * vol-create-as --backing-vol` takes only volumes libvirt already knows, and the image may be a
  * plain file outside every pool.
  */
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+import { escapeXml } from '../system/xml.js';
 
 export interface OverlaySpec {
   name: string;
@@ -15,12 +15,12 @@ export interface OverlaySpec {
 export function overlayVolumeXml(v: OverlaySpec): string {
   return [
     '<volume>',
-    `  <name>${esc(v.name)}</name>`,
+    `  <name>${escapeXml(v.name)}</name>`,
     `  <capacity unit='bytes'>${v.capacityBytes}</capacity>`,
     "  <target><format type='qcow2'/></target>",
     '  <backingStore>',
-    `    <path>${esc(v.backingPath)}</path>`,
-    `    <format type='${esc(v.backingFormat)}'/>`,
+    `    <path>${escapeXml(v.backingPath)}</path>`,
+    `    <format type='${escapeXml(v.backingFormat)}'/>`,
     '  </backingStore>',
     '</volume>',
     '',

@@ -3,13 +3,21 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PackageEntry } from './schema.js';
 import { ifMissing } from '../system/expected.js';
+import { parseJson } from '../system/expected.js';
+import { BuildError } from '../system/errors.js';
+import { z } from 'zod';
 
 const byName = (a: PackageEntry, b: PackageEntry) => a.name.localeCompare(b.name) || a.architecture.localeCompare(b.architecture);
 
+const manifestSchema = z.object({
+  packages: z.array(z.object({ type: z.string().optional(), name: z.string().optional(), version: z.string().optional(), architecture: z.string().optional() })).optional(),
+});
+
 /** mkosi's `ManifestFormat=json` output: `{manifest_version: 1, packages: [...]}`. */
 export function parseMkosiManifest(text: string): PackageEntry[] {
-  const manifest = JSON.parse(text) as { packages?: Partial<PackageEntry>[] };
-  return (manifest.packages ?? [])
+  const parsed = manifestSchema.safeParse(parseJson(text, (why) => new BuildError(`mkosi's package manifest is not JSON: ${why}`)));
+  if (!parsed.success) throw new BuildError(`mkosi's package manifest lists packages boxes cannot read: ${parsed.error.issues[0]?.message ?? ''}`);
+  return (parsed.data.packages ?? [])
     .map((p) => ({ type: p.type ?? 'unknown', name: p.name ?? '', version: p.version ?? '', architecture: p.architecture ?? '' }))
     .filter((p) => p.name)
     .sort(byName);

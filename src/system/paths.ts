@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 
 /** The mkosi tree ships with the package: this file sits in dist/system/ (src/system/) below it. */
 export const TREE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -25,14 +26,15 @@ export const cachePaths = (root = cacheRoot()) => ({
 });
 
 let version: string | undefined;
+const packageVersion = (text: string) => z.object({ version: z.string() }).parse(JSON.parse(text)).version;
 /** boxes' own version, from the package.json that ships next to the tree. */
 export async function boxesVersion(): Promise<string> {
-  version ??= (JSON.parse(await readFile(join(TREE_DIR, 'package.json'), 'utf8')) as { version: string }).version;
+  version ??= packageVersion(await readFile(join(TREE_DIR, 'package.json'), 'utf8'));
   return version;
 }
 
 /** The same, for `boxes --version`, which commander needs before anything runs. */
 export function boxesVersionSync(): string {
-  version ??= (JSON.parse(readFileSync(join(TREE_DIR, 'package.json'), 'utf8')) as { version: string }).version;
+  version ??= packageVersion(readFileSync(join(TREE_DIR, 'package.json'), 'utf8'));
   return version;
 }

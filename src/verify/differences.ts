@@ -13,6 +13,7 @@ import { streamOciArchive } from '../adapters/oci/layers.js';
 import { run } from '../system/runner.js';
 import { unpackBoxDisk } from '../vagrant/box-file.js';
 import { entryDifferences, entryParser, tarEntries, type TarEntry } from './tar-entries.js';
+import { partitionTable } from '../adapters/sfdisk.js';
 
 const LIMIT = 20;
 
@@ -82,12 +83,10 @@ async function diskDifferences(a: string, b: string, format: string, work: strin
   const rawA = join(work, 'a.raw');
   await run(['qemu-img', 'convert', '-f', format, '-O', 'raw', a, rawA], { signal, what: 'qemu-img convert' });
   if (offset) {
-    const table = JSON.parse((await run([(await diskTools()).sfdisk, '--json', rawA], { signal })).stdout) as {
-      partitiontable: { sectorsize?: number; partitions?: { node: string; start: number; size: number; type: string }[] };
-    };
-    const sector = table.partitiontable.sectorsize ?? 512;
+    const table = await partitionTable((await diskTools()).sfdisk, rawA, a, signal);
+    const sector = table.sectorSize;
     const at = Number(offset);
-    const part = table.partitiontable.partitions?.find((p) => at >= p.start * sector && at < (p.start + p.size) * sector);
+    const part = table.partitions.find((p) => at >= p.start * sector && at < (p.start + p.size) * sector);
     out.push(
       `disk: first difference at byte ${at}${part ? `, in partition ${part.node.replace(/^.*?(\d+)$/, '$1')} (type ${part.type})` : ', outside every partition (partition table)'}`,
     );

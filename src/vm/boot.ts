@@ -12,6 +12,7 @@ import type { Ovmf } from './firmware.js';
 import { qemuArgs, type Accel, type Firmware } from './qemu-args.js';
 import { sshArgs, type SshLogin } from './ssh.js';
 import { ifChildFailed, ifMissing } from '../system/expected.js';
+import { imageInfo } from '../adapters/qemu-img.js';
 
 export interface BootSpec {
   artifact: string;
@@ -71,7 +72,7 @@ export async function boot(spec: BootSpec): Promise<Booted> {
   const disk = join(spec.workDir, 'disk.qcow2');
   const sizeArg = spec.diskBytes ? [String(spec.diskBytes)] : [];
   await run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', spec.format, '-b', spec.artifact, disk, ...sizeArg], { signal: spec.signal, what: 'qemu-img create (overlay)' });
-  const info = JSON.parse((await run(['qemu-img', 'info', '--output=json', disk], { signal: spec.signal })).stdout) as { 'virtual-size': number };
+  const info = await imageInfo(disk, { format: 'qcow2', signal: spec.signal });
   let ovmf: { code: string; vars: string } | undefined;
   if (spec.firmware === 'uefi') {
     if (!spec.ovmf) throw new BuildError('a UEFI boot needs OVMF', 'apt-get install ovmf');

@@ -22,6 +22,7 @@ import { unpackBoxDisk } from '../vagrant/box-file.js';
 import { vagrantInsecureKey } from '../vagrant/insecure-key.js';
 import type { SshLogin } from './ssh.js';
 import { requireTools } from './tools.js';
+import { imageInfo } from '../adapters/qemu-img.js';
 
 export interface TestOptions {
   profile: string;
@@ -224,7 +225,7 @@ async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
 
 /** Cloud images boot on a disk 4 GiB larger than the image, so that growth is visible. */
 async function grownSize(artifact: string, signal?: AbortSignal): Promise<number> {
-  const info = JSON.parse((await run(['qemu-img', 'info', '--output=json', artifact], { signal })).stdout) as { 'virtual-size': number };
+  const info = await imageInfo(artifact, { signal });
   return info['virtual-size'] + 4 * 2 ** 30;
 }
 
