@@ -18,7 +18,8 @@ const LAYERS = {
   executor: ['system', 'adapters', 'artifact', 'vm'],
   verify: ['system', 'adapters', 'artifact', 'plan', 'record', 'vagrant', 'audit', 'rootless', 'vm', 'image'],
   publish: ['system', 'adapters', 'artifact', 'plan', 'record', 'vagrant', 'audit', 'image'],
-  commands: ['system', 'adapters', 'artifact', 'plan', 'record', 'vagrant', 'rootless', 'audit', 'vm', 'image', 'executor', 'verify', 'publish'],
+  setup: ['system', 'adapters', 'artifact', 'vagrant', 'rootless', 'audit', 'vm'],
+  commands: ['system', 'adapters', 'artifact', 'plan', 'record', 'vagrant', 'rootless', 'audit', 'vm', 'image', 'executor', 'verify', 'publish', 'setup'],
 };
 
 module.exports = {

@@ -1,23 +1,13 @@
-/** `boxes list`: profiles, variants, distributions and the artifact each produces. */
-import { DEFAULT_RELEASE, DISTRIBUTIONS, PROFILES } from '../artifact/profiles.js';
+/** `boxes list`: profiles, variants, distributions and what each produces. */
+import type { Command } from 'commander';
+import { formatListing, listing } from '../artifact/listing.js';
 
-export function listing() {
-  return {
-    profiles: PROFILES.map((p) => ({ name: p.name, description: p.description, variants: [...p.variants], artifact: p.artifact })),
-    distributions: DISTRIBUTIONS.map((d) => ({ name: d, defaultRelease: DEFAULT_RELEASE[d] })),
-  };
-}
-
-export function formatListing(): string {
-  const l = listing();
-  const lines = ['Profiles:'];
-  for (const p of l.profiles) {
-    lines.push(`  ${p.name.padEnd(18)} ${p.description}`);
-    if (p.variants.length) lines.push(`  ${''.padEnd(18)} variants: ${p.variants.join(', ')} (default ${p.variants[0]})`);
-    lines.push(`  ${''.padEnd(18)} produces: ${p.artifact}`);
-  }
-  lines.push('Distributions:');
-  for (const d of l.distributions) lines.push(`  ${d.name.padEnd(18)} default release: ${d.defaultRelease}`);
-  lines.push('Prefix: Arch-Linux for arch, Debian-<release number> for debian.');
-  return lines.join('\n');
+export function registerList(program: Command): void {
+  program
+    .command('list')
+    .description('profiles, variants, distributions and the artifacts each produces')
+    .option('--json', 'machine-readable output')
+    .action((o: { json?: boolean }) => {
+      process.stdout.write(o.json ? `${JSON.stringify(listing(), null, 2)}\n` : `${formatListing()}\n`);
+    });
 }

@@ -1,0 +1,27 @@
+/** `boxes audit`: artifacts checked for shipped secrets and unsafe files, without booting them. */
+import type { Command } from 'commander';
+import { auditArtifact, detectKind, formatAudit } from '../audit/audit-artifact.js';
+import { AuditFailed } from '../audit/audit-failed.js';
+import { UsageError } from '../system/errors.js';
+import { interruptible } from './shared.js';
+
+export function registerAudit(program: Command): void {
+  program
+    .command('audit')
+    .description('check artifacts for shipped secrets and unsafe files without booting them')
+    .argument('[artifacts...]', 'OCI archives, qcow2 or raw disks, Vagrant boxes')
+    .option('--json', 'print the findings as JSON on stdout')
+    .action(async (artifacts: string[], o: { json?: boolean }) => {
+      if (artifacts.length === 0) throw new UsageError('say what to audit: boxes audit ARTIFACT...');
+      for (const a of artifacts) await detectKind(a);
+      const reports = await interruptible(async (signal) => {
+        const out = [];
+        for (const a of artifacts) out.push(await auditArtifact(a, { signal }));
+        return out;
+      });
+      process.stdout.write(o.json ? `${JSON.stringify(reports, null, 2)}\n` : `${reports.map(formatAudit).join('\n')}\n`);
+      const count = reports.reduce((n, r) => n + r.findings.length, 0);
+      if (count > 0)
+        throw new AuditFailed(`audit found ${count} problem${count > 1 ? 's' : ''} in ${reports.filter((r) => r.findings.length).length} of ${reports.length} artifacts`);
+    });
+}

@@ -1,0 +1,24 @@
+/** `boxes test`: boot an image in QEMU and check it from the inside. */
+import type { Command } from 'commander';
+import { formatTestReport, testImage } from '../vm/test-image.js';
+import { parseTestOptions, type RawTestOptions } from '../vm/test-options.js';
+import { interruptible } from './shared.js';
+
+export function registerTest(program: Command): void {
+  program
+    .command('test')
+    .description('boot an image or a Vagrant box disk in QEMU (BIOS and UEFI) and check login, sudo, units, guest agent and first-boot identity')
+    .option('--profile <profile>', 'which image to test: basic, cloud-init, vagrant-libvirt or vagrant-virtualbox')
+    .option('--artifact <path>', 'the image to boot (default: the newest of the profile in --output-dir)')
+    .option('--firmware <bios|uefi>', 'boot with this firmware only (default: one BIOS and one UEFI boot)')
+    .option('--distribution <name>', 'arch or debian, when the file name does not tell')
+    .option('--output-dir <dir>', 'where to look for the image and write serial logs', 'output')
+    .option('--check <names>', 'run only these checks, comma-separated; opt-in checks (kernel-upgrade) run only when named')
+    .option('--timeout <minutes>', 'time limit for each boot and its checks (default: 15; 45 with kernel-upgrade)')
+    .option('--json', 'print the results as JSON on stdout')
+    .action(async (raw: RawTestOptions) => {
+      const options = parseTestOptions(raw);
+      const report = await interruptible((signal) => testImage(options, { signal, onEvent: (line) => process.stderr.write(`boxes: ${line}\n`) }));
+      process.stdout.write(raw.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatTestReport(report)}\n`);
+    });
+}
