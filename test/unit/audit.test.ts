@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { auditArtifact } from '../../src/audit/audit-artifact.js';
 import { parseListings } from '../../src/audit/ext-view.js';
-import { audit } from '../../src/audit/rules.js';
+import { ALLOWED_PASSWORDS, audit, RULES } from '../../src/audit/rules.js';
 import { UsageError } from '../../src/system/errors.js';
 import type { FileEntry, FsView } from '../../src/audit/view.js';
 import { diskImage, multiPartitionDisk, ociArchive, PLANTED, rootTree, vagrantBox, type Plant } from '../support/artifact-fixtures.js';
@@ -209,6 +209,16 @@ const view = (entries: Partial<FileEntry>[], contents: Record<string, string> = 
 });
 
 describe('audit rules', () => {
+  it("are the README's rules table, rule for rule, and its exceptions are the table's", () => {
+    const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('| rule | fails on |'));
+    const rows = table.slice(0, table.indexOf('\n\n')).split('\n').slice(2);
+    expect(rows.map((r) => /^\| `([a-z-]+)` \|/.exec(r)?.[1])).toEqual(RULES.map((r) => r.name));
+    const exceptions = readme.slice(readme.indexOf('The documented exceptions come from'));
+    const paragraph = exceptions.slice(0, exceptions.indexOf('\n\n'));
+    for (const login of new Set(Object.values(ALLOWED_PASSWORDS).flat())) expect(paragraph).toContain(`\`${login}\``);
+  });
+
   it.each([
     [{ path: 'var/cache/apt/archives/bash_5.2_amd64.deb' }, 'package-cache'],
     [{ path: 'var/lib/pacman/sync/core.db' }, 'package-cache'],
