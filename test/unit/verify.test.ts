@@ -11,6 +11,12 @@ import { interruptOnceMkosiRuns } from '../support/interrupt.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const NAME = 'Debian-13-x86_64-container-base-20251123.0.tar';
+/** `boxes verify` of the Debian container with the fake mkosi, into `out`. */
+const verifyArgv = (dir: string, out: string) => [
+  join(root, 'dist/cli.js'),
+  ...['verify', '--profile', 'container', '--distribution', 'debian', '--source-date-epoch', '1763856000'],
+  ...['--output-dir', out, '--tools-tree', join(dir, 'tools')],
+];
 
 describe('boxes verify', () => {
   it('exits 1 and points at the file that differs between the two builds', () => {
@@ -26,26 +32,7 @@ describe('boxes verify', () => {
       FAKE_MKOSI_RECORD: join(dir, 'argv.jsonl'),
     };
     const out = join(dir, 'verify');
-    const r = spawnSync(
-      'node',
-      [
-        join(root, 'dist/cli.js'),
-        'verify',
-        '--profile',
-        'container',
-        '--distribution',
-        'debian',
-        '--source-date-epoch',
-        '1763856000',
-        '--output-dir',
-        out,
-        '--tools-tree',
-        join(dir, 'tools'),
-        '--vary',
-        'path',
-      ],
-      { env, encoding: 'utf8', timeout: 60_000 },
-    );
+    const r = spawnSync('node', [...verifyArgv(dir, out), '--vary', 'path'], { env, encoding: 'utf8', timeout: 60_000 });
     expect(r.status, r.stderr).toBe(1);
     expect(r.stdout).toMatch(new RegExp(`DIFFERS +${NAME.replace(/\./g, '\\.')}: sha256 [0-9a-f]{64} vs [0-9a-f]{64}`));
     // The fake mkosi's layer also takes the wall clock's mtime, which may tick between the builds.
@@ -97,26 +84,7 @@ describe('boxes verify varies the second build', () => {
       ...(fields ? { FAKE_MKOSI_FIELDS: fields } : {}),
     };
     const out = join(dir, 'verify');
-    const r = spawnSync(
-      'node',
-      [
-        join(root, 'dist/cli.js'),
-        'verify',
-        '--profile',
-        'container',
-        '--distribution',
-        'debian',
-        '--source-date-epoch',
-        '1763856000',
-        '--output-dir',
-        out,
-        '--tools-tree',
-        join(dir, 'tools'),
-        '--json',
-        ...args,
-      ],
-      { env, encoding: 'utf8', timeout: 120_000 },
-    );
+    const r = spawnSync('node', [...verifyArgv(dir, out), '--json', ...args], { env, encoding: 'utf8', timeout: 120_000 });
     return { r, out, report: r.stdout ? JSON.parse(r.stdout) : undefined };
   };
 
