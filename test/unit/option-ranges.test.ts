@@ -1,12 +1,12 @@
 // Every option that takes a value, given a value out of its range: exit 2, one line on stderr that
-// names the option, nothing written; under --json, the same as an error object on stdout.
-import { spawnSync } from 'node:child_process';
+// names the option, nothing written; under --json, the same as an error object on stdout. The
+// program runs in this process (`main`), as the binary runs it, so the table costs no process each.
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli.js';
 
-const cli = resolve(import.meta.dirname, '../../dist/cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'boxes-ranges-'));
 const file = join(dir, 'a-file');
 writeFileSync(file, 'x');
@@ -68,16 +68,31 @@ const CASES: [string[], RegExp, boolean][] = [
   [['executor', 'sweep', '--older-than', 'old'], /--older-than/, false],
 ];
 
-const run = (args: string[]) =>
-  spawnSync('node', [cli, ...args], {
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...process.env, CI: 'true', BOXES_CACHE_DIR: join(dir, 'cache'), CUSTOM_ENV_CI_JOB_ID: '1', CUSTOM_ENV_CI_PROJECT_PATH_SLUG: 'p' },
-  });
+/** The program in this process (no child, no build: every case stops at its options), its output captured. */
+async function run(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  try {
+    return { status: await main(args), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+beforeAll(() => {
+  vi.stubEnv('CI', 'true');
+  vi.stubEnv('BOXES_CACHE_DIR', join(dir, 'cache'));
+  vi.stubEnv('CUSTOM_ENV_CI_JOB_ID', '1');
+  vi.stubEnv('CUSTOM_ENV_CI_PROJECT_PATH_SLUG', 'p');
+});
+afterAll(() => vi.unstubAllEnvs());
 
 describe('every option has a range and one error path', () => {
-  it.each(CASES)('%j', (args, names, json) => {
-    const r = run(args);
+  it.each(CASES)('%j', async (args, names, json) => {
+    const r = await run(args);
     expect(r.status, r.stderr).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines, r.stderr).toHaveLength(1);
@@ -90,7 +105,7 @@ describe('every option has a range and one error path', () => {
     ).toEqual(['a-file', 'empty']);
     expect(readdirSync(empty)).toEqual([]);
     if (!json) return;
-    const j = run(args.includes('--json') ? args : [...args, '--json']);
+    const j = await run(args.includes('--json') ? args : [...args, '--json']);
     expect(j.status).toBe(2);
     const error = (JSON.parse(j.stdout) as { error: { exitCode: number; message: string } }).error;
     expect(error.exitCode).toBe(2);
