@@ -1,6 +1,42 @@
 /** Human and JSON summaries of a build. JSON keys are emitted in a fixed order. */
-import type { BuildReport } from './build.js';
-import { describePhases } from './phases.js';
+import type { BuildMode } from '../rootless/build-mode.js';
+import { describePhases, type Phases } from './phases.js';
+
+export interface ArtifactReport {
+  profile: string;
+  variant?: string;
+  path: string;
+  sha256: string;
+  /** OCI manifest digest, for container images */
+  digest?: string;
+  /** The build record and SBOM written next to the artifact (not in dry runs). */
+  record?: string;
+  sbom?: string;
+  /** `--sign`: the detached signature. */
+  signature?: string;
+  /** Whether mkosi installed the packages or copied the set an earlier build cached. */
+  packages?: 'installed' | 'cached';
+  /** Seconds per phase of the mkosi build. */
+  phases?: Phases['seconds'];
+  /** Seconds the whole target took (mkosi, record, audit, delivery). */
+  seconds?: number;
+  mkosiCommand: string;
+}
+
+export interface BuildReport {
+  distribution: string;
+  release: string;
+  sourceDateEpoch: number;
+  seed: string;
+  buildVersion: string;
+  outputDir: string;
+  mkosiVersion: string;
+  toolsTree: string;
+  /** root, subordinate-ids (rootless, fully mapped) or single-uid */
+  buildMode: BuildMode['kind'];
+  artifacts: ArtifactReport[];
+  sha256sums?: string;
+}
 
 export function formatReport(r: BuildReport, dryRun: boolean): string {
   const lines = [
