@@ -5,5 +5,5 @@ import { readOciDocuments } from '../adapters/oci/documents.js';
 export async function ociFacts(archive: string): Promise<{ digest: string; diffIds: string[]; refs: string[] }> {
   const plan = await readOciDocuments(archive);
   const first = plan.images[0]!;
-  return { digest: first.manifest, diffIds: first.diffIds, refs: plan.images.flatMap((image) => (image.ref ? [image.ref] : [])) };
+  return { digest: first.manifest, diffIds: first.diffIds, refs: plan.refs };
 }

@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, utimesSync, writeFil
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ociFacts } from '../../src/record/oci-facts.js';
 
 const hook = resolve(import.meta.dirname, '../../postout/oci-archive.sh');
 const NAME = 'Arch-Linux-x86_64-container-base-devel-20231114.0.tar';
@@ -44,6 +45,15 @@ function runHook(out: string): Buffer {
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 describe('OCI archive hook', () => {
+  it('is read by the one OCI reader as one image under both ref names, the tags it is pushed under', async () => {
+    const out = fixture(1800000000);
+    runHook(out);
+    const facts = await ociFacts(join(out, NAME));
+    expect(facts.refs).toEqual(['base-devel', 'base-devel-20231114.0']);
+    expect(facts.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(facts.diffIds).toHaveLength(1);
+  });
+
   it('writes identical bytes for identical trees in different places and times', () => {
     const a = runHook(fixture(1800000000));
     const b = runHook(fixture(1900000000)); // newer mtimes are clamped to SOURCE_DATE_EPOCH

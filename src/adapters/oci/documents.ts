@@ -18,8 +18,6 @@ export interface OciImage {
   /** The image config, every key kept. */
   config: Record<string, unknown>;
   diffIds: string[];
-  /** The ref name (org.opencontainers.image.ref.name) index.json gives it, if it is listed there directly. */
-  ref?: string;
 }
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -102,7 +100,10 @@ export function unreadable(archive: string, what: string, error: unknown): Error
 }
 
 export interface Plan {
+  /** Each image once, in index order, however many ref names index.json gives it. */
   images: OciImage[];
+  /** The ref names (org.opencontainers.image.ref.name) of index.json's entries, in order: one image may have several. */
+  refs: string[];
   /** Every layer to read: its media type's compression and the diff_id its config records. */
   layers: Map<string, { compression: 'gzip' | 'zstd' | 'none'; size: number; diffId?: string }>;
   /** Members some document accounts for. */
@@ -128,7 +129,7 @@ export function planImages(archive: string, members: Map<string, Member>): Plan 
       throw new UsageError(`${archive}: ${what} ${d.digest} has ${member.size} bytes, its descriptor says ${d.size}`, 'the artifact is corrupt; rebuild it');
     return blobName(d.digest);
   };
-  const plan: Plan = { images: [], layers: new Map(), used };
+  const plan: Plan = { images: [], refs: [], layers: new Map(), used };
   const seen = new Set<string>();
   const walk = (index: z.infer<typeof indexSchema>, depth: number) => {
     if (depth > MAX_DEPTH) throw new UsageError(`${archive}: image indexes nest deeper than ${MAX_DEPTH}`);
@@ -152,13 +153,14 @@ export function planImages(archive: string, members: Map<string, Member>): Plan 
           if (known && known.diffId !== undefined && diffId !== undefined && known.diffId !== diffId) throw new UsageError(`${archive}: layer ${layer.digest} has two diff_ids`);
           plan.layers.set(layer.digest, { compression, size: layer.size, diffId: known?.diffId ?? diffId });
         });
-        const ref = depth === 0 ? d.annotations?.['org.opencontainers.image.ref.name'] : undefined;
-        plan.images.push({ manifest: d.digest, layers: manifest.layers.map((l) => l.digest), config, diffIds: diffIds ?? [], ...(ref ? { ref } : {}) });
+        plan.images.push({ manifest: d.digest, layers: manifest.layers.map((l) => l.digest), config, diffIds: diffIds ?? [] });
       } else throw new UsageError(`${archive}: index entry ${d.digest} has the unknown media type ${d.mediaType}`);
     }
   };
   doc('oci-layout', z.object({ imageLayoutVersion: z.string() }), 'oci-layout');
-  walk(doc('index.json', indexSchema, 'index.json'), 0);
+  const index = doc('index.json', indexSchema, 'index.json');
+  plan.refs = index.manifests.flatMap((d) => d.annotations?.['org.opencontainers.image.ref.name'] ?? []);
+  walk(index, 0);
   // Docker's manifest.json (docker load) may name only blobs the OCI index accounts for.
   if (members.has('manifest.json')) {
     for (const image of doc('manifest.json', dockerManifestSchema, "Docker's manifest.json"))
