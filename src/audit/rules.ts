@@ -1,7 +1,8 @@
 /**
  * The security invariants every artifact must keep, as data: each rule reads an FsView and names
  * the files that break it. Per-profile exceptions are listed here, come from the artifact's build
- * record (never its file name), and are documented in the README, as is every rule.
+ * record (never its file name), and are documented in the README, as is every rule. One file on
+ * purpose: the table is read as a whole, beside the README's.
  */
 import { SecretScanner, type ContentMarker } from './secret-scan.js';
 import type { FileEntry, FsView } from './view.js';

@@ -1,6 +1,7 @@
 /**
  * What `boxes test` proves about a booted image, as data: each check has a name that a failure
- * reports, and reads the guest through SSH or the guest agent.
+ * reports, and reads the guest through SSH or the guest agent. One file on purpose: the checks
+ * are one table, in the order they run.
  */
 import type { Distribution, ProfileSpec } from '../artifact/profiles.js';
 import { ChildFailed, UsageError } from '../system/errors.js';
