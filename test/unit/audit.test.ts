@@ -1,6 +1,6 @@
 // `boxes audit` on small artifacts of every kind: clean ones pass; each planted problem (host key,
 // machine-id, history, setuid file, unlocked root, ...) exits 1 naming the file and the rule.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
@@ -12,12 +12,12 @@ import { auditArtifact } from '../../src/audit/audit-artifact.js';
 import { parseListings } from '../../src/audit/ext-view.js';
 import { ALLOWED_PASSWORDS, audit, RULES } from '../../src/audit/rules.js';
 import { UsageError } from '../../src/system/errors.js';
+import { boxesInProcess } from '../support/in-process.js';
 import type { FileEntry, FsView } from '../../src/audit/view.js';
 import { diskImage, multiPartitionDisk, ociArchive, PLANTED, rootTree, vagrantBox, type Plant } from '../support/artifact-fixtures.js';
 
-const cli = resolve(import.meta.dirname, '../../dist/cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'boxes-audit-test-'));
-const boxesAudit = (...paths: string[]) => spawnSync('node', [cli, 'audit', ...paths], { encoding: 'utf8', timeout: 60_000 });
+const boxesAudit = (...paths: string[]) => boxesInProcess(['audit', ...paths]);
 
 /** The build record `boxes build` would write beside the artifact, for this profile. */
 function writeRecordFor(artifact: string, profile: string) {
@@ -51,16 +51,16 @@ describe('boxes audit command', () => {
     ['container', 'history'],
     ['qcow2', 'setuid'],
     ['box', 'root-password'],
-  ] as const)('exits 1 on a %s with a planted %s, one line naming rule and file', (kind, plant) => {
-    const r = boxesAudit(KINDS[kind](rootTree(plant), `cli-${plant}`));
+  ] as const)('exits 1 on a %s with a planted %s, one line naming rule and file', async (kind, plant) => {
+    const r = await boxesAudit(KINDS[kind](rootTree(plant), `cli-${plant}`));
     expect(r.status, r.stdout + r.stderr).toBe(1);
     const { rule, path } = PLANTED[plant];
     expect(r.stdout.trim()).toMatch(new RegExp(`^[^:]+: ${rule}: ${path.replace(/\./g, '\\.')}: .+$`));
     expect(r.stderr).toMatch(/boxes: audit found 1 problem in 1 of 1 artifacts/);
   });
 
-  it('exits 0 on clean artifacts and says so', () => {
-    const r = boxesAudit(join(dir, 'Debian-13-x86_64-container-base-clean.tar'), join(dir, 'Debian-13-x86_64-cloudimg-clean.qcow2'));
+  it('exits 0 on clean artifacts and says so', async () => {
+    const r = await boxesAudit(join(dir, 'Debian-13-x86_64-container-base-clean.tar'), join(dir, 'Debian-13-x86_64-cloudimg-clean.qcow2'));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Debian-13-x86_64-container-base-clean\.tar: clean \(\d+ entries checked\)\nDebian-13-x86_64-cloudimg-clean\.qcow2: clean/);
   });
@@ -178,28 +178,28 @@ describe('audit', () => {
     ])('refuses a qcow2 with %s, reading nothing of it', async (_what, make, name, message) => {
       const d = mkdtempSync(join(tmpdir(), 'boxes-backing-'));
       make(d);
-      const r = boxesAudit(join(d, name));
+      const r = await boxesAudit(join(d, name));
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(message);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     });
   });
 
-  it('exits 2 with one line for a directory', () => {
-    const r = boxesAudit(dir);
+  it('exits 2 with one line for a directory', async () => {
+    const r = await boxesAudit(dir);
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/is not a file/);
   });
 
-  it('reports every artifact, and exits 2 on a file of unknown type before reading any', () => {
+  it('reports every artifact, and exits 2 on a file of unknown type before reading any', async () => {
     const text = join(dir, 'notes.txt');
     writeFileSync(text, 'hello');
-    const r = boxesAudit(join(dir, 'Debian-13-x86_64-container-base-clean.tar'), text);
+    const r = await boxesAudit(join(dir, 'Debian-13-x86_64-container-base-clean.tar'), text);
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe('boxes: notes.txt is of an unknown type (boxes audit reads OCI archives (.tar), qcow2 or raw disks and Vagrant boxes)');
     expect(r.stdout).toBe('');
-    expect(boxesAudit().status).toBe(2);
+    expect((await boxesAudit()).status).toBe(2);
   });
 });
 

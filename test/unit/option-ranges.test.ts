@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli.js';
+import { boxesInProcess } from '../support/in-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'boxes-ranges-'));
 const file = join(dir, 'a-file');
@@ -68,19 +68,7 @@ const CASES: [string[], RegExp, boolean][] = [
   [['executor', 'sweep', '--older-than', 'old'], /--older-than/, false],
 ];
 
-/** The program in this process (no child, no build: every case stops at its options), its output captured. */
-async function run(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    return { status: await main(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const run = boxesInProcess;
 
 beforeAll(() => {
   vi.stubEnv('CI', 'true');
