@@ -3,7 +3,7 @@
 // build, test, reproduce, sign, publish, cleanup in that order, each with exactly the expected jobs;
 // sign and publish run only for tags and schedules, cleanup only for schedules; every
 // needs:parallel:matrix selector names a build that exists (and a wrong one is caught); and the lint
-// job (npm ci, shellcheck, tsc, the unit tests) passes through gitlab-ci-local's shell executor,
+// job (npm ci, shellcheck, npm run lint, the unit tests) passes through gitlab-ci-local's shell executor,
 // while a lint job that fails is reported as failed. The shell executor runs jobs in the project
 // directory itself, so everything happens in a throwaway git repository holding the checkout's
 // files (tracked ones and new ones git does not ignore): nothing is written into the checkout.
@@ -126,7 +126,7 @@ describe('the release pipeline under gitlab-ci-local', () => {
   });
 
   it(
-    'runs the lint job through the shell executor: npm ci, shellcheck, tsc and the unit tests pass',
+    'runs the lint job through the shell executor: npm ci, shellcheck, npm run lint and the unit tests pass',
     () => {
       const r = gcl(['lint'], 10 * 60_000);
       expect(r.status, r.output.slice(-4000)).toBe(0);
