@@ -19,7 +19,7 @@ const SILENT = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'output/', 'mkosi.*/', 'bench/', '**/*.mjs', '.dependency-cruiser.cjs'] },
+  { ignores: ['dist/', 'node_modules/', 'output/', 'mkosi.*/', 'bench/', '.gitlab-ci-local/', '**/*.mjs', '**/.dependency-cruiser.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
