@@ -121,13 +121,15 @@ export class ExtFilesystem {
     const byInode = new Map<number, ExtEntry[]>();
     for (const e of entries) if (e.type === 'file') byInode.set(e.inode, [...(byInode.get(e.inode) ?? []), e]);
     const files = [...byInode.values()].map((names) => names[0]!);
+    // Inodes with a name the rules read: only their bytes are kept, the rest only scanned.
+    const kept = new Set([...byInode].filter(([, names]) => names.some((e) => wantsContent(e.path, e.size))).map(([inode]) => inode));
     let scanner = new SecretScanner();
     let chunks: Buffer[] = [];
     const frames = new CatFrames(
       files,
       (i, chunk) => {
         scanner.push(chunk);
-        if (byInode.get(files[i]!.inode)!.some((e) => wantsContent(e.path, e.size))) chunks.push(chunk);
+        if (kept.has(files[i]!.inode)) chunks.push(chunk);
       },
       (i) => {
         for (const e of byInode.get(files[i]!.inode)!) {
