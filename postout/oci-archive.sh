@@ -10,16 +10,12 @@ tree=$out/$(cfg .Output)
 epoch=$(cfg '.SourceDateEpoch // empty')
 version=$(cfg '.ImageVersion // empty')
 : "${epoch:?SourceDateEpoch= must be set}" "${version:?ImageVersion= must be set}"
-variant=base
-for p in $(cfg '.Profiles[]'); do
-    case $p in base | base-devel | multilib-devel) variant=$p ;; esac
-done
-# shellcheck disable=SC1091 # the image's own os-release
-release=$(. "$tree/usr/lib/os-release" && echo "${VERSION_ID:-}")
-prefix=${BOXES_NAME_PREFIX:?}
-[ "$(cfg .Distribution)" = arch ] || prefix=$prefix-${release:-$(cfg .Release)}
-name=${BOXES_IMAGE_NAME:?}
-artifact=$prefix-x86_64-container-$variant-$version.tar
+# Names come from boxes' description of the artifact (src/artifact/artifact.ts).
+plain='is set by boxes build; with plain mkosi use the command boxes build --dry-run prints'
+artifact=${BOXES_ARTIFACT:?$plain}
+name=${BOXES_IMAGE_NAME:?$plain}
+variant=${BOXES_IMAGE_VARIANT:?$plain}
+read -r -a tags <<<"${BOXES_IMAGE_TAGS:?$plain}"
 created=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)
 
 work=$(mktemp -d "$out/.oci.XXXXXX")
@@ -56,11 +52,11 @@ if [ "$(cfg .Distribution)" = arch ]; then path=/usr/local/sbin:/usr/local/bin:/
 else path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; fi
 
 jq -n -S -c --arg created "$created" --arg diff "sha256:$diff_id" --arg path "PATH=$path" \
-    --arg title "${BOXES_TITLE:-$name} container ($variant)" --arg version "$version" \
+    --arg arch "${BOXES_OCI_ARCHITECTURE:?$plain}" --arg title "${BOXES_TITLE:-$name} container ($variant)" --arg version "$version" \
     --arg revision "${BOXES_REVISION:-unknown}" --arg source "${BOXES_SOURCE:-}" \
     --arg licenses "${BOXES_LICENSES:-}" --arg url "${BOXES_URL:-}" \
     --arg doc "${BOXES_DOCUMENTATION:-}" '{
-  architecture: "amd64", os: "linux", created: $created,
+  architecture: $arch, os: "linux", created: $created,
   config: {
     Env: [$path, "LANG=C.UTF-8"], Cmd: ["/usr/bin/bash"],
     Labels: {
@@ -84,17 +80,16 @@ jq -n -S -c --arg c "sha256:$config" --argjson cs "$config_size" --arg l "sha256
 read -r manifest manifest_size < <(blob "$work/manifest")
 
 jq -n -S -c --arg m "sha256:$manifest" --argjson ms "$manifest_size" --arg name "$name" \
-    --arg short "$variant" --arg long "$variant-$version" '
+    --args '
   def desc($ref): { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $m, size: $ms,
     annotations: { "org.opencontainers.image.ref.name": $ref,
                    "io.containerd.image.name": ("docker.io/library/" + $name + ":" + $ref) } };
   { schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
-    manifests: [desc($short), desc($long)] }' >"$work/index.json"
+    manifests: [$ARGS.positional[] | desc(.)] }' "${tags[@]}" >"$work/index.json"
 # docker load reads manifest.json; podman and skopeo read index.json.
 jq -n -c --arg c "blobs/sha256/$config" --arg l "blobs/sha256/$layer" --arg name "$name" \
-    --arg short "$variant" --arg long "$variant-$version" \
-    '[{ Config: $c, RepoTags: [($name + ":" + $short), ($name + ":" + $long)], Layers: [$l] }]' \
-    >"$work/manifest.json"
+    --args '[{ Config: $c, RepoTags: [$ARGS.positional[] | $name + ":" + .], Layers: [$l] }]' \
+    "${tags[@]}" >"$work/manifest.json"
 echo '{"imageLayoutVersion":"1.0.0"}' >"$work/oci-layout"
 
 find "$work" -exec touch -h -d "@$epoch" {} +

@@ -7,15 +7,7 @@ set -euo pipefail
 
 out=${OUTPUTDIR:?}
 raw=$out/$(cfg .Output).raw
-kind=
-for p in $(cfg '.Profiles[]'); do
-    case $p in
-        basic | libvirt-executor) kind=$p ;;
-        cloud-init) kind=cloudimg ;;
-    esac
-done
-: "${kind:?no VM profile among $(cfg '.Profiles | join(",")')}"
-artifact=$(artifact_prefix)-$kind-$(image_version).qcow2
+artifact=$(artifact_name)
 
 sort_esp "$raw"
 # In-order, single-writer conversion: the compressed clusters land in the same places every time.

@@ -5,7 +5,7 @@ set -euo pipefail
 # shellcheck source=postout/lib/common.sh
 . "${SRCDIR:?}/postout/lib/common.sh"
 
-begin_box libvirt
+begin_box
 
 # Uncompressed: vagrant-libvirt uploads box.img as the base volume of every machine; the box's
 # gzip layer does the compressing.

@@ -8,7 +8,7 @@ set -euo pipefail
 # shellcheck source=postout/lib/vmdk.sh
 . "$SRCDIR/postout/lib/vmdk.sh"
 
-begin_box virtualbox
+begin_box
 
 case $(cfg .Distribution) in
     arch) ostype=ArchLinux_64 osid=100 name=archlinux ;;

@@ -1,30 +1,15 @@
 # shellcheck shell=bash
-# Sourced by the post-output hooks: mkosi's resolved config, artifact names, seed-derived
-# identifiers and deterministic box tarballs. Everything derives from $MKOSI_CONFIG.
+# Sourced by the post-output hooks: mkosi's resolved config, the artifact boxes describes, seed-derived
+# identifiers and deterministic box tarballs. Bytes derive from $MKOSI_CONFIG; names come from boxes.
 
 # shellcheck source=postout/lib/esp.sh
 . "${SRCDIR:?}/postout/lib/esp.sh"
 
 cfg() { jq -r "$1" "${MKOSI_CONFIG:?}"; }
 
-image_version() {
-    local v
-    v=$(cfg '.ImageVersion // empty')
-    echo "${v:?ImageVersion= must be set}"
-}
-
-# arch-boxes' prefix; Debian names carry the release number.
-artifact_prefix() {
-    local prefix=${BOXES_NAME_PREFIX:?} release
-    if [ "$(cfg .Distribution)" = debian ]; then
-        release=$(cfg .Release)
-        case $release in
-            bullseye) release=11 ;; bookworm) release=12 ;; trixie) release=13 ;;
-            forky) release=14 ;; duke) release=15 ;;
-        esac
-        prefix=$prefix-$release
-    fi
-    echo "$prefix-x86_64"
+# The file to write: boxes names every artifact (src/artifact/artifact.ts) and passes the name.
+artifact_name() {
+    echo "${BOXES_ARTIFACT:?is set by boxes build; with plain mkosi use the command boxes build --dry-run prints}"
 }
 
 # LABEL -> 32 hex digits from Seed= and LABEL: the same seed gives the same identifiers.
@@ -45,12 +30,12 @@ seed_uuid() {
 # BYTES -> GiB, rounded up (Vagrant's virtual_size).
 gib_rounded_up() { echo $((($1 + (1 << 30) - 1) >> 30)); }
 
-# PROVIDER: sets raw (mkosi's disk, its ESP sorted), artifact (the box's name) and work (a private
+# Sets raw (mkosi's disk, its ESP sorted), artifact (the box's name) and work (a private
 # directory for the box's files, removed on exit) for a Vagrant box hook.
 begin_box() {
     raw=${OUTPUTDIR:?}/$(cfg .Output).raw
     sort_esp "$raw"
-    artifact=$(artifact_prefix)-$1-$(image_version).box
+    artifact=$(artifact_name)
     work=$(mktemp -d "$OUTPUTDIR/.box.XXXXXX")
     trap 'rm -rf "$work"' EXIT
 }

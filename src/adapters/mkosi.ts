@@ -19,6 +19,12 @@ export const PINNED = {
 
 export const MINIMUM_MAJOR = 25;
 
+/**
+ * The umask mkosi runs under, given to its process alone: mkosi 25 copies its default initrd's files
+ * (and hooks create theirs) under the caller's umask, which would otherwise reach the image.
+ */
+export const MKOSI_UMASK = 0o022;
+
 export interface Mkosi {
   /** argv prefix that runs mkosi */
   argv: string[];

@@ -11,12 +11,12 @@ export interface ProfileSpec {
   description: string;
   /** Variants the profile offers; the first is the default. Empty: the profile has none. */
   variants: readonly Variant[];
-  /** Artifact file name pattern, for `boxes list`. */
-  artifact: string;
   /** What the artifact is: an OCI archive, a bootable disk, or a Vagrant box holding one (`boxes test` boots both). */
   kind: 'container' | 'disk' | 'box';
   /** The login `boxes test` uses; undefined where cloud-init creates it from the seed. */
   login?: Login;
+  /** Vagrant boxes: the provider they are for. */
+  provider?: 'libvirt' | 'virtualbox';
 }
 
 export interface Login {
@@ -37,14 +37,12 @@ export const PROFILES: readonly ProfileSpec[] = [
     name: 'container',
     description: 'OCI container image (podman/docker load, skopeo), archlinux-docker parity',
     variants: VARIANTS,
-    artifact: '<Prefix>-x86_64-container-<variant>-<version>.tar',
     kind: 'container',
   },
   {
     name: 'basic',
     description: 'qcow2 VM image, 40 GiB, user arch/arch (Debian: debian/debian) with passwordless sudo',
     variants: [],
-    artifact: '<Prefix>-x86_64-basic-<version>.qcow2',
     kind: 'disk',
     login: { user: { arch: 'arch', debian: 'debian' }, password: { arch: 'arch', debian: 'debian' } },
   },
@@ -52,14 +50,12 @@ export const PROFILES: readonly ProfileSpec[] = [
     name: 'cloud-init',
     description: 'qcow2 cloud image configured by cloud-init; root grows to the disk on first boot',
     variants: [],
-    artifact: '<Prefix>-x86_64-cloudimg-<version>.qcow2',
     kind: 'disk',
   },
   {
     name: 'libvirt-executor',
     description: 'qcow2 guest for a GitLab custom libvirt executor: git, git-lfs, gitlab-runner, pinned kernel',
     variants: [],
-    artifact: '<Prefix>-x86_64-libvirt-executor-<version>.qcow2',
     kind: 'disk',
     login: { user: { arch: 'root', debian: 'root' }, credentials: true },
   },
@@ -67,17 +63,17 @@ export const PROFILES: readonly ProfileSpec[] = [
     name: 'vagrant-libvirt',
     description: 'Vagrant box for vagrant-libvirt (qcow2): user vagrant/vagrant, insecure keys, passwordless sudo',
     variants: [],
-    artifact: '<Prefix>-x86_64-libvirt-<version>.box',
     kind: 'box',
     login: VAGRANT_LOGIN,
+    provider: 'libvirt',
   },
   {
     name: 'vagrant-virtualbox',
     description: 'Vagrant box for VirtualBox (OVF + streamOptimized VMDK): user vagrant/vagrant, insecure keys',
     variants: [],
-    artifact: '<Prefix>-x86_64-virtualbox-<version>.box',
     kind: 'box',
     login: VAGRANT_LOGIN,
+    provider: 'virtualbox',
   },
 ];
 
@@ -85,6 +81,9 @@ export const DEFAULT_RELEASE: Record<Distribution, string> = { arch: 'rolling', 
 
 /** Container image names, as archlinux-docker and Debian publish them. */
 export const IMAGE_NAME: Record<Distribution, string> = { arch: 'archlinux', debian: 'debian' };
+
+/** How catalogs and descriptions name each distribution. */
+export const DISTRIBUTION_TITLE: Record<Distribution, string> = { arch: 'Arch Linux', debian: 'Debian' };
 
 export function findProfile(name: string): ProfileSpec | undefined {
   return PROFILES.find((p) => p.name === name);

@@ -8,8 +8,7 @@ import { basename, join } from 'node:path';
 import { UsageError } from '../system/errors.js';
 import { sniffFormat } from '../system/file-format.js';
 import { unpackBoxDisk } from '../vagrant/box-file.js';
-import { readRecord } from '../record/read-record.js';
-import { recordName } from '../record/write-record.js';
+import { recordBeside } from '../record/beside.js';
 import { sha256File } from '../system/sha256.js';
 import { diskView } from './disk-view.js';
 import { ociViews } from './oci-view.js';
@@ -45,17 +44,8 @@ export async function detectKind(path: string): Promise<{ kind: ArtifactKind; fo
  * record that grants exceptions is believed only for the bytes it names (sha256 checked).
  */
 export async function recordedProfile(path: string): Promise<string | undefined> {
-  const file = join(path, '..', recordName(basename(path)));
-  const found = await stat(file).then(
-    (s) => s.isFile(),
-    (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return false;
-      throw error;
-    },
-  );
-  if (!found) return undefined;
-  const record = await readRecord(file);
-  if (record.artifact.name !== basename(path)) return undefined;
+  const record = await recordBeside(path);
+  if (!record) return undefined;
   if (!ALLOWED_PASSWORDS[record.image.profile]) return record.image.profile;
   return (await sha256File(path)) === record.artifact.sha256 ? record.image.profile : undefined;
 }

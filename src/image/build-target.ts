@@ -2,14 +2,14 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { artifactName } from '../artifact/naming.js';
 import type { BuildOptions, BuildTarget } from '../plan/options.js';
-import { recordName, sbomName, writeRecord } from '../record/write-record.js';
+import { writeRecord } from '../record/write-record.js';
 import { removeTree } from '../rootless/namespace.js';
 import { BuildError } from '../system/errors.js';
 import { cachePaths } from '../system/paths.js';
 import { commandLine, run } from '../system/runner.js';
 import { sha256File } from '../system/sha256.js';
+import { MKOSI_UMASK } from '../adapters/mkosi.js';
 import { deliver } from './deliver.js';
 import { installCacheDir, installCacheKey } from './install-cache.js';
 import { readResolvedConfig, summaryArgs } from './mkosi-config.js';
@@ -49,16 +49,16 @@ export async function buildTarget(
   await rm(logFile, { force: true });
   const clock = new PhaseClock();
   try {
-    await run(argv, { env: c.mkosi.env, signal, logFile, echo, what: `mkosi build of ${targetLabel(target)}`, onLine: (l) => clock.line(l) });
+    await run(argv, { env: c.mkosi.env, umask: MKOSI_UMASK, signal, logFile, echo, what: `mkosi build of ${targetLabel(target)}`, onLine: (l) => clock.line(l) });
   } finally {
     if (packages) await removeTree(packages, c.mode);
   }
   const phases = clock.finish();
-  const name = artifactName({ ...target, distribution: options.distribution, release: options.release, version: options.buildVersion });
+  const { name, files } = target.artifact;
   const built = join(staging, name);
   if (!existsSync(built)) throw new BuildError(`mkosi finished but ${name} is missing`, `the post-output hook did not write it; see ${logFile}`);
   const sha256 = await sha256File(built);
-  const digestFile = `${built}.digest`;
+  const digestFile = join(staging, files.digest);
   const digest = existsSync(digestFile) ? (await readFile(digestFile, 'utf8')).trim() : undefined;
   await writeRecord({
     staging,
@@ -71,19 +71,19 @@ export async function buildTarget(
     target,
     seed: c.seed,
   });
-  const { signature } = await deliver({ staging, outputDir, name, logFile, sign: options.sign, signal });
+  const { signature } = await deliver({ staging, outputDir, artifact: target.artifact, logFile, sign: options.sign, signal });
   return {
     profile: target.profile,
     variant: target.variant,
     path: join(outputDir, name),
     sha256,
     digest,
-    record: join(outputDir, recordName(name)),
-    sbom: join(outputDir, sbomName(name)),
+    record: join(outputDir, files.record),
+    sbom: join(outputDir, files.sbom),
     signature,
     packages: phases?.packages,
     phases: phases?.seconds,
     seconds: Math.round((Date.now() - started) / 100) / 10,
-    mkosiCommand: commandLine(argv, c.mkosi.env),
+    mkosiCommand: commandLine(argv, c.mkosi.env, MKOSI_UMASK),
   };
 }

@@ -63,12 +63,8 @@ export async function checkBuildInput(options: BuildOptions, signal?: AbortSigna
   if (!options.dryRun && options.targets.some((t) => findProfile(t.profile)?.kind !== 'container')) await diskTools();
 }
 
-/** The umask every build runs under: mkosi 25 copies its default initrd's files under the caller's. */
-export const BUILD_UMASK = 0o022;
-
 export async function build(options: BuildOptions, io: BuildIo = {}): Promise<BuildReport> {
   await checkBuildInput(options, io.signal);
-  process.umask(BUILD_UMASK);
   const treeDir = io.treeDir ?? TREE_DIR;
   const outputDir = resolve(options.outputDir);
   const logDir = join(outputDir, 'logs');

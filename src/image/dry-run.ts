@@ -1,8 +1,7 @@
 /** `boxes build --dry-run`: the mkosi command lines a build would run, and nothing built. */
 import { join } from 'node:path';
-import { findMkosi } from '../adapters/mkosi.js';
+import { findMkosi, MKOSI_UMASK } from '../adapters/mkosi.js';
 import { treeRevision } from '../adapters/git-revision.js';
-import { artifactName } from '../artifact/naming.js';
 import type { BuildOptions } from '../plan/options.js';
 import type { BuildMode } from '../rootless/build-mode.js';
 import { mkosiFor } from '../rootless/namespace.js';
@@ -26,13 +25,16 @@ export async function dryRun(options: BuildOptions, treeDir: string, outputDir: 
     toolsTree: '<tools tree>',
     buildMode: mode.kind,
     artifacts: options.targets.map((target) => {
-      const name = artifactName({ ...target, distribution: options.distribution, release: options.release, version: options.buildVersion });
       return {
         profile: target.profile,
         variant: target.variant,
-        path: join(outputDir, name),
+        path: join(outputDir, target.artifact.name),
         sha256: '',
-        mkosiCommand: commandLine([...mkosi.argv, ...mkosiBuildArgs(options, target, paths(c, '<staging>', options, { install: '<install cache>' }), revision)], mkosi.env),
+        mkosiCommand: commandLine(
+          [...mkosi.argv, ...mkosiBuildArgs(options, target, paths(c, '<staging>', options, { install: '<install cache>' }), revision)],
+          mkosi.env,
+          MKOSI_UMASK,
+        ),
       };
     }),
   };

@@ -1,4 +1,5 @@
 /** The mkosi command line for one build target: a pure function, recorded and tested as a table. */
+import { hookEnvironment } from '../artifact/artifact.js';
 import type { BuildOptions, BuildTarget } from '../plan/options.js';
 
 /** The Arch container's keyring trust anchor, relative to the tree (see scripts/keyring-anchor.sh). */
@@ -67,6 +68,8 @@ export function mkosiBuildArgs(options: BuildOptions, target: BuildTarget, paths
     `--source-date-epoch=${options.sourceDateEpoch}`,
     `--image-version=${options.buildVersion}`,
     `--environment=BOXES_REVISION=${revision}`,
+    // The hooks write what the artifact's description names; they derive no name themselves.
+    ...hookEnvironment(target.artifact).map((e) => `--environment=${e}`),
     `--tools-tree=${paths.toolsTree}`,
     `--output-directory=${paths.outputDir}`,
     `--cache-directory=${paths.cacheDir}`,

@@ -1,7 +1,7 @@
 /** The resolved mkosi configuration, read with `mkosi --json summary` (ini parsers miss mkosi's rules). */
 import { z } from 'zod';
 import { BuildError } from '../system/errors.js';
-import type { Mkosi } from '../adapters/mkosi.js';
+import { MKOSI_UMASK, type Mkosi } from '../adapters/mkosi.js';
 import { run } from '../system/runner.js';
 
 const imageSchema = z.object({
@@ -20,6 +20,7 @@ export type ResolvedImage = z.infer<typeof imageSchema> & { /** Every field, as 
 export async function readResolvedConfig(mkosi: Mkosi, args: string[], signal?: AbortSignal): Promise<ResolvedImage> {
   const { stdout } = await run([...mkosi.argv, ...args, '--json', 'summary'], {
     env: mkosi.env,
+    umask: MKOSI_UMASK,
     signal,
     what: 'mkosi summary',
   });

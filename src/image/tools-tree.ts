@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Mkosi } from '../adapters/mkosi.js';
+import { MKOSI_UMASK, type Mkosi } from '../adapters/mkosi.js';
 import { cachePaths } from '../system/paths.js';
 import { run } from '../system/runner.js';
 import type { BuildMode } from '../rootless/build-mode.js';
@@ -70,6 +70,7 @@ export async function ensureToolsTree(mkosi: Mkosi, spec: ToolsTreeSpec, options
     const sandbox = spec.distribution === 'debian' ? await writeSandboxTree(paths.sandbox, { release: spec.release, mirror: spec.mirror }) : undefined;
     await run([...mkosi.argv, ...toolsTreeArgs(spec, staging, sandbox)], {
       env: mkosi.env,
+      umask: MKOSI_UMASK,
       signal: options.signal,
       logFile: options.logFile,
       echo: options.echo,

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { DEFAULT_RELEASE, DISTRIBUTIONS, PROFILES, findProfile, type Distribution, type Variant } from '../artifact/profiles.js';
 import { UsageError } from '../system/errors.js';
 import { optionProblems } from '../system/option-problems.js';
-import { buildVersionFromEpoch, parseSnapshotDate, startOfUtcDay } from '../artifact/naming.js';
+import { DEFAULT_ARCHITECTURE, describeArtifact, type Artifact } from '../artifact/artifact.js';
+import { buildVersionFromEpoch, parseSnapshotDate, startOfUtcDay } from '../artifact/build-version.js';
 
 export interface RawBuildOptions {
   profile?: string;
@@ -31,6 +32,8 @@ export interface RawBuildOptions {
 export interface BuildTarget {
   profile: string;
   variant?: Variant;
+  /** What this target emits, described once here and passed along (hooks, record, delivery). */
+  artifact: Artifact;
 }
 
 export interface BuildOptions {
@@ -145,7 +148,7 @@ export function parseBuildOptions(input: RawBuildOptions, context: Context): Bui
   const specs = profiles.map((name) => findProfile(name)!);
   if (o.variant !== undefined && specs.every((s) => s.variants.length === 0))
     throw new UsageError(`${profiles.join(', ')} ${profiles.length > 1 ? 'have' : 'has'} no variants (drop --variant)`);
-  const targets: BuildTarget[] = specs.map((spec) => {
+  const chosen: Pick<BuildTarget, 'profile' | 'variant'>[] = specs.map((spec) => {
     const name = spec.name;
     // --variant picks the container variant; profiles without variants ignore it.
     if (o.variant !== undefined && spec.variants.length > 0) {
@@ -156,22 +159,27 @@ export function parseBuildOptions(input: RawBuildOptions, context: Context): Bui
   });
   // --all is the release matrix: every variant of a profile that has variants, unless --variant picks one.
   if (o.all && o.variant === undefined)
-    targets.splice(
+    chosen.splice(
       0,
-      targets.length,
-      ...specs.flatMap((spec): BuildTarget[] => (spec.variants.length > 0 ? spec.variants.map((variant) => ({ profile: spec.name, variant })) : [{ profile: spec.name }])),
+      chosen.length,
+      ...specs.flatMap((spec): Pick<BuildTarget, 'profile' | 'variant'>[] =>
+        spec.variants.length > 0 ? spec.variants.map((variant) => ({ profile: spec.name, variant })) : [{ profile: spec.name }],
+      ),
     );
   const snapshotDate = o.snapshot ? parseSnapshotDate(o.snapshot) : undefined;
   const sourceDateEpoch = o.sourceDateEpoch !== undefined ? Number(o.sourceDateEpoch) : snapshotDate ? snapshotDate.getTime() / 1000 : startOfUtcDay(context.now);
+  const release = o.release ?? DEFAULT_RELEASE[distribution];
+  const buildVersion = o.buildVersion ?? buildVersionFromEpoch(sourceDateEpoch);
+  const targets = chosen.map((t) => ({ ...t, artifact: describeArtifact({ ...t, distribution, release, architecture: DEFAULT_ARCHITECTURE, version: buildVersion }) }));
   return {
     targets,
     distribution,
-    release: o.release ?? DEFAULT_RELEASE[distribution],
+    release,
     mirror: o.mirror,
     snapshot: o.snapshot,
     sourceDateEpoch,
     seed: o.seed?.toLowerCase(),
-    buildVersion: o.buildVersion ?? buildVersionFromEpoch(sourceDateEpoch),
+    buildVersion,
     outputDir: o.outputDir ?? 'output',
     repositoryKeyCheck: o.repositoryKeyCheck ?? true,
     toolsTree: o.toolsTree,

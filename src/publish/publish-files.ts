@@ -6,16 +6,17 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../system/errors.js';
-import { BOX_KIND } from '../artifact/naming.js';
+import { companions } from '../artifact/artifact.js';
+import { DISTRIBUTION_TITLE, findProfile } from '../artifact/profiles.js';
 import { mergeCatalog, parseCatalog, type NewBox } from '../vagrant/catalog-merge.js';
 import type { FileTarget } from './file-targets.js';
 import type { Publishable } from './inventory.js';
-import { statementName } from '../record/statement.js';
 import { ifMissing } from '../system/expected.js';
 
-const SIDECARS = (name: string) => [`${name}.SHA256`, `${name}.sig`, `${name}.manifest.json`, `${name}.spdx.json`, statementName(name)];
-
-const TITLE: Record<string, string> = { arch: 'Arch Linux', debian: 'Debian' };
+const SIDECARS = (name: string) => {
+  const f = companions(name);
+  return [f.checksum, f.signature, f.record, f.sbom, f.statement];
+};
 
 /** arch-boxes publishes archlinux/archlinux; Debian's boxes are named after the release. */
 export function defaultBoxName(a: Publishable): string {
@@ -56,12 +57,12 @@ export async function planFiles(target: FileTarget, artifacts: Publishable[], bo
     const existing = existingText === undefined ? undefined : parseCatalog(existingText, `${target.where}/${file}`);
     const entries: NewBox[] = boxes.map((b) => ({
       version: b.record.image.buildVersion,
-      provider: BOX_KIND[b.record.image.profile]!,
+      provider: findProfile(b.record.image.profile)!.provider!,
       url: target.urlFor(b.record.image.buildVersion, b.name),
       sha256: b.sha256,
       unverified: !b.verified,
     }));
-    const distribution = TITLE[boxes[0]!.record.image.distribution] ?? boxes[0]!.record.image.distribution;
+    const distribution = DISTRIBUTION_TITLE[boxes[0]!.record.image.distribution];
     const merged = mergeCatalog(existing, name, `${distribution}, built reproducibly with mkosi and boxes`, entries);
     catalog = { file, text: `${JSON.stringify(merged, null, 2)}\n` };
   }

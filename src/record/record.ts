@@ -41,7 +41,7 @@ export function makeRecord(f: RecordFacts): BuildRecord {
     image: {
       distribution: f.options.distribution,
       release: f.options.release,
-      architecture: 'x86-64',
+      architecture: f.target.artifact.architecture,
       profile: f.target.profile,
       variant: f.target.variant ?? null,
       // A mirror's credentials are the builder's, not the record's: shown as ***.

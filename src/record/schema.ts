@@ -3,6 +3,8 @@
  * the result. The schema ships with the tool, so any record can be validated.
  */
 import { z } from 'zod';
+import { ARCHITECTURES } from '../artifact/artifact.js';
+import { VARIANTS } from '../artifact/profiles.js';
 
 const packageEntry = z.object({
   type: z.string(),
@@ -29,9 +31,9 @@ export const buildRecordSchema = z.object({
   image: z.object({
     distribution: z.enum(['arch', 'debian']),
     release: z.string(),
-    architecture: z.string(),
+    architecture: z.enum(ARCHITECTURES),
     profile: z.string(),
-    variant: z.string().nullable(),
+    variant: z.enum(VARIANTS).nullable(),
     mirror: z.string().nullable(),
     snapshot: z.string().nullable(),
     sourceDateEpoch: z.number().int().nonnegative(),

@@ -4,6 +4,7 @@
  * reproduce` write it; `boxes publish` publishes nothing whose statement is missing or names other
  * bytes ("we only publish an image if it is reproducible").
  */
+import { companions } from '../artifact/artifact.js';
 import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -16,7 +17,7 @@ import { ifMissing } from '../system/expected.js';
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
 export const PREDICATE_TYPE = 'urn:boxes:reproduced:v1';
 
-export const statementName = (artifact: string) => `${artifact}.reproduced.json`;
+export const statementName = (artifact: string) => companions(artifact).statement;
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 

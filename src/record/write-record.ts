@@ -4,6 +4,7 @@
  */
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { companions } from '../artifact/artifact.js';
 import { BuildError } from '../system/errors.js';
 import { boxesVersion } from '../system/paths.js';
 import { ociFacts } from './oci-facts.js';
@@ -13,8 +14,8 @@ import { spdxSbom } from './sbom.js';
 import { stableJson } from './stable-json.js';
 import type { BuildRecord } from './schema.js';
 
-export const recordName = (artifact: string) => `${artifact}.manifest.json`;
-export const sbomName = (artifact: string) => `${artifact}.spdx.json`;
+export const recordName = (artifact: string) => companions(artifact).record;
+export const sbomName = (artifact: string) => companions(artifact).sbom;
 
 export interface WriteRecordInput extends Omit<RecordFacts, 'toolVersion' | 'packages' | 'artifact' | 'toolsTree'> {
   staging: string;

@@ -28,6 +28,16 @@ export interface RunOptions {
   passthrough?: boolean;
   /** Takes the child's stdout as bytes as they come (a stream too large to keep); `stdout` is then empty. */
   onStdout?: (chunk: Buffer) => void;
+  /**
+   * The child's umask, whatever boxes' own is: a process-wide umask would hide the caller's from
+   * everything boxes writes itself (and `boxes verify` varies the caller's).
+   */
+  umask?: number;
+}
+
+/** argv under a shell that sets the umask and execs it: Node cannot give a child a umask of its own. */
+export function withUmask(argv: readonly string[], umask: number): string[] {
+  return ['sh', '-c', `umask ${octal(umask)} && exec "$@"`, 'sh', ...argv];
 }
 
 export interface RunResult {
@@ -37,16 +47,19 @@ export interface RunResult {
 
 const TAIL = 25;
 
+const octal = (mode: number) => mode.toString(8).padStart(4, '0');
+
 export function quote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
 }
 
-export function commandLine(argv: readonly string[], env: Record<string, string | undefined> = {}): string {
+/** The command as a shell line to re-run it: the umask it gets, its environment, its argv. */
+export function commandLine(argv: readonly string[], env: Record<string, string | undefined> = {}, umask?: number): string {
   const vars = Object.entries(env)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${quote(v!)}`);
   // Shown and logged, never the secrets inside URLs (see redact.ts); the child gets the real argv.
-  return redactSecrets([...vars, ...argv.map(quote)].join(' '));
+  return (umask === undefined ? '' : `umask ${octal(umask)} && `) + redactSecrets([...vars, ...argv.map(quote)].join(' '));
 }
 
 /** Known failure patterns in child output -> a sentence the user can act on. */
@@ -61,9 +74,10 @@ export function classifyFailure(lines: readonly string[]): string | undefined {
 }
 
 export async function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  const [file, ...args] = argv;
-  if (!file) throw new Error('run: empty command');
-  const shown = commandLine(argv, options.env);
+  const program = argv[0];
+  if (!program) throw new Error('run: empty command');
+  const [file = program, ...args] = options.umask === undefined ? argv : withUmask(argv, options.umask);
+  const shown = commandLine(argv, options.env, options.umask);
   let log: WriteStream | undefined;
   if (options.logFile) {
     log = createWriteStream(options.logFile, { flags: 'a' });
@@ -119,13 +133,17 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   const result = await child;
   for (const reader of readers) reader.flush();
   await new Promise<void>((resolve) => (log ? log.end(resolve) : resolve()));
-  const what = options.what ?? file;
+  const what = options.what ?? program;
   if (result.isCanceled || options.signal?.aborted) {
     throw new InterruptedError(`interrupted; ${what} was stopped`);
   }
   // execa reports a missing executable as a spawn failure without an exit code.
-  if (result.failed && result.exitCode === undefined && !result.signal && /ENOENT/.test(String(result.message))) {
-    throw new PrerequisiteError(`${file} is not installed`, 'run `boxes setup --check`');
+  // Under the umask shell, `exec` of a missing program is exit 127 with sh's own message.
+  const missing =
+    (result.failed && result.exitCode === undefined && !result.signal && /ENOENT/.test(String(result.message))) ||
+    (options.umask !== undefined && result.exitCode === 127 && tail.some((l) => l.startsWith('sh: ') && /not found/.test(l)));
+  if (missing) {
+    throw new PrerequisiteError(`${program} is not installed`, 'run `boxes setup --check`');
   }
   if (result.failed) {
     const how = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;

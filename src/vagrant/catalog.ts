@@ -5,7 +5,8 @@ import { UsageError } from '../system/errors.js';
 import { optionProblems } from '../system/option-problems.js';
 import { requirePath } from '../system/path-kind.js';
 import { readBox } from './box-file.js';
-import { parseBoxName } from './box-name.js';
+import { DISTRIBUTION_TITLE, findProfile } from '../artifact/profiles.js';
+import { recordBeside } from '../record/beside.js';
 import { vagrantCatalog, type CatalogBox, type VagrantCatalog } from './catalog-json.js';
 
 export interface RawCatalogOptions {
@@ -20,7 +21,7 @@ export interface CatalogOptions {
   name: string;
   baseUrl: string;
   description?: string;
-  /** For boxes whose file names do not carry the version. */
+  /** For boxes without a build record beside them. */
   version?: string;
   output?: string;
   boxes: string[];
@@ -51,33 +52,33 @@ export function parseCatalogOptions(raw: RawCatalogOptions, boxes: string[]): Ca
   return { ...r.data, boxes };
 }
 
-const TITLE: Record<string, string> = { arch: 'Arch Linux' };
-
 export async function catalog(options: CatalogOptions): Promise<VagrantCatalog> {
   if (options.output) await requirePath('--output', options.output, 'not-directory');
   const problems: string[] = [];
   const entries: CatalogBox[] = [];
-  const prefixes = new Set<string>();
+  const systems = new Set<string>();
   let title: string | undefined;
   for (const path of options.boxes) {
     const file = basename(path);
-    const named = parseBoxName(file);
+    // What the box is comes from its build record, never from its file name.
+    const record = (await recordBeside(resolve(path)))?.image;
     const box = await readBox(resolve(path));
-    const version = options.version ?? named?.version;
+    const version = options.version ?? record?.buildVersion;
     if (!version) {
-      problems.push(`cannot tell the version of ${file} (name it <Prefix>-x86_64-<provider>-<version>.box or pass --version)`);
+      problems.push(`cannot tell the version of ${file} (it has no build record beside it: pass --version)`);
       continue;
     }
-    if (named && named.provider !== box.metadata.provider) problems.push(`${file} is named for ${named.provider} but its metadata.json says ${box.metadata.provider}`);
-    if (named) {
-      prefixes.add(named.prefix);
-      title ??= TITLE[named.distribution] ?? named.prefix.replace('-', ' ');
+    const provider = record ? findProfile(record.profile)?.provider : undefined;
+    if (record && provider !== box.metadata.provider) problems.push(`${file} was built as ${record.profile} but its metadata.json says ${box.metadata.provider}`);
+    if (record) {
+      systems.add(`${DISTRIBUTION_TITLE[record.distribution]} ${record.release}`);
+      title ??= DISTRIBUTION_TITLE[record.distribution];
     }
     const twin = entries.find((e) => e.version === version && e.provider === box.metadata.provider);
     if (twin) problems.push(`${twin.file} and ${file} are both version ${version} for ${box.metadata.provider}`);
     entries.push({ file, version, provider: box.metadata.provider, sha256: box.sha256 });
   }
-  if (prefixes.size > 1) problems.push(`a catalog describes one box, but these are of ${[...prefixes].join(' and ')}`);
+  if (systems.size > 1) problems.push(`a catalog describes one box, but these are of ${[...systems].join(' and ')}`);
   if (problems.length > 0) throw new UsageError(problems.join('; '));
   const description = options.description ?? `${title ?? options.name}, built reproducibly with mkosi and boxes`;
   return vagrantCatalog({ name: options.name, description, baseUrl: options.baseUrl, boxes: entries });

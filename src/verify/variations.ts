@@ -108,7 +108,7 @@ export async function planVariations(
   if (want('umask')) {
     // Applied to boxes itself, as a rebuilder's shell would: boxes then builds under 022.
     umask = facts.umask === 0o002 ? 0o022 : 0o002;
-    applied.push({ name: 'umask', detail: `boxes started with umask ${octal(umask)} (first build: ${octal(facts.umask)}); builds run under 0022` });
+    applied.push({ name: 'umask', detail: `boxes started with umask ${octal(umask)} (first build: ${octal(facts.umask)}); mkosi is given 0022, what boxes writes keeps it` });
   }
   if (want('timezone')) {
     env.TZ = facts.env.TZ === 'Etc/GMT-14' ? 'Etc/GMT+12' : 'Etc/GMT-14';

@@ -1,23 +1,11 @@
 /** Which image `boxes test` boots: the --artifact given, or the newest of the profile in the output directory. */
-import { readdir, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
 import { PROFILES, type Distribution, type ProfileSpec } from '../artifact/profiles.js';
 import { UsageError } from '../system/errors.js';
-import { DISK_KIND, PREFIX_PATTERN } from '../artifact/naming.js';
 import { sniffFormat } from '../system/file-format.js';
-import { parseBoxName } from '../vagrant/box-name.js';
 import { ifMissing } from '../system/expected.js';
-
-const KINDS = Object.values(DISK_KIND).join('|');
-const DISK_NAME = new RegExp(`^${PREFIX_PATTERN}-x86_64-(${KINDS})-(.+)\\.(qcow2|raw)$`);
-
-/** Parses `<Prefix>-x86_64-<kind>-<version>.(qcow2|raw)`; undefined for other names. */
-export function parseDiskName(name: string): { distribution: Distribution; profile: string; version: string } | undefined {
-  const m = DISK_NAME.exec(name);
-  if (!m) return undefined;
-  const profile = Object.keys(DISK_KIND).find((p) => DISK_KIND[p] === m[2])!;
-  return { distribution: m[1] === 'Arch-Linux' ? 'arch' : 'debian', profile, version: m[3]! };
-}
+import { recordBeside, recordedArtifactsIn } from '../record/beside.js';
 
 /** qcow2 or a raw GPT disk, by the first sector; undefined for anything else. */
 export async function diskFormat(path: string): Promise<'qcow2' | 'raw' | undefined> {
@@ -32,11 +20,6 @@ export interface ChosenArtifact {
   distribution?: Distribution;
 }
 
-/** Parses disk image and Vagrant box names alike. */
-function parseName(name: string): { distribution: Distribution; profile: string } | undefined {
-  return parseDiskName(name) ?? parseBoxName(name);
-}
-
 export async function chooseArtifact(spec: ProfileSpec, artifact: string | undefined, outputDir: string): Promise<ChosenArtifact> {
   if (spec.kind === 'container') {
     const bootable = PROFILES.filter((p) => p.kind !== 'container')
@@ -44,20 +27,23 @@ export async function chooseArtifact(spec: ProfileSpec, artifact: string | undef
       .join(', ');
     throw new UsageError(`boxes test boots disk images and Vagrant boxes; ${spec.name} is neither`, `use one of: ${bootable}`);
   }
-  const suffix = spec.kind === 'box' ? '.box' : '.qcow2';
   let path: string;
   if (artifact) {
     path = resolve(artifact);
     const s = await stat(path).catch(ifMissing(undefined));
     if (!s?.isFile()) throw new UsageError(`${artifact} does not exist or is not a file`, 'pass the path of a built image');
   } else {
+    // The newest build of the profile, by the records in the directory.
     const dir = resolve(outputDir);
-    const names = await readdir(dir).catch(ifMissing([] as string[]));
-    const mine = names.filter((n) => parseName(n)?.profile === spec.name && n.endsWith(suffix)).sort();
+    const mine = (await recordedArtifactsIn(dir))
+      .filter((a) => a.record.image.profile === spec.name)
+      .sort((a, b) => a.record.image.sourceDateEpoch - b.record.image.sourceDateEpoch || a.record.image.buildVersion.localeCompare(b.record.image.buildVersion));
     if (mine.length === 0) throw new UsageError(`no ${spec.name} image in ${dir}`, `build one with \`boxes build --profile ${spec.name}\` or pass --artifact`);
-    path = join(dir, mine.at(-1)!);
+    path = mine.at(-1)!.path;
   }
-  const parsed = parseName(basename(path));
+  // Without a record beside it, the image is what --profile and --distribution say.
+  const record = await recordBeside(path);
+  const parsed = record?.image;
   if (parsed && parsed.profile !== spec.name)
     throw new UsageError(`${basename(path)} is a ${parsed.profile} image, not ${spec.name}`, `run \`boxes test --profile ${parsed.profile}\``);
   if (spec.kind === 'box') {

@@ -11,6 +11,7 @@ import { boxesRaw, build, buildRootless, cache, projectCopy, root, sh, VERSION, 
 import { explainDifference } from '../../src/verify/differences.js';
 import { openDisk } from '../support/disk-files.js';
 import { installCacheKey } from '../../src/image/install-cache.js';
+import { optionsFor, recordOf } from '../support/records.js';
 
 const work = workDir();
 const debian = ['--distribution', 'debian'];
@@ -177,7 +178,10 @@ describe('boxes test refuses bad input with exit 2', () => {
     [['--profile', 'basic', '--firmware', 'coreboot'], /--firmware: must be bios or uefi/],
   ])('%j', (args, message) => {
     writeFileSync(join(work, 'notes.txt'), 'hello');
-    writeFileSync(join(work, 'Debian-13-x86_64-cloudimg-1.qcow2'), 'x');
+    // A cloud-init image, as its build record beside it says.
+    const options = optionsFor('cloud-init', { buildVersion: '1' });
+    writeFileSync(join(work, options.targets[0]!.artifact.name), 'x');
+    writeFileSync(join(work, options.targets[0]!.artifact.files.record), JSON.stringify(recordOf(options, { name: options.targets[0]!.artifact.name, sha256: '0'.repeat(64) })));
     const fixed = args.map((a) => (a.includes('.') ? join(work, a) : a));
     const r = boxesRaw(['test', ...fixed, '--output-dir', work]);
     expect(r.status).toBe(2);

@@ -2,9 +2,9 @@
 // A stand-in for mkosi in unit tests: records its argv, answers --version and summary, and for
 // `build` writes the artifact the real post-output hook would. FAKE_MKOSI_MODE picks behaviours.
 import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statfsSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statfsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as tar from 'tar';
 
 const argv = process.argv.slice(2);
@@ -66,6 +66,8 @@ function environment() {
   const workspace = flag('--workspace-directory');
   const facts = {
     umask: process.umask().toString(8).padStart(4, '0'),
+    // A directory boxes made under its own umask: a build that copied its mode would leak that umask.
+    outputDirMode: (statSync(dirname(flag('--output-directory'))).mode & 0o777).toString(8),
     TZ: process.env.TZ ?? 'unset',
     LANG: process.env.LANG ?? 'unset',
     LC_ALL: process.env.LC_ALL ?? 'unset',

@@ -55,7 +55,7 @@ describe('a live archive in the install cache key', () => {
   it('without a readable state, mkosi builds without its install cache', () => {
     const options = parseBuildOptions({ profile: 'basic', distribution: 'debian', sourceDateEpoch: '1763856000' }, { now: new Date() });
     const paths = { treeDir: '/t', outputDir: '/o', cacheDir: '/c', packageCacheDir: '/p', workspaceDir: '/w', toolsTree: '/tools' };
-    expect(mkosiBuildArgs(options, { profile: 'basic' }, paths, 'abc')).toContain('--incremental=yes');
-    expect(mkosiBuildArgs(options, { profile: 'basic' }, { ...paths, incremental: false }, 'abc')).not.toContain('--incremental=yes');
+    expect(mkosiBuildArgs(options, options.targets[0]!, paths, 'abc')).toContain('--incremental=yes');
+    expect(mkosiBuildArgs(options, options.targets[0]!, { ...paths, incremental: false }, 'abc')).not.toContain('--incremental=yes');
   });
 });

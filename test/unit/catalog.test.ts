@@ -7,15 +7,30 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tar from 'tar';
 import { describe, expect, it } from 'vitest';
-import { parseBoxName } from '../../src/vagrant/box-name.js';
+import { companions } from '../../src/artifact/artifact.js';
+import { optionsFor, recordOf } from '../support/records.js';
 import { boxUrl, compareVersions, vagrantCatalog } from '../../src/vagrant/catalog-json.js';
 import { keyCandidates } from '../../src/vagrant/insecure-key.js';
 
 const cli = resolve(import.meta.dirname, '../../dist/cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'boxes-catalog-'));
 
-/** A small but real box: a gzipped tar with metadata.json (or without, when metadata is null). */
-function box(name: string, metadata: object | null): string {
+interface Build {
+  profile: string;
+  distribution: string;
+  version: string;
+  /** Another file name than the build gives. */
+  as?: string;
+}
+
+/**
+ * A small but real box: a gzipped tar with metadata.json (or without, when metadata is null). A
+ * build's box gets its name and its build record beside it, as boxes build leaves them; a name alone
+ * makes a box without a record.
+ */
+function box(build: Build | string, metadata: object | null): string {
+  const options = typeof build === 'string' ? undefined : optionsFor(build.profile, { distribution: build.distribution, buildVersion: build.version });
+  const name = typeof build === 'string' ? build : (build.as ?? options!.targets[0]!.artifact.name);
   const src = mkdtempSync(join(dir, 'src-'));
   const files = ['Vagrantfile'];
   writeFileSync(join(src, 'Vagrantfile'), 'Vagrant.configure("2") do |config|\nend\n');
@@ -25,23 +40,28 @@ function box(name: string, metadata: object | null): string {
   }
   const path = join(dir, name);
   tar.c({ gzip: true, file: path, cwd: src, sync: true }, files);
+  if (options) writeFileSync(join(dir, companions(name).record), JSON.stringify(recordOf(options, { name, sha256: sha(path) })));
   return path;
 }
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const boxes = (args: string[]) => spawnSync('node', [cli, 'catalog', ...args], { encoding: 'utf8', timeout: 30_000 });
 
-const libvirt1 = box('Arch-Linux-x86_64-libvirt-20251101.0.box', { provider: 'libvirt', format: 'qcow2', virtual_size: 40 });
-const vbox1 = box('Arch-Linux-x86_64-virtualbox-20251101.0.box', { provider: 'virtualbox' });
-const libvirt2 = box('Arch-Linux-x86_64-libvirt-20251123.0.box', { provider: 'libvirt', format: 'qcow2', virtual_size: 40 });
-const debian = box('Debian-13-x86_64-libvirt-20251123.0.box', { provider: 'libvirt' });
-const noMeta = box('Arch-Linux-x86_64-libvirt-20251124.0.box', null);
-const lying = box('Arch-Linux-x86_64-virtualbox-20251125.0.box', { provider: 'libvirt' });
+const arch = (profile: string, version: string, as?: string): Build => ({ profile, distribution: 'arch', version, as });
+const libvirt1 = box(arch('vagrant-libvirt', '20251101.0'), { provider: 'libvirt', format: 'qcow2', virtual_size: 40 });
+const vbox1 = box(arch('vagrant-virtualbox', '20251101.0'), { provider: 'virtualbox' });
+const libvirt2 = box(arch('vagrant-libvirt', '20251123.0'), { provider: 'libvirt', format: 'qcow2', virtual_size: 40 });
+const debian = box({ profile: 'vagrant-libvirt', distribution: 'debian', version: '20251123.0' }, { provider: 'libvirt' });
+const noMeta = box(arch('vagrant-libvirt', '20251124.0'), null);
+const lying = box(arch('vagrant-virtualbox', '20251125.0'), { provider: 'libvirt' });
 const unnamed = box('my.box', { provider: 'libvirt' });
+// Its name says 1999, another provider and Debian; its record says what it is.
+const renamed = box(arch('vagrant-libvirt', '20251126.0', 'Debian-13-x86_64-virtualbox-1999.box'), { provider: 'libvirt' });
 const text = join(dir, 'notes.box');
 writeFileSync(text, 'not a box at all');
 mkdirSync(join(dir, 'copy'));
 const twin = join(dir, 'copy', 'Arch-Linux-x86_64-libvirt-20251123.0.box');
 writeFileSync(twin, readFileSync(libvirt2));
+writeFileSync(`${twin}.manifest.json`, readFileSync(`${libvirt2}.manifest.json`));
 
 const BASE = ['--name', 'archlinux/archlinux', '--base-url', 'https://example.org/boxes/'];
 
@@ -91,6 +111,17 @@ describe('boxes catalog', () => {
     });
   });
 
+  it('takes version and distribution from the build record, never from the file name', () => {
+    const r = boxes([...BASE, renamed, libvirt2]);
+    expect(r.status, r.stderr).toBe(0);
+    const c = JSON.parse(r.stdout);
+    expect(c.description).toBe('Arch Linux, built reproducibly with mkosi and boxes');
+    expect(c.versions.map((v: { version: string; providers: { name: string }[] }) => [v.version, v.providers.map((p) => p.name)])).toEqual([
+      ['20251123.0', ['libvirt']],
+      ['20251126.0', ['libvirt']],
+    ]);
+  });
+
   it('writes the catalog to --output, and takes --version and --description for boxes named otherwise', () => {
     const out = join(dir, 'catalog.json');
     const r = boxes(['--name', 'me/box', '--base-url', 'file:///srv/boxes', '--version', '1.2.3', '--description', 'mine', '--output', out, unnamed]);
@@ -109,9 +140,9 @@ describe('boxes catalog', () => {
     ['a bad box name', ['--name', 'a b', '--base-url', 'https://x.org', libvirt1], /--name: 'a b' must look like org\/name/],
     ['a file that is not a box', [...BASE, text], /notes\.box is not a Vagrant box: not a gzipped tar/],
     ['a box without metadata.json', [...BASE, noMeta], /is not a Vagrant box: it has no metadata\.json/],
-    ['a box whose name and metadata disagree', [...BASE, lying], /is named for virtualbox but its metadata\.json says libvirt/],
-    ['a box without a version', [...BASE, unnamed], /cannot tell the version of my\.box/],
-    ['two distributions', [...BASE, libvirt2, debian], /a catalog describes one box, but these are of Arch-Linux and Debian-13/],
+    ['a box whose record and metadata disagree', [...BASE, lying], /was built as vagrant-virtualbox but its metadata\.json says libvirt/],
+    ['a box without a version', [...BASE, unnamed], /cannot tell the version of my\.box \(it has no build record beside it: pass --version\)/],
+    ['two distributions', [...BASE, libvirt2, debian], /a catalog describes one box, but these are of Arch Linux rolling and Debian trixie/],
     ['two boxes of one version and provider', [...BASE, libvirt2, twin], /are both version 20251123\.0 for libvirt/],
     ['a missing file', [...BASE, join(dir, 'gone.box')], /cannot read .*gone\.box/],
   ])('refuses %s with exit 2 and one line', (_what, args, message) => {
@@ -148,18 +179,6 @@ describe('catalog parts', () => {
       ['1', ['libvirt']],
       ['2', ['libvirt', 'virtualbox']],
     ]);
-  });
-
-  it('parses box names', () => {
-    expect(parseBoxName('Debian-13-x86_64-virtualbox-20251123.0.box')).toEqual({
-      prefix: 'Debian-13',
-      distribution: 'debian',
-      profile: 'vagrant-virtualbox',
-      provider: 'virtualbox',
-      version: '20251123.0',
-    });
-    expect(parseBoxName('Arch-Linux-x86_64-libvirt-20251123.0.box')).toMatchObject({ distribution: 'arch', profile: 'vagrant-libvirt' });
-    expect(parseBoxName('Arch-Linux-x86_64-basic-20251123.0.qcow2')).toBeUndefined();
   });
 
   it("looks for Vagrant's insecure key where Vagrant keeps it", () => {

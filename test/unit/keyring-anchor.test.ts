@@ -15,13 +15,15 @@ const arch = (extra: Record<string, string> = {}) =>
 
 describe('--keyring-anchor', () => {
   it("mounts the anchor over the tree's own, the tree itself staying the first build source", () => {
-    const args = mkosiBuildArgs(arch({ keyringAnchor: '/srv/anchor' }), { profile: 'container', variant: 'base' }, paths, 'abc');
+    const options = arch({ keyringAnchor: '/srv/anchor' });
+    const args = mkosiBuildArgs(options, options.targets[0]!, paths, 'abc');
     expect(args).toContain(`--build-sources=/t,/srv/anchor:${KEYRING_ANCHOR_DIR}`);
     expect(KEYRING_ANCHOR_DIR).toBe('mkosi.profiles/container/keyring-anchor');
   });
 
   it('leaves mkosi its default build sources without one', () => {
-    const args = mkosiBuildArgs(arch(), { profile: 'container', variant: 'base' }, paths, 'abc');
+    const options = arch();
+    const args = mkosiBuildArgs(options, options.targets[0]!, paths, 'abc');
     expect(args.some((a) => a.startsWith('--build-sources'))).toBe(false);
   });
 

@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { distributionFromOsRelease } from '../../src/artifact/host-distribution.js';
-import { artifactName, buildVersionFromEpoch, parseSnapshotDate, startOfUtcDay } from '../../src/artifact/naming.js';
+import { companions, describeArtifact, hookEnvironment, type ArtifactIdentity } from '../../src/artifact/artifact.js';
+import { buildVersionFromEpoch, parseSnapshotDate, startOfUtcDay } from '../../src/artifact/build-version.js';
+import { formatListing } from '../../src/artifact/listing.js';
 import { chooseRenderer } from '../../src/image/renderer.js';
 import { aptSources } from '../../src/image/sources.js';
 import { classifyFailure, commandLine, run } from '../../src/system/runner.js';
+import { ChildFailed, PrerequisiteError } from '../../src/system/errors.js';
+
+const artifactName = (input: Omit<ArtifactIdentity, 'architecture'>) => describeArtifact({ architecture: 'x86-64', ...input }).name;
 
 describe('naming', () => {
   it.each([
@@ -25,6 +30,47 @@ describe('naming', () => {
     ['vagrant-virtualbox', 'debian', 'Debian-13-x86_64-virtualbox-20251123.0.box'],
   ] as const)('VM profile %s (%s) -> %s', (profile, distribution, name) => {
     expect(artifactName({ profile, distribution, release: distribution === 'arch' ? 'rolling' : 'trixie', version: '20251123.0' })).toBe(name);
+  });
+
+  it('describes every file an artifact emits, and what its hooks are told', () => {
+    const container = describeArtifact({ distribution: 'debian', release: 'trixie', architecture: 'x86-64', profile: 'container', variant: 'base-devel', version: '1.0' });
+    expect(container).toMatchObject({
+      kind: 'container',
+      name: 'Debian-13-x86_64-container-base-devel-1.0.tar',
+      image: { name: 'debian', tags: ['base-devel', 'base-devel-1.0'] },
+    });
+    expect(container.files).toEqual(companions(container.name));
+    expect(container.files).toEqual({
+      checksum: `${container.name}.SHA256`,
+      record: `${container.name}.manifest.json`,
+      sbom: `${container.name}.spdx.json`,
+      signature: `${container.name}.sig`,
+      digest: `${container.name}.digest`,
+      statement: `${container.name}.reproduced.json`,
+    });
+    expect(hookEnvironment(container)).toEqual([
+      'BOXES_ARTIFACT=Debian-13-x86_64-container-base-devel-1.0.tar',
+      'BOXES_IMAGE_NAME=debian',
+      'BOXES_IMAGE_TAGS=base-devel base-devel-1.0',
+      'BOXES_IMAGE_VARIANT=base-devel',
+      'BOXES_OCI_ARCHITECTURE=amd64',
+    ]);
+    const box = describeArtifact({ distribution: 'arch', release: 'rolling', architecture: 'x86-64', profile: 'vagrant-virtualbox', version: '1.0' });
+    expect(box).toMatchObject({ kind: 'box', variant: undefined, name: 'Arch-Linux-x86_64-virtualbox-1.0.box' });
+    expect(box.image).toBeUndefined();
+    expect(hookEnvironment(box)).toEqual(['BOXES_ARTIFACT=Arch-Linux-x86_64-virtualbox-1.0.box']);
+  });
+
+  it('refuses an identity it cannot name', () => {
+    expect(() => describeArtifact({ distribution: 'debian', release: 'trixie', architecture: 'x86-64', profile: 'iso9660', version: '1' })).toThrow(/unknown profile/);
+    expect(() => describeArtifact({ distribution: 'debian', release: 'trixie', architecture: 'sparc' as 'x86-64', profile: 'basic', version: '1' })).toThrow();
+  });
+
+  it('lists each profile with the pattern its names follow, from the same code', () => {
+    const listing = formatListing();
+    expect(listing).toContain('produces: <Prefix>-<arch>-container-<variant>-<version>.tar');
+    expect(listing).toContain('produces: <Prefix>-<arch>-cloudimg-<version>.qcow2');
+    expect(listing).toContain('produces: <Prefix>-<arch>-libvirt-<version>.box');
   });
 
   it('derives versions and days in UTC', () => {
@@ -92,5 +138,20 @@ describe('runner lines', () => {
     const script = 'printf "‣  Copying ca"; sleep 0.3; printf "ched trees\\nnext"; sleep 0.3; printf "err line\\n" >&2; sleep 0.3; printf " line"';
     await run(['sh', '-c', script], { onLine: (l) => lines.push(l) });
     expect(lines).toEqual(['‣  Copying cached trees', 'err line', 'next line']);
+  });
+
+  it("gives a child the umask it is told, whatever boxes' own is, and says so in the command line", async () => {
+    const callers = process.umask(0o077);
+    try {
+      expect((await run(['sh', '-c', 'umask'], { umask: 0o022 })).stdout.trim()).toBe('0022');
+      expect((await run(['sh', '-c', 'umask'])).stdout.trim()).toBe('0077');
+      expect(process.umask()).toBe(0o077);
+    } finally {
+      process.umask(callers);
+    }
+    expect(commandLine(['mkosi', 'build'], { A: '1' }, 0o022)).toBe('umask 0022 && A=1 mkosi build');
+    // A program that is not there is still a missing prerequisite, not a failed run.
+    await expect(run(['boxes-no-such-program'], { umask: 0o022 })).rejects.toBeInstanceOf(PrerequisiteError);
+    await expect(run(['sh', '-c', 'exit 127'], { umask: 0o022 })).rejects.toBeInstanceOf(ChildFailed);
   });
 });

@@ -7,9 +7,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ociFacts } from '../../src/record/oci-facts.js';
+import { describeArtifact } from '../../src/artifact/artifact.js';
+import { hookEnv } from '../support/hook-env.js';
 
 const hook = resolve(import.meta.dirname, '../../postout/oci-archive.sh');
-const NAME = 'Arch-Linux-x86_64-container-base-devel-20231114.0.tar';
+const ARTIFACT = describeArtifact({ distribution: 'arch', release: 'rolling', architecture: 'x86-64', profile: 'container', variant: 'base-devel', version: '20231114.0' });
+const NAME = ARTIFACT.name;
 
 function fixture(mtime: number): string {
   const out = mkdtempSync(join(tmpdir(), 'boxes-oci-'));
@@ -36,7 +39,7 @@ function fixture(mtime: number): string {
 
 function runHook(out: string): Buffer {
   execFileSync('bash', [hook], {
-    env: { ...process.env, OUTPUTDIR: out, MKOSI_CONFIG: join(out, 'config.json'), BOXES_NAME_PREFIX: 'Arch-Linux', BOXES_IMAGE_NAME: 'archlinux', BOXES_TITLE: 'Arch Linux' },
+    env: { ...process.env, OUTPUTDIR: out, MKOSI_CONFIG: join(out, 'config.json'), BOXES_TITLE: 'Arch Linux', ...hookEnv(ARTIFACT) },
     stdio: 'pipe',
   });
   return readFileSync(join(out, NAME));

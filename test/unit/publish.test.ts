@@ -12,7 +12,6 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeSha256Sums } from '../../src/image/checksums.js';
 import { sha256File } from '../../src/system/sha256.js';
-import { artifactName } from '../../src/artifact/naming.js';
 import { parseBuildOptions } from '../../src/plan/options.js';
 import { ociFacts } from '../../src/record/oci-facts.js';
 import { makeRecord } from '../../src/record/record.js';
@@ -42,7 +41,7 @@ async function output(dir: string, fakes: Fake[]): Promise<string[]> {
   const names: string[] = [];
   for (const f of fakes) {
     const o = parseBuildOptions({ profile: f.profile, sourceDateEpoch: '1763856000', buildVersion: f.version ?? '20251123.0' }, { now: new Date(), hostDistribution: 'debian' });
-    const name = artifactName({ profile: f.profile, distribution: 'debian', release: 'trixie', version: o.buildVersion });
+    const name = o.targets[0]!.artifact.name;
     const path = join(dir, name);
     if (f.profile === 'container') ociArchive([rootTree()], path, ['base', `base-${o.buildVersion}`]);
     else writeFileSync(path, randomBytes(4096));

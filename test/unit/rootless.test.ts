@@ -134,20 +134,20 @@ describe('namespace command line', () => {
 
 describe('mkosi arguments', () => {
   const paths = { treeDir: '/t', outputDir: '/o', cacheDir: '/c/mkosi-cache', packageCacheDir: '/c/packages', workspaceDir: '/c/workspace', toolsTree: '/tools' };
-  const args = (singleUid: boolean) =>
-    mkosiBuildArgs(
-      parseBuildOptions({ profile: 'basic', distribution: 'debian', sourceDateEpoch: '1763856000', singleUid }, { now: new Date() }),
-      { profile: 'basic' },
-      paths,
-      'abc',
-    );
+  const args = (singleUid: boolean) => {
+    const options = parseBuildOptions({ profile: 'basic', distribution: 'debian', sourceDateEpoch: '1763856000', singleUid }, { now: new Date() });
+    return mkosiBuildArgs(options, options.targets[0]!, paths, 'abc');
+  };
   it('name every directory mkosi writes to, since its defaults follow the uid', () => {
     expect(args(false)).toEqual(
       expect.arrayContaining(['--output-directory=/o', '--cache-directory=/c/mkosi-cache', '--package-cache-directory=/c/packages', '--workspace-directory=/c/workspace']),
     );
   });
   it('turn chown off and ask for the home hand-over only in single-uid mode', () => {
-    expect(args(false).filter((a) => a.startsWith('--environment='))).toEqual(['--environment=BOXES_REVISION=abc']);
+    expect(args(false).filter((a) => a.startsWith('--environment='))).toEqual([
+      '--environment=BOXES_REVISION=abc',
+      '--environment=BOXES_ARTIFACT=Debian-13-x86_64-basic-20251123.0.qcow2',
+    ]);
     expect(args(true)).toEqual(expect.arrayContaining(['--environment=MKOSI_CHROOT_SUPPRESS_CHOWN=1', '--environment=BOXES_SINGLE_UID=1']));
   });
 });

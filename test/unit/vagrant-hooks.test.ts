@@ -1,5 +1,8 @@
 // postout/vagrant-*.sh on small fixture disks: equal inputs give equal boxes, the seed alone
 // decides UUIDs, MAC and VMDK CID, and each box holds what its provider reads.
+import { describeArtifact } from '../../src/artifact/artifact.js';
+import type { Distribution } from '../../src/artifact/profiles.js';
+import { hookEnv } from '../support/hook-env.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, openSync, writeSync, closeSync, truncateSync } from 'node:fs';
@@ -40,9 +43,16 @@ function fixture(opts: { seed?: string; distribution?: string; bytes?: number } 
 }
 
 function runHook(hook: string, out: string, distribution = 'debian') {
-  const prefix = distribution === 'arch' ? 'Arch-Linux' : 'Debian';
+  // The names come from the artifact's description, as boxes build passes them.
+  const artifact = describeArtifact({
+    distribution: distribution as Distribution,
+    release: distribution === 'arch' ? 'rolling' : 'trixie',
+    architecture: 'x86-64',
+    profile: hook.replace(/\.sh$/, ''),
+    version: '20251123.0',
+  });
   const r = spawnSync('bash', [join(root, 'postout', hook)], {
-    env: { ...process.env, OUTPUTDIR: out, MKOSI_CONFIG: join(out, 'config.json'), SRCDIR: root, BOXES_NAME_PREFIX: prefix },
+    env: { ...process.env, OUTPUTDIR: out, MKOSI_CONFIG: join(out, 'config.json'), SRCDIR: root, ...hookEnv(artifact) },
     encoding: 'utf8',
   });
   expect(r.status, r.stderr).toBe(0);

@@ -94,8 +94,10 @@ describe('boxes verify varies the second build', () => {
     const first = buildFacts(join(out, 'first', NAME));
     const second = buildFacts(join(out, 'second/elsewhere', NAME));
     expect(first).toMatchObject({ TZ: 'UTC', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', workspace: 'not tmpfs' });
-    // boxes was started with another umask for the second build, and builds under 0022 whatever it is.
+    // boxes was started with another umask for the second build and kept it (what it made itself
+    // shows it); mkosi alone is given 0022, whatever boxes' umask.
     expect([first.umask, second.umask]).toEqual(['0022', '0022']);
+    expect(first.outputDirMode).not.toBe(second.outputDirMode);
     expect(second).toMatchObject({ TZ: 'Etc/GMT-14', LANG: 'fr_CH.UTF-8', LC_ALL: 'fr_CH.UTF-8', hostname: 'boxes-second-build', workspace: 'tmpfs' });
     expect(second.hostname).not.toBe(first.hostname);
     // The first build filled the install cache of its key; the second, with the same key, started
@@ -118,6 +120,16 @@ describe('boxes verify varies the second build', () => {
     expect(report.artifacts[0].identical).toBe(true);
     const statement = JSON.parse(readFileSync(join(out, 'first', `${NAME}.reproduced.json`), 'utf8'));
     expect(statement.predicate.variations.map((v: string) => v.split(':')[0])).toEqual(['path', 'filesystem', 'umask', 'hostname']);
+  });
+
+  it("fails when the caller's umask leaks into an artifact, naming umask as the variation", () => {
+    const { r, report } = run(['--vary', 'umask,timezone', '--bisect'], 'outputDirMode');
+    expect(r.status, r.stderr).toBe(1);
+    expect(report.artifacts[0].identical).toBe(false);
+    expect(report.bisect).toEqual([
+      { variation: 'umask', differs: [NAME] },
+      { variation: 'timezone', differs: [] },
+    ]);
   });
 
   it('--bisect names the variation that alone makes the difference', () => {

@@ -6,11 +6,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findProfile } from '../../src/artifact/profiles.js';
 import { ChildFailed, UsageError } from '../../src/system/errors.js';
-import { artifactName } from '../../src/artifact/naming.js';
+import { companions } from '../../src/artifact/artifact.js';
+import { parseBuildOptions } from '../../src/plan/options.js';
+import { makeRecord } from '../../src/record/record.js';
 import { parseTestOptions } from '../../src/vm/test-options.js';
 import { classifyKvmProbe } from '../../src/vm/accel.js';
 import { interfaceNames } from '../../src/vm/agent.js';
-import { chooseArtifact, diskFormat, parseDiskName } from '../../src/vm/artifact.js';
+import { chooseArtifact, diskFormat } from '../../src/vm/artifact.js';
 import { CHECKS, CheckFailed, identityProblems, type Facts, type Guest } from '../../src/vm/checks.js';
 import { findOvmf } from '../../src/vm/firmware.js';
 import { qemuArgs, type QemuSpec } from '../../src/vm/qemu-args.js';
@@ -203,25 +205,42 @@ describe('checks', () => {
 });
 
 describe('which artifact boxes test boots', () => {
-  it('parses every disk profile name back', () => {
-    for (const profile of ['basic', 'cloud-init', 'libvirt-executor'])
-      for (const distribution of ['arch', 'debian'] as const) {
-        const name = artifactName({ profile, distribution, release: 'trixie', version: '20251123.0' });
-        expect(parseDiskName(name)).toEqual({ profile, distribution, version: '20251123.0' });
-      }
-    expect(parseDiskName('Debian-13-x86_64-container-base-1.tar')).toBeUndefined();
-  });
+  const QCOW2 = Buffer.concat([Buffer.from([0x51, 0x46, 0x49, 0xfb]), Buffer.alloc(1020)]);
+  const GZIP = Buffer.from([0x1f, 0x8b, 8, 0]);
+  /** An artifact as boxes build leaves it: the file, and its build record beside it (what readers go by). */
+  const built = (dir: string, profile: string, version: string, bytes: Buffer, as?: string) => {
+    const options = parseBuildOptions({ profile, distribution: 'debian', sourceDateEpoch: '1763856000', buildVersion: version }, { now: new Date() });
+    const target = options.targets[0]!;
+    const name = as ?? target.artifact.name;
+    writeFileSync(join(dir, name), bytes);
+    const record = makeRecord({
+      toolVersion: '0.1.0',
+      revision: 'abc',
+      mkosiVersion: '25.3',
+      toolsTree: { distribution: 'debian', release: 'trixie', packages: [] },
+      options,
+      target,
+      seed: '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7',
+      packages: [],
+      artifact: { name, sha256: '0'.repeat(64), size: bytes.length },
+    });
+    writeFileSync(join(dir, companions(name).record), JSON.stringify(record));
+    return join(dir, name);
+  };
 
   const dir = mkdtempSync(join(tmpdir(), 'boxes-artifact-'));
-  const qcow2 = join(dir, 'Debian-13-x86_64-basic-20251123.0.qcow2');
-  writeFileSync(qcow2, Buffer.concat([Buffer.from([0x51, 0x46, 0x49, 0xfb]), Buffer.alloc(1020)]));
+  const qcow2 = built(dir, 'basic', '20251123.0', QCOW2);
   const raw = join(dir, 'disk.raw');
   const gpt = Buffer.alloc(1024);
   gpt.write('EFI PART', 512, 'latin1');
   writeFileSync(raw, gpt);
-  const text = join(dir, 'Debian-13-x86_64-cloudimg-1.qcow2');
-  writeFileSync(text, 'not a disk');
-  writeFileSync(join(dir, 'Debian-13-x86_64-virtualbox-1.box'), 'not a box');
+  const text = built(dir, 'cloud-init', '1', Buffer.from('not a disk'));
+  built(dir, 'vagrant-virtualbox', '1', Buffer.from('not a box'));
+  // Named like a basic image, recorded as a cloud-init one: the record decides.
+  built(dir, 'cloud-init', '2', QCOW2, 'Debian-13-x86_64-basic-2.qcow2');
+  // Named like a cloud-init image, without a record: it is what --profile says.
+  const unrecorded = join(dir, 'Debian-13-x86_64-cloudimg-3.qcow2');
+  writeFileSync(unrecorded, QCOW2);
 
   it('recognises qcow2 and raw GPT disks by their bytes', async () => {
     expect(await diskFormat(qcow2)).toBe('qcow2');
@@ -229,9 +248,8 @@ describe('which artifact boxes test boots', () => {
     expect(await diskFormat(text)).toBeUndefined();
   });
 
-  it('finds the newest box of a Vagrant profile, not the disk images', async () => {
-    const gz = Buffer.from([0x1f, 0x8b, 8, 0]);
-    for (const v of ['20251101.0', '20251123.0']) writeFileSync(join(dir, `Debian-13-x86_64-libvirt-${v}.box`), gz);
+  it('finds the newest box of a Vagrant profile by the records, not the disk images', async () => {
+    for (const v of ['20251101.0', '20251123.0']) built(dir, 'vagrant-libvirt', v, GZIP);
     expect(await chooseArtifact(findProfile('vagrant-libvirt')!, undefined, dir)).toEqual({
       path: join(dir, 'Debian-13-x86_64-libvirt-20251123.0.box'),
       format: 'box',
@@ -239,9 +257,14 @@ describe('which artifact boxes test boots', () => {
     });
   });
 
-  it('finds the newest image of the profile in the output directory', async () => {
-    writeFileSync(join(dir, 'Debian-13-x86_64-basic-20251101.0.qcow2'), Buffer.from([0x51, 0x46, 0x49, 0xfb]));
+  it('finds the newest image of the profile in the output directory; a file without a record is not a candidate', async () => {
+    built(dir, 'basic', '20251101.0', QCOW2);
+    writeFileSync(join(dir, 'Debian-13-x86_64-basic-20991231.0.qcow2'), QCOW2);
     expect((await chooseArtifact(findProfile('basic')!, undefined, dir)).path).toBe(qcow2);
+  });
+
+  it('takes an image without a record as the profile given, whatever its name says', async () => {
+    expect(await chooseArtifact(findProfile('basic')!, unrecorded, dir)).toEqual({ path: unrecorded, format: 'qcow2', distribution: undefined });
   });
 
   it.each([
@@ -250,6 +273,7 @@ describe('which artifact boxes test boots', () => {
     ['vagrant-virtualbox', 'Debian-13-x86_64-virtualbox-1.box', /is not a Vagrant box \(not a gzipped tar\)/],
     ['vagrant-virtualbox', undefined, /virtualbox-1.box is not a Vagrant box/],
     ['basic', 'Debian-13-x86_64-cloudimg-1.qcow2', /is a cloud-init image, not basic/],
+    ['basic', 'Debian-13-x86_64-basic-2.qcow2', /is a cloud-init image, not basic/],
     ['cloud-init', 'Debian-13-x86_64-cloudimg-1.qcow2', /is not a qcow2 or raw disk image/],
     ['basic', 'missing.qcow2', /does not exist/],
     ['libvirt-executor', undefined, /no libvirt-executor image in/],
