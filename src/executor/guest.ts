@@ -1,8 +1,7 @@
 /** Reaching a job's VM: SSH as root with the job's key, on the forwarded port or the lease address. */
 import { BuildError } from '../system/errors.js';
-import { run } from '../system/runner.js';
-import { serialTail } from '../vm/boot.js';
-import { sshArgs, type SshLogin } from '../vm/ssh.js';
+import { guestCommand, waitForGuest } from '../vm/guest.js';
+import type { SshLogin } from '../vm/ssh.js';
 import { keyFile, serialLog, type JobState } from './state.js';
 import { domainState, virsh, type Libvirt } from '../adapters/virsh.js';
 import { ifChildFailed } from '../system/expected.js';
@@ -21,27 +20,24 @@ export async function guestLogin(state: JobState, dir: string, l: Libvirt): Prom
   return { user: 'root', identity, host, port: 22 };
 }
 
-export async function ssh(login: SshLogin, command: string, signal?: AbortSignal, timeoutMs = 30_000): Promise<string> {
-  const limit = AbortSignal.timeout(timeoutMs);
-  return (await run(sshArgs(login, command), { signal: signal ? AbortSignal.any([signal, limit]) : limit, graceMs: 2000, what: `ssh ${command}` })).stdout;
-}
+export const ssh = (login: SshLogin, command: string, signal?: AbortSignal, timeoutMs = 30_000): Promise<string> => guestCommand(login, command, { timeoutMs, signal });
 
 /** Polls until the VM answers on SSH; fails early when the domain stops, late at the deadline. */
-export async function waitForGuest(state: JobState, dir: string, l: Libvirt, deadline: number): Promise<SshLogin> {
-  let last = '';
-  while (Date.now() < deadline) {
-    if (l.signal?.aborted) throw l.signal.reason;
-    const domain = await domainState(l, state.vm).catch((e: Error) => e.message);
-    if (domain !== 'running') throw new BuildError(`${state.vm} is ${domain}, not running`, `serial console: ${serialLog(dir)}`, await serialTail(serialLog(dir)));
-    try {
+export async function waitForJobVm(state: JobState, dir: string, l: Libvirt, deadline: number): Promise<SshLogin> {
+  return waitForGuest({
+    attempt: async () => {
       const login = await guestLogin(state, dir, l);
       await ssh(login, 'true', l.signal);
       return login;
-    } catch (error) {
-      if (l.signal?.aborted) throw error;
-      last = (error as Error).message.split('\n')[0] ?? '';
-      await new Promise((r) => setTimeout(r, 3000));
-    }
-  }
-  throw new BuildError(`${state.vm} did not answer on SSH within the boot timeout (last: ${last})`, `serial console: ${serialLog(dir)}`, await serialTail(serialLog(dir)));
+    },
+    stopped: async () => {
+      const domain = await domainState(l, state.vm).catch((e: Error) => e.message);
+      return domain === 'running' ? undefined : `${state.vm} is ${domain}, not running`;
+    },
+    deadline,
+    signal: l.signal,
+    intervalMs: 3000,
+    serialLog: serialLog(dir),
+    subject: state.vm,
+  });
 }

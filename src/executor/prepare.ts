@@ -15,7 +15,7 @@ import { jobCredentials } from '../vm/credentials.js';
 import { findOvmf } from '../vm/firmware.js';
 import { cleanupVm, volumeFor } from './cleanup.js';
 import { domainXml, type Network } from './domain-xml.js';
-import { waitForGuest } from './guest.js';
+import { waitForJobVm } from './guest.js';
 import { jobFromEnv, vmName } from './job.js';
 import type { ExecutorOptions } from './options.js';
 import { createJobDir, jobDir, keyFile, serialLog, writeState, type JobState } from './state.js';
@@ -83,7 +83,7 @@ export async function prepare(options: ExecutorOptions, env: NodeJS.ProcessEnv, 
     await virsh(l, ['define', xml]);
     await virsh(l, ['start', vm]);
     io.say?.(`${vm}: started; waiting for SSH`);
-    await waitForGuest(state, dir, l, Date.now() + options.bootTimeoutMinutes * 60_000);
+    await waitForJobVm(state, dir, l, Date.now() + options.bootTimeoutMinutes * 60_000);
     io.say?.(`${vm}: ready`);
     return state;
   } catch (error) {

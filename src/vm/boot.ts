@@ -2,7 +2,7 @@
  * One throwaway boot of an image: a qcow2 overlay (the artifact is never written), QEMU with
  * forwarded SSH and a guest-agent socket, the serial console in a log file.
  */
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { BuildError } from '../system/errors.js';
@@ -10,8 +10,9 @@ import { run, start, type Started } from '../system/runner.js';
 import { agentCommand } from './agent.js';
 import type { Ovmf } from './firmware.js';
 import { qemuArgs, type Accel, type Firmware } from './qemu-args.js';
-import { sshArgs, type SshLogin } from './ssh.js';
-import { ifChildFailed, ifMissing } from '../system/expected.js';
+import type { SshLogin } from './ssh.js';
+import { guestCommand, waitForGuest } from './guest.js';
+import { ifChildFailed } from '../system/expected.js';
 import { imageInfo } from '../adapters/qemu-img.js';
 
 export interface BootSpec {
@@ -57,17 +58,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function serialTail(path: string, lines = 30): Promise<string[]> {
-  const text = await readFile(path, 'utf8').catch(ifMissing(''));
-  // Terminal control sequences from firmware and GRUB make the tail unreadable.
-  return text
-    .replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, '')
-    .replace(/[^\x20-\x7e\n\t]/g, '')
-    .split('\n')
-    .filter((l) => l.trim())
-    .slice(-lines);
-}
-
 export async function boot(spec: BootSpec): Promise<Booted> {
   const disk = join(spec.workDir, 'disk.qcow2');
   const sizeArg = spec.diskBytes ? [String(spec.diskBytes)] : [];
@@ -95,11 +85,10 @@ export async function boot(spec: BootSpec): Promise<Booted> {
   const vm = start(argv, { signal: spec.signal, logFile: spec.logFile, what: `qemu (${spec.firmware})` });
   // How qemu ended is read from `running()` and the serial log; this only keeps its rejection handled.
   vm.exited.catch((_seenThroughRunning: unknown) => undefined);
-  const sshAs = async (login: Omit<SshLogin, 'port'>, command: string, timeoutMs?: number) => {
+  // No SSH command outlives the boot's deadline.
+  const sshAs = (login: Omit<SshLogin, 'port'>, command: string, timeoutMs?: number) => {
     const left = Math.max(1000, spec.deadline - Date.now());
-    const limit = AbortSignal.timeout(Math.min(timeoutMs ?? left, left));
-    const signal = spec.signal ? AbortSignal.any([spec.signal, limit]) : limit;
-    return (await run(sshArgs({ ...login, port }, command), { signal, graceMs: 2000, what: `ssh ${command}` })).stdout;
+    return guestCommand({ ...login, port }, command, { timeoutMs: Math.min(timeoutMs ?? left, left), signal: spec.signal });
   };
   return {
     port,
@@ -111,27 +100,27 @@ export async function boot(spec: BootSpec): Promise<Booted> {
   };
 }
 
+/** Why QEMU is gone, as a sentence; undefined while it runs. */
+async function qemuStopped(b: Booted, when: string): Promise<string | undefined> {
+  if (b.vm.running()) return undefined;
+  const reason = await b.vm.exited.then(
+    () => 'exited',
+    (e: Error) => e.message,
+  );
+  return `QEMU stopped ${when} (${reason})`;
+}
+
 /** Polls until SSH answers, QEMU dies, or the deadline passes. */
 export async function waitForSsh(b: Booted, serialLog: string, deadline: number, signal?: AbortSignal): Promise<void> {
-  let last = '';
-  while (Date.now() < deadline) {
-    if (signal?.aborted) return;
-    if (!b.vm.running()) {
-      const reason = await b.vm.exited.then(
-        () => 'exited',
-        (e: Error) => e.message,
-      );
-      throw new BuildError(`QEMU stopped before the VM answered on SSH (${reason})`, `serial console: ${serialLog}`, await serialTail(serialLog));
-    }
-    try {
-      await b.ssh('true', 30_000);
-      return;
-    } catch (error) {
-      last = (error as Error).message.split('\n')[0] ?? '';
-      await new Promise((r) => setTimeout(r, 5000));
-    }
-  }
-  throw new BuildError(`the VM did not answer on SSH before the time limit (last: ${last})`, `serial console: ${serialLog}`, await serialTail(serialLog));
+  await waitForGuest({
+    attempt: async () => void (await b.ssh('true', 30_000)),
+    stopped: () => qemuStopped(b, 'before the VM answered on SSH'),
+    deadline,
+    signal,
+    intervalMs: 5000,
+    serialLog,
+    subject: 'the VM',
+  });
 }
 
 /** Reboots the guest through systemd and waits until SSH answers from a new boot. */
@@ -140,22 +129,17 @@ export async function rebootAndWait(b: Booted, serialLog: string, deadline: numb
   const before = (await b.ssh(bootId)).trim();
   // The connection may drop before ssh sees the command's exit.
   await b.ssh('sudo -n systemctl reboot', 30_000).catch(ifChildFailed(undefined));
-  let last = 'the old boot still answered';
-  while (Date.now() < deadline) {
-    if (signal?.aborted) return;
-    if (!b.vm.running()) {
-      const reason = await b.vm.exited.then(
-        () => 'exited',
-        (e: Error) => e.message,
-      );
-      throw new BuildError(`QEMU stopped during the reboot (${reason})`, `serial console: ${serialLog}`, await serialTail(serialLog));
-    }
-    await new Promise((r) => setTimeout(r, 5000));
-    try {
-      if ((await b.ssh(bootId, 30_000)).trim() !== before) return;
-    } catch (error) {
-      last = (error as Error).message.split('\n')[0] ?? '';
-    }
-  }
-  throw new BuildError(`the VM did not answer on SSH after the reboot before the time limit (last: ${last})`, `serial console: ${serialLog}`, await serialTail(serialLog));
+  await waitForGuest({
+    attempt: async () => {
+      if ((await b.ssh(bootId, 30_000)).trim() === before) throw new Error('the old boot still answered');
+    },
+    stopped: () => qemuStopped(b, 'during the reboot'),
+    deadline,
+    signal,
+    intervalMs: 5000,
+    serialLog,
+    subject: 'the VM',
+    after: ' after the reboot',
+    sleepFirst: true,
+  });
 }

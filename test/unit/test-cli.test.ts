@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { optionsFor, recordOf } from '../support/records.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const cli = join(root, 'dist/cli.js');
@@ -14,8 +15,11 @@ function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'boxes-testcmd-'));
   const tmp = join(dir, 'tmp');
   mkdirSync(tmp);
-  const image = join(dir, 'Debian-13-x86_64-basic-20251123.0.qcow2');
+  // A basic image as boxes build leaves it: its record says what it is.
+  const options = optionsFor('basic');
+  const image = join(dir, options.targets[0]!.artifact.name);
   writeFileSync(image, Buffer.concat([Buffer.from([0x51, 0x46, 0x49, 0xfb]), Buffer.alloc(512)]));
+  writeFileSync(join(dir, options.targets[0]!.artifact.files.record), JSON.stringify(recordOf(options, { name: options.targets[0]!.artifact.name, sha256: '0'.repeat(64) })));
   const env = { ...process.env, PATH: `${fakes}:${process.env.PATH}`, BOXES_ACCEL: 'tcg', TMPDIR: tmp, FAKE_VM_PIDDIR: dir };
   const args = ['test', '--profile', 'basic', '--artifact', image, '--firmware', 'bios', '--output-dir', join(dir, 'out')];
   return { dir, tmp, env, args };
