@@ -15,7 +15,7 @@ plain='is set by boxes build; with plain mkosi use the command boxes build --dry
 artifact=${BOXES_ARTIFACT:?$plain}
 name=${BOXES_IMAGE_NAME:?$plain}
 variant=${BOXES_IMAGE_VARIANT:?$plain}
-read -r -a tags <<<"${BOXES_IMAGE_TAGS:?$plain}"
+IFS=, read -r -a tags <<<"${BOXES_IMAGE_TAGS:?$plain}"
 created=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)
 
 work=$(mktemp -d "$out/.oci.XXXXXX")

@@ -102,14 +102,15 @@ export function describeArtifact(input: ArtifactIdentity): Artifact {
 
 /**
  * What the post-output hooks are told, as mkosi `--environment=` values: the file to write and,
- * for a container, the image name, tags and OCI architecture.
+ * for a container, the image name, tags (comma-separated: mkosi splits Environment= values at
+ * whitespace) and OCI architecture.
  */
 export function hookEnvironment(a: Artifact): string[] {
   const env = [`BOXES_ARTIFACT=${a.name}`];
   if (a.image)
     env.push(
       `BOXES_IMAGE_NAME=${a.image.name}`,
-      `BOXES_IMAGE_TAGS=${a.image.tags.join(' ')}`,
+      `BOXES_IMAGE_TAGS=${a.image.tags.join(',')}`,
       `BOXES_IMAGE_VARIANT=${a.variant ?? ''}`,
       `BOXES_OCI_ARCHITECTURE=${ARCHITECTURE_WORDS[a.architecture].oci}`,
     );

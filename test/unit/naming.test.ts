@@ -51,7 +51,7 @@ describe('naming', () => {
     expect(hookEnvironment(container)).toEqual([
       'BOXES_ARTIFACT=Debian-13-x86_64-container-base-devel-1.0.tar',
       'BOXES_IMAGE_NAME=debian',
-      'BOXES_IMAGE_TAGS=base-devel base-devel-1.0',
+      'BOXES_IMAGE_TAGS=base-devel,base-devel-1.0',
       'BOXES_IMAGE_VARIANT=base-devel',
       'BOXES_OCI_ARCHITECTURE=amd64',
     ]);
@@ -59,6 +59,8 @@ describe('naming', () => {
     expect(box).toMatchObject({ kind: 'box', variant: undefined, name: 'Arch-Linux-x86_64-virtualbox-1.0.box' });
     expect(box.image).toBeUndefined();
     expect(hookEnvironment(box)).toEqual(['BOXES_ARTIFACT=Arch-Linux-x86_64-virtualbox-1.0.box']);
+    // mkosi splits Environment= at whitespace: a value with a space would arrive cut.
+    for (const value of [...hookEnvironment(container), ...hookEnvironment(box)]) expect(value).not.toMatch(/\s/);
   });
 
   it('refuses an identity it cannot name', () => {
