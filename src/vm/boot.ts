@@ -21,6 +21,7 @@ export interface BootSpec {
   format: string;
   firmware: Firmware;
   accel: Accel;
+  cpus: number;
   /** Private directory for the overlay, sockets and firmware variables; removed by the caller. */
   workDir: string;
   serialLog: string;
@@ -73,6 +74,7 @@ export async function boot(spec: BootSpec): Promise<Booted> {
   const agentSocket = join(spec.workDir, 'qga.sock');
   const argv = qemuArgs({
     accel: spec.accel,
+    cpus: spec.cpus,
     firmware: spec.firmware,
     disk,
     sshPort: port,

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { findProfile, type Distribution, type ProfileSpec } from '../artifact/profiles.js';
 import { BuildError, PrerequisiteError } from '../system/errors.js';
@@ -34,6 +34,18 @@ export interface TestOptions {
   /** Checks to run by name (opt-in ones only this way); default: every default check. */
   checks?: string[];
   timeoutMinutes: number;
+  /** Virtual CPUs of each VM; default: vcpusPerVm. */
+  cpus?: number;
+}
+
+/**
+ * vCPUs per VM when none are asked for. KVM: 2. TCG runs one host thread per vCPU, so VMs booted
+ * side by side get the host's CPUs shared among them (at most 2 each, at least 1): more threads
+ * than cores only adds contention to an emulator that is already the slowest part of the test.
+ */
+export function vcpusPerVm(accel: AccelChoice['accel'], hostCpus: number, vms: number): number {
+  if (accel === 'kvm') return 2;
+  return Math.max(1, Math.min(2, Math.floor(hostCpus / vms)));
 }
 
 export interface CheckResult {
@@ -76,6 +88,7 @@ interface Shared {
   identity?: string;
   distribution?: Distribution;
   accel: AccelChoice;
+  cpus: number;
   ovmf?: Ovmf;
   checks: Check[];
   deadline: number;
@@ -102,7 +115,9 @@ export async function testImage(options: TestOptions, io: TestIo = {}): Promise<
   io.onEvent?.(`accelerator: ${accel.accel} (${accel.reason})`);
 
   const work = await mkdtemp(join(tmpdir(), 'boxes-test-'));
-  const shared: Shared = { spec, chosen, disk: chosen, distribution, accel, ovmf, checks, deadline: Date.now() + options.timeoutMinutes * 60_000, io, results: [] };
+  const cpus = options.cpus ?? vcpusPerVm(accel.accel, availableParallelism(), firmwares.length);
+  io.onEvent?.(`${firmwares.length} VM${firmwares.length > 1 ? 's' : ''} side by side, ${cpus} vCPU${cpus > 1 ? 's' : ''} each`);
+  const shared: Shared = { spec, chosen, disk: chosen, distribution, accel, cpus, ovmf, checks, deadline: Date.now() + options.timeoutMinutes * 60_000, io, results: [] };
   const plans: BootPlan[] = firmwares.map((firmware, i) => ({
     label: `${firmware}#${i + 1}`,
     firmware,
@@ -185,6 +200,7 @@ async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
     format: s.disk.format,
     firmware: plan.firmware,
     accel: s.accel.accel,
+    cpus: s.cpus,
     workDir: plan.dir,
     serialLog: plan.serialLog,
     login,

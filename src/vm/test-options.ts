@@ -14,6 +14,7 @@ export interface RawTestOptions {
   outputDir?: string;
   timeout?: string;
   check?: string;
+  cpus?: string;
   json?: boolean;
 }
 
@@ -22,6 +23,7 @@ export interface RawTestOptions {
 export const DEFAULT_TIMEOUT_MINUTES = 15;
 export const KERNEL_UPGRADE_TIMEOUT_MINUTES = 45;
 const MAX_TIMEOUT_MINUTES = 1440;
+const MAX_CPUS = 64;
 
 const names = PROFILES.map((p) => p.name).join(', ');
 
@@ -40,6 +42,11 @@ const schema = z.object({
     .string()
     .regex(/^\d+(\.\d+)?$/, { error: 'must be a number of minutes', abort: true })
     .refine((t) => Number(t) > 0 && Number(t) <= MAX_TIMEOUT_MINUTES, { error: `must be more than 0 and at most ${MAX_TIMEOUT_MINUTES} minutes (a day)` })
+    .optional(),
+  cpus: z
+    .string()
+    .regex(/^[1-9][0-9]*$/, { error: (i) => `must be a whole number of CPUs, not '${String(i.input)}'`, abort: true })
+    .refine((c) => Number(c) <= MAX_CPUS, { error: `must be at most ${MAX_CPUS}` })
     .optional(),
   check: z
     .string()
@@ -63,5 +70,6 @@ export function parseTestOptions(raw: RawTestOptions): TestOptions {
     outputDir: r.data.outputDir ?? 'output',
     checks,
     timeoutMinutes: r.data.timeout === undefined ? defaultTimeout : Number(r.data.timeout),
+    cpus: r.data.cpus === undefined ? undefined : Number(r.data.cpus),
   };
 }

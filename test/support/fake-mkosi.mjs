@@ -21,18 +21,36 @@ if (argv.includes('--version')) {
   process.exit(0);
 }
 if (argv.at(-1) === 'summary') {
-  console.log(JSON.stringify({ Images: [{ Distribution: flag('--distribution'), Release: flag('--release') ?? 'rolling', Seed: '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7', Output: 'container', ToolsTreeDistribution: 'debian', ToolsTreeRelease: 'trixie', Environment: {} }] }));
+  console.log(
+    JSON.stringify({
+      Images: [
+        {
+          Distribution: flag('--distribution'),
+          Release: flag('--release') ?? 'rolling',
+          Seed: '0e6b1c4d-7f52-4a39-9d0e-5b8a2c61f3e7',
+          Output: 'container',
+          ToolsTreeDistribution: 'debian',
+          ToolsTreeRelease: 'trixie',
+          Environment: {},
+        },
+      ],
+    }),
+  );
   process.exit(0);
 }
 if (argv.at(-1) === 'build') {
   console.log('‣ Building image');
   if (mode === 'fail') {
-    console.error("E: Unable to locate package does-not-exist");
+    console.error('E: Unable to locate package does-not-exist');
     process.exit(1);
   }
   if (mode === 'hang' || mode === 'ignore-term') {
     if (mode === 'ignore-term') process.on('SIGTERM', () => console.log('fake mkosi: ignoring SIGTERM'));
-    else process.on('SIGTERM', () => { console.log('fake mkosi: cleaning up'); process.exit(143); });
+    else
+      process.on('SIGTERM', () => {
+        console.log('fake mkosi: cleaning up');
+        process.exit(143);
+      });
     writeFileSync(join(process.env.FAKE_MKOSI_PIDDIR ?? '/tmp', 'fake-mkosi.pid'), String(process.pid));
     setInterval(() => {}, 1000);
   } else {
@@ -42,7 +60,10 @@ if (argv.at(-1) === 'build') {
     writeFileSync(join(out, `${name}.SHA256`), `0  ${name}\n`);
     writeFileSync(join(out, `${name}.digest`), 'sha256:feed\n');
     // mkosi's package manifest (ManifestFormat=json).
-    const packages = [{ type: 'deb', name: 'bash', version: '5.2.37-2', architecture: 'amd64' }, { type: 'deb', name: 'apt', version: '3.0.3', architecture: 'amd64' }];
+    const packages = [
+      { type: 'deb', name: 'bash', version: '5.2.37-2', architecture: 'amd64' },
+      { type: 'deb', name: 'apt', version: '3.0.3', architecture: 'amd64' },
+    ];
     writeFileSync(join(out, 'container.manifest'), JSON.stringify({ manifest_version: 1, config: {}, packages }));
   }
 } else {
@@ -88,13 +109,16 @@ function ociArchive(path, payload) {
   const blob = (text) => {
     const digest = createHash('sha256').update(text).digest('hex');
     writeFileSync(join(dir, 'blobs/sha256', digest), text);
-    return { digest: `sha256:${digest}`, size: typeof text === "string" ? Buffer.byteLength(text) : text.length };
+    return { digest: `sha256:${digest}`, size: typeof text === 'string' ? Buffer.byteLength(text) : text.length };
   };
   const tree = join(dir, 'tree');
   mkdirSync(join(tree, 'etc'), { recursive: true });
   writeFileSync(join(tree, 'etc/build'), payload);
   if (mode === 'environment')
-    for (const [p, m] of [['etc/build', 0o644], ['etc', 0o755]]) {
+    for (const [p, m] of [
+      ['etc/build', 0o644],
+      ['etc', 0o755],
+    ]) {
       chmodSync(join(tree, p), m);
       utimesSync(join(tree, p), 1763856000, 1763856000);
     }

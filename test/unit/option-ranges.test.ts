@@ -42,6 +42,8 @@ const CASES: [string[], RegExp, boolean][] = [
   [[...testCmd, '--timeout', 'ten'], /--timeout/, true],
   [[...testCmd, '--timeout', '100000'], /--timeout/, true],
   [[...testCmd, '--firmware', 'coreboot'], /--firmware/, true],
+  [[...testCmd, '--cpus', '0'], /--cpus/, true],
+  [[...testCmd, '--cpus', '65'], /--cpus/, true],
   [[...testCmd, '--check', 'no-such-check'], /--check|no-such-check/, true],
   [['test', '--profile', 'basic', '--artifact', empty, '--distribution', 'debian', '--output-dir', out], /--artifact|is a directory|not a file/, true],
   [[...verify, '--vary', 'moon-phase'], /--vary|moon-phase/, true],

@@ -13,6 +13,7 @@ import { parseTestOptions } from '../../src/vm/test-options.js';
 import { classifyKvmProbe } from '../../src/vm/accel.js';
 import { interfaceNames } from '../../src/vm/agent.js';
 import { chooseArtifact, diskFormat } from '../../src/vm/artifact.js';
+import { vcpusPerVm } from '../../src/vm/test-image.js';
 import { CHECKS, CheckFailed, identityProblems, type Facts, type Guest } from '../../src/vm/checks.js';
 import { findOvmf } from '../../src/vm/firmware.js';
 import { qemuArgs, type QemuSpec } from '../../src/vm/qemu-args.js';
@@ -284,6 +285,18 @@ describe('which artifact boxes test boots', () => {
   });
 });
 
+describe('vCPUs per VM', () => {
+  it.each([
+    ['kvm', 2, 2, 2],
+    ['kvm', 1, 1, 2],
+    ['tcg', 2, 2, 1],
+    ['tcg', 2, 1, 2],
+    ['tcg', 4, 2, 2],
+    ['tcg', 16, 2, 2],
+    ['tcg', 1, 2, 1],
+  ] as const)('%s, %i host CPUs, %i VMs: %i each', (accel, host, vms, expected) => expect(vcpusPerVm(accel, host, vms)).toBe(expected));
+});
+
 describe('boxes test options', () => {
   it('defaults and validation', () => {
     expect(parseTestOptions({ profile: 'basic' })).toEqual({
@@ -294,7 +307,10 @@ describe('boxes test options', () => {
       outputDir: 'output',
       checks: undefined,
       timeoutMinutes: 15,
+      cpus: undefined,
     });
+    expect(parseTestOptions({ profile: 'basic', cpus: '1' }).cpus).toBe(1);
+    expect(() => parseTestOptions({ profile: 'basic', cpus: '1.5' })).toThrow(/--cpus: must be a whole number of CPUs/);
     expect(parseTestOptions({ profile: 'cloud-init', firmware: 'uefi', timeout: '2.5' })).toMatchObject({ firmware: 'uefi', timeoutMinutes: 2.5 });
     expect(() => parseTestOptions({})).toThrow(/say which image to test/);
     expect(() => parseTestOptions({ profile: 'basic', firmware: 'coreboot' })).toThrow(/--firmware: must be bios or uefi/);
