@@ -12,7 +12,7 @@ export function registerTest(program: Command): void {
     .option('--artifact <path>', 'the image to boot (default: the newest of the profile in --output-dir)')
     .option('--firmware <bios|uefi>', 'boot with this firmware only (default: one BIOS and one UEFI boot)')
     .option('--distribution <name>', 'arch or debian, for an image without its build record beside it')
-    .option('--cpus <n>', 'virtual CPUs of each VM (default: 2 under KVM; under TCG the host CPUs shared among the VMs, at most 2)')
+    .option('--cpus <n>', 'virtual CPUs of each VM (default: 2)')
     .option('--output-dir <dir>', 'where to look for the image and write serial logs', 'output')
     .option('--check <names>', 'run only these checks, comma-separated; opt-in checks (kernel-upgrade) run only when named')
     .option('--timeout <minutes>', 'time limit for each boot and its checks (default: 15; 45 with kernel-upgrade)')

@@ -13,7 +13,6 @@ import { parseTestOptions } from '../../src/vm/test-options.js';
 import { classifyKvmProbe } from '../../src/vm/accel.js';
 import { interfaceNames } from '../../src/vm/agent.js';
 import { chooseArtifact, diskFormat } from '../../src/vm/artifact.js';
-import { vcpusPerVm } from '../../src/vm/test-image.js';
 import { CHECKS, CheckFailed, identityProblems, type Facts, type Guest } from '../../src/vm/checks.js';
 import { findOvmf } from '../../src/vm/firmware.js';
 import { qemuArgs, type QemuSpec } from '../../src/vm/qemu-args.js';
@@ -283,18 +282,6 @@ describe('which artifact boxes test boots', () => {
     await expect(run).rejects.toBeInstanceOf(UsageError);
     await expect(chooseArtifact(findProfile(profile)!, artifact && join(dir, artifact), dir)).rejects.toThrow(message);
   });
-});
-
-describe('vCPUs per VM', () => {
-  it.each([
-    ['kvm', 2, 2, 2],
-    ['kvm', 1, 1, 2],
-    ['tcg', 2, 2, 1],
-    ['tcg', 2, 1, 2],
-    ['tcg', 4, 2, 2],
-    ['tcg', 16, 2, 2],
-    ['tcg', 1, 2, 1],
-  ] as const)('%s, %i host CPUs, %i VMs: %i each', (accel, host, vms, expected) => expect(vcpusPerVm(accel, host, vms)).toBe(expected));
 });
 
 describe('boxes test options', () => {
