@@ -33,6 +33,7 @@ export function withBuildOptions(command: Command, outputDir: string): Command {
     .option('--source-date-epoch <seconds>', 'timestamp for every file and record (default: the snapshot day, else today 00:00 UTC)')
     .option('--seed <uuid>', 'seed for partition and filesystem UUIDs (default: Seed= in mkosi.conf)')
     .option('--build-version <version>', 'version in artifact names (default: YYYYMMDD.0 of SOURCE_DATE_EPOCH)')
+    .option('--qcow2-compression <zlib|zstd>', 'how the qcow2 images compress their clusters (default: zlib, which every QEMU reads; zstd needs QEMU 5.1)')
     .option('--output-dir <dir>', 'where artifacts go', outputDir)
     .addOption(new Option('--tools-tree <dir>', 'use this tools tree instead of the cached default').hideHelp())
     .option('--no-repository-key-check', 'skip package signature checks (local test repositories only)')

@@ -70,6 +70,7 @@ export function mkosiBuildArgs(options: BuildOptions, target: BuildTarget, paths
     `--environment=BOXES_REVISION=${revision}`,
     // The hooks write what the artifact's description names; they derive no name themselves.
     ...hookEnvironment(target.artifact).map((e) => `--environment=${e}`),
+    ...(target.artifact.kind === 'disk' ? [`--environment=BOXES_QCOW2_COMPRESSION=${options.qcow2Compression}`] : []),
     `--tools-tree=${paths.toolsTree}`,
     `--output-directory=${paths.outputDir}`,
     `--cache-directory=${paths.cacheDir}`,

@@ -22,6 +22,7 @@ export interface RawBuildOptions {
   repositoryKeyCheck?: boolean;
   toolsTree?: string;
   keyringAnchor?: string;
+  qcow2Compression?: string;
   sign?: string;
   json?: boolean;
   verbose?: boolean;
@@ -57,7 +58,13 @@ export interface BuildOptions {
   dryRun: boolean;
   /** Rootless without subordinate ids: mkosi maps one uid and cannot chown. */
   singleUid: boolean;
+  /** How the qcow2 disk images compress their clusters (zlib: readable by every QEMU). */
+  qcow2Compression: Qcow2Compression;
 }
+
+export const QCOW2_COMPRESSIONS = ['zlib', 'zstd'] as const;
+export type Qcow2Compression = (typeof QCOW2_COMPRESSIONS)[number];
+export const DEFAULT_QCOW2_COMPRESSION: Qcow2Compression = 'zlib';
 
 export interface Context {
   now: Date;
@@ -111,6 +118,7 @@ const raw = z
     repositoryKeyCheck: z.boolean().optional(),
     toolsTree: z.string().min(1, { error: 'needs a directory' }).optional(),
     keyringAnchor: z.string().min(1, { error: 'needs a directory' }).optional(),
+    qcow2Compression: z.enum(QCOW2_COMPRESSIONS, { error: (i) => `must be zlib or zstd, not '${String(i.input)}'` }).optional(),
     sign: z
       .string()
       .regex(/^[^\s-][^\s]*$/, { error: 'needs a GnuPG key id, fingerprint or e-mail address' })
@@ -144,6 +152,9 @@ export function parseBuildOptions(input: RawBuildOptions, context: Context): Bui
     throw new UsageError('cannot tell which distribution to build on this host', 'pass --distribution arch or --distribution debian');
   }
   if (o.keyringAnchor !== undefined && distribution !== 'arch') throw new UsageError('--keyring-anchor applies to Arch builds only', 'drop it, or pass --distribution arch');
+  const specsAsked = o.all ? PROFILES : [...new Set(o.profile!.split(','))].map((name) => findProfile(name)!);
+  if (o.qcow2Compression !== undefined && !specsAsked.some((s) => s.kind === 'disk'))
+    throw new UsageError('--qcow2-compression applies to the qcow2 images (basic, cloud-init, libvirt-executor) only', 'drop it, or build one of them');
   const profiles = o.all ? PROFILES.map((p) => p.name) : [...new Set(o.profile!.split(','))];
   const specs = profiles.map((name) => findProfile(name)!);
   if (o.variant !== undefined && specs.every((s) => s.variants.length === 0))
@@ -189,5 +200,6 @@ export function parseBuildOptions(input: RawBuildOptions, context: Context): Bui
     verbose: o.verbose ?? false,
     dryRun: o.dryRun ?? false,
     singleUid: o.singleUid ?? false,
+    qcow2Compression: o.qcow2Compression ?? DEFAULT_QCOW2_COMPRESSION,
   };
 }

@@ -1,5 +1,5 @@
 /** Builds the record of one artifact from the facts of its build: a pure function. */
-import type { BuildOptions, BuildTarget } from '../plan/options.js';
+import { DEFAULT_QCOW2_COMPRESSION, type BuildOptions, type BuildTarget } from '../plan/options.js';
 import { redactSecrets } from '../system/redact.js';
 import { buildRecordSchema, type BuildRecord, type PackageEntry } from './schema.js';
 
@@ -26,6 +26,8 @@ export function reproduceArgs(options: BuildOptions, target: BuildTarget, seed: 
   if (options.snapshot) args.push('--snapshot', options.snapshot);
   if (!options.repositoryKeyCheck) args.push('--no-repository-key-check');
   if (options.keyringAnchor) args.push('--keyring-anchor', options.keyringAnchor);
+  // The default stays unsaid, so records of builds before the option reproduce as they did.
+  if (target.artifact.kind === 'disk' && options.qcow2Compression !== DEFAULT_QCOW2_COMPRESSION) args.push('--qcow2-compression', options.qcow2Compression);
   args.push('--source-date-epoch', String(options.sourceDateEpoch), '--seed', seed, '--build-version', options.buildVersion);
   return args;
 }

@@ -94,6 +94,7 @@ export async function reproduce(options: ReproduceOptions, io: { signal?: AbortS
       buildVersion: image.buildVersion,
       repositoryKeyCheck: !record.reproduce.includes('--no-repository-key-check'),
       keyringAnchor: optionValue(record.reproduce, '--keyring-anchor'),
+      qcow2Compression: optionValue(record.reproduce, '--qcow2-compression'),
       outputDir: options.outputDir,
       toolsTree: options.toolsTree,
       singleUid: options.singleUid,

@@ -36,6 +36,8 @@ const CASES: [string[], RegExp, boolean][] = [
   [[...build, '--release', 'tri\u0001xie'], /--release/, true],
   [[...build, '--tools-tree', join(dir, 'missing')], /--tools-tree/, true],
   [[...build, '--tools-tree', file], /--tools-tree/, true],
+  [[...build, '--qcow2-compression', 'lz4'], /--qcow2-compression/, true],
+  [[...build, '--qcow2-compression', 'zstd'], /--qcow2-compression/, true],
   [['build', '--profile', 'container', '--distribution', 'arch', '--output-dir', out, '--keyring-anchor', file], /--keyring-anchor/, true],
   [['build', '--profile', 'container', '--distribution', 'debian', '--output-dir', file], /output directory/, true],
   [[...testCmd, '--timeout', '0'], /--timeout/, true],

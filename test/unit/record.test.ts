@@ -78,6 +78,14 @@ describe('build record', () => {
       { profile: 'container', distribution: 'arch', keyringAnchor: '/srv/anchor' },
       ['build', '--profile', 'container', '--variant', 'base', '--distribution', 'arch', '--keyring-anchor', '/srv/anchor'],
     ],
+    [
+      { profile: 'basic', distribution: 'debian', qcow2Compression: 'zstd' },
+      ['build', '--profile', 'basic', '--distribution', 'debian', '--release', 'trixie', '--qcow2-compression', 'zstd', '--source-date-epoch'],
+    ],
+    [
+      { profile: 'basic', distribution: 'debian', qcow2Compression: 'zlib' },
+      ['build', '--profile', 'basic', '--distribution', 'debian', '--release', 'trixie', '--source-date-epoch'],
+    ],
   ])('reproduce arguments for %j', (args, start) => {
     const o = options(args as Record<string, string | boolean>);
     const argv = reproduceArgs(o, o.targets[0]!, SEED);

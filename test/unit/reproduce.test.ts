@@ -80,6 +80,49 @@ describe('boxes reproduce', () => {
   });
 });
 
+describe('boxes reproduce of a qcow2 image', () => {
+  it("builds again with the record's qcow2 compression", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'boxes-reproduce-zstd-'));
+    mkdirSync(join(dir, 'tools/usr/bin'), { recursive: true });
+    const name = 'Debian-13-x86_64-basic-20251123.0.qcow2';
+    const argvLog = join(dir, 'argv.jsonl');
+    const env = {
+      ...process.env,
+      CI: 'true',
+      BOXES_MKOSI: fake,
+      BOXES_CACHE_DIR: join(dir, 'cache'),
+      FAKE_MKOSI_PIDDIR: dir,
+      FAKE_MKOSI_ARTIFACT: name,
+      FAKE_MKOSI_RECORD: argvLog,
+    };
+    const boxes = (args: string[]) => spawnSync('node', [cli, ...args, '--tools-tree', join(dir, 'tools')], { env, encoding: 'utf8', timeout: 60_000 });
+    const built = boxes([
+      'build',
+      '--profile',
+      'basic',
+      '--distribution',
+      'debian',
+      '--source-date-epoch',
+      '1763856000',
+      '--qcow2-compression',
+      'zstd',
+      '--output-dir',
+      join(dir, 'out'),
+    ]);
+    expect(built.status, built.stderr).toBe(0);
+    const rec = JSON.parse(readFileSync(join(dir, 'out', `${name}.manifest.json`), 'utf8'));
+    expect(rec.reproduce).toEqual(expect.arrayContaining(['--qcow2-compression', 'zstd']));
+    boxes(['reproduce', join(dir, 'out', `${name}.manifest.json`), '--ignore-mismatch', '--output-dir', join(dir, 'again')]);
+    const builds = readFileSync(argvLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as string[])
+      .filter((a) => a.at(-1) === 'build');
+    expect(builds).toHaveLength(2);
+    for (const argv of builds) expect(argv).toContain('--environment=BOXES_QCOW2_COMPRESSION=zstd');
+  });
+});
+
 describe('mismatches', () => {
   const o = parseBuildOptions({ profile: 'basic', sourceDateEpoch: '0' }, { now: new Date(), hostDistribution: 'debian' });
   const r = makeRecord({

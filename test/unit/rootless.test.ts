@@ -147,6 +147,7 @@ describe('mkosi arguments', () => {
     expect(args(false).filter((a) => a.startsWith('--environment='))).toEqual([
       '--environment=BOXES_REVISION=abc',
       '--environment=BOXES_ARTIFACT=Debian-13-x86_64-basic-20251123.0.qcow2',
+      '--environment=BOXES_QCOW2_COMPRESSION=zlib',
     ]);
     expect(args(true)).toEqual(expect.arrayContaining(['--environment=MKOSI_CHROOT_SUPPRESS_CHOWN=1', '--environment=BOXES_SINGLE_UID=1']));
   });
