@@ -5,6 +5,7 @@
 //   P3  rebuild after one extra-tree file changed  vs  a cold build of that profile (basic)
 //   P4  the container archive's size and packing time  vs  tar --sort=name | gzip -n of the same tree
 //   P5  each qcow2's size  vs  qemu-img convert -c of the same raw disk
+//   P6  --qcow2-compression zstd vs zlib (the default): compression time and size of the same raw disk
 // Usage: npm run bench -- [--distribution debian] [--runs N] [--only P1,P3] [--work DIR]
 // Prints one table; each figure has its runs' min and median. Timed builds use a fresh install
 // cache of their own (BOXES_CACHE_DIR below --work) and share the user's downloads, tools tree and mkosi.
@@ -23,7 +24,7 @@ const { values: opts } = parseArgs({
   options: {
     distribution: { type: 'string', default: 'debian' },
     runs: { type: 'string', default: '3' },
-    only: { type: 'string', default: 'P1,P2,P3,P4,P5' },
+    only: { type: 'string', default: 'P1,P2,P3,P4,P5,P6' },
     work: { type: 'string', default: '/var/tmp/boxes-bench' },
   },
 });
@@ -157,12 +158,17 @@ if (only.has('P3')) {
   row('P3', 'boxes build --profile basic after one extra-tree file changed / cold build', median(rebuild) / median(cold), '<= 0.25', `rebuild ${times(rebuild)}; cold ${times(cold)}`);
 }
 
-if (only.has('P5')) {
-  const cache = freshCache();
-  const disks = allReport
+let disks;
+/** The qcow2 images of the matrix (P1's, or a build of the three disk profiles). */
+function diskImages() {
+  disks ??= allReport
     ? allReport.artifacts.filter((a) => a.path.endsWith('.qcow2'))
-    : boxes(['--profile', 'basic,cloud-init,libvirt-executor', '--output-dir', join(work, 'p5')], cache).report.artifacts;
-  for (const a of disks) {
+    : boxes(['--profile', 'basic,cloud-init,libvirt-executor', '--output-dir', join(work, 'p5')], freshCache()).report.artifacts;
+  return disks;
+}
+
+if (only.has('P5')) {
+  for (const a of diskImages()) {
     const raw = join(work, 'p5.raw');
     const ref = join(work, 'p5-reference.qcow2');
     timed(['qemu-img', 'convert', '-f', 'qcow2', '-O', 'raw', a.path, raw]);
@@ -172,6 +178,29 @@ if (only.has('P5')) {
     rmSync(raw, { force: true });
     rmSync(ref, { force: true });
   }
+}
+
+if (only.has('P6')) {
+  // The hook's conversion (in order, one writer) with each compression, runs times each.
+  const a = diskImages()[0];
+  const raw = join(work, 'p6.raw');
+  timed(['qemu-img', 'convert', '-f', 'qcow2', '-O', 'raw', a.path, raw]);
+  const measure = (compression) => {
+    const seconds = [];
+    let size = 0;
+    for (let i = 0; i < runs; i++) {
+      const out = join(work, `p6-${compression}.qcow2`);
+      seconds.push(timed(['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', '-c', '-o', `compression_type=${compression}`, raw, out]).seconds);
+      size = statSync(out).size;
+      rmSync(out, { force: true });
+    }
+    return { seconds, size };
+  };
+  const zlib = measure('zlib');
+  const zstd = measure('zstd');
+  rmSync(raw, { force: true });
+  row('P6', `${basename(a.path)}: zstd / zlib compression time`, median(zstd.seconds) / median(zlib.seconds), 'report', `zstd ${times(zstd.seconds)}; zlib ${times(zlib.seconds)}`);
+  row('P6', `${basename(a.path)}: zstd / zlib size`, zstd.size / zlib.size, 'report', `${(zstd.size / 2 ** 20).toFixed(0)} MiB vs ${(zlib.size / 2 ** 20).toFixed(0)} MiB`);
 }
 
 const lines = [
