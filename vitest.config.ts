@@ -3,18 +3,30 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    // Unit test files wait on child processes (qemu-img, mkfs, the CLI) much of the time: one
-    // worker more than the cores halved the unit suite on 2 cores (224 s -> 118 s). The
-    // integration files run one at a time whatever this says (fileParallelism below).
+    // Host test files wait on child processes (qemu-img, mkfs, the CLI) much of the time: one
+    // worker more than the cores halved them on 2 cores (224 s -> 118 s, unit and host together
+    // then). The integration files run one at a time whatever this says (fileParallelism below).
     maxWorkers: availableParallelism() + 1,
     projects: [
       {
         test: {
+          // Nothing but Node: TypeScript imported directly, no dist/, and PATH holding node alone.
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
-          globalSetup: ['test/support/build-cli.ts', 'test/support/scratch.ts'],
+          globalSetup: ['test/support/scratch.ts', 'test/support/node-only.ts'],
           testTimeout: 20_000,
           // No request to a package archive for the install cache key: unit tests stay on loopback.
+          env: { BOXES_INSTALL_CACHE: 'off' },
+        },
+      },
+      {
+        test: {
+          // Small real things: the hooks, the audit and the CLI on fixtures, with the host's
+          // qemu-img, mtools, e2fsprogs, tar and gpg, and the built CLI with a fake mkosi.
+          name: 'host',
+          include: ['test/host/**/*.test.ts'],
+          globalSetup: ['test/support/build-cli.ts', 'test/support/scratch.ts'],
+          testTimeout: 20_000,
           env: { BOXES_INSTALL_CACHE: 'off' },
         },
       },

@@ -1,18 +1,17 @@
 // `boxes catalog` and its parts: Vagrant catalog JSON from box files, grouped by version, and one
 // clear line with exit 2 for every kind of bad input.
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import * as tar from 'tar';
 import { describe, expect, it } from 'vitest';
+import { boxesInProcess } from '../support/in-process.js';
 import { companions } from '../../src/artifact/artifact.js';
 import { optionsFor, recordOf } from '../support/records.js';
 import { boxUrl, compareVersions, vagrantCatalog } from '../../src/vagrant/catalog-json.js';
 import { keyCandidates } from '../../src/vagrant/insecure-key.js';
 
-const cli = resolve(import.meta.dirname, '../../dist/cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'boxes-catalog-'));
 
 interface Build {
@@ -44,7 +43,7 @@ function box(build: Build | string, metadata: object | null): string {
   return path;
 }
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-const boxes = (args: string[]) => spawnSync('node', [cli, 'catalog', ...args], { encoding: 'utf8', timeout: 30_000 });
+const boxes = (args: string[]) => boxesInProcess(['catalog', ...args]);
 
 const arch = (profile: string, version: string, as?: string): Build => ({ profile, distribution: 'arch', version, as });
 const libvirt1 = box(arch('vagrant-libvirt', '20251101.0'), { provider: 'libvirt', format: 'qcow2', virtual_size: 40 });
@@ -66,8 +65,8 @@ writeFileSync(`${twin}.manifest.json`, readFileSync(`${libvirt2}.manifest.json`)
 const BASE = ['--name', 'archlinux/archlinux', '--base-url', 'https://example.org/boxes/'];
 
 describe('boxes catalog', () => {
-  it('groups boxes by version with one entry per provider, checksums and architecture', () => {
-    const r = boxes([...BASE, libvirt2, vbox1, libvirt1]);
+  it('groups boxes by version with one entry per provider, checksums and architecture', async () => {
+    const r = await boxes([...BASE, libvirt2, vbox1, libvirt1]);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
       name: 'archlinux/archlinux',
@@ -111,8 +110,8 @@ describe('boxes catalog', () => {
     });
   });
 
-  it('takes version and distribution from the build record, never from the file name', () => {
-    const r = boxes([...BASE, renamed, libvirt2]);
+  it('takes version and distribution from the build record, never from the file name', async () => {
+    const r = await boxes([...BASE, renamed, libvirt2]);
     expect(r.status, r.stderr).toBe(0);
     const c = JSON.parse(r.stdout);
     expect(c.description).toBe('Arch Linux, built reproducibly with mkosi and boxes');
@@ -122,9 +121,9 @@ describe('boxes catalog', () => {
     ]);
   });
 
-  it('writes the catalog to --output, and takes --version and --description for boxes named otherwise', () => {
+  it('writes the catalog to --output, and takes --version and --description for boxes named otherwise', async () => {
     const out = join(dir, 'catalog.json');
-    const r = boxes(['--name', 'me/box', '--base-url', 'file:///srv/boxes', '--version', '1.2.3', '--description', 'mine', '--output', out, unnamed]);
+    const r = await boxes(['--name', 'me/box', '--base-url', 'file:///srv/boxes', '--version', '1.2.3', '--description', 'mine', '--output', out, unnamed]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe('');
     const c = JSON.parse(readFileSync(out, 'utf8'));
@@ -145,8 +144,8 @@ describe('boxes catalog', () => {
     ['two distributions', [...BASE, libvirt2, debian], /a catalog describes one box, but these are of Arch Linux rolling and Debian trixie/],
     ['two boxes of one version and provider', [...BASE, libvirt2, twin], /are both version 20251123\.0 for libvirt/],
     ['a missing file', [...BASE, join(dir, 'gone.box')], /cannot read .*gone\.box/],
-  ])('refuses %s with exit 2 and one line', (_what, args, message) => {
-    const r = boxes(args);
+  ])('refuses %s with exit 2 and one line', async (_what, args, message) => {
+    const r = await boxes(args);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -5,8 +5,7 @@ import { buildVersionFromEpoch, parseSnapshotDate, startOfUtcDay } from '../../s
 import { formatListing } from '../../src/artifact/listing.js';
 import { chooseRenderer } from '../../src/image/renderer.js';
 import { aptSources } from '../../src/image/sources.js';
-import { classifyFailure, commandLine, run } from '../../src/system/runner.js';
-import { ChildFailed, PrerequisiteError } from '../../src/system/errors.js';
+import { classifyFailure, commandLine } from '../../src/system/runner.js';
 
 const artifactName = (input: Omit<ArtifactIdentity, 'architecture'>) => describeArtifact({ architecture: 'x86-64', ...input }).name;
 
@@ -131,29 +130,5 @@ describe('runner helpers', () => {
     const got = classifyFailure(lines);
     if (expected) expect(got).toMatch(expected);
     else expect(got).toBeUndefined();
-  });
-});
-
-describe('runner lines', () => {
-  it('hands over whole lines, per stream, when a line arrives in pieces', async () => {
-    const lines: string[] = [];
-    const script = 'printf "‣  Copying ca"; sleep 0.3; printf "ched trees\\nnext"; sleep 0.3; printf "err line\\n" >&2; sleep 0.3; printf " line"';
-    await run(['sh', '-c', script], { onLine: (l) => lines.push(l) });
-    expect(lines).toEqual(['‣  Copying cached trees', 'err line', 'next line']);
-  });
-
-  it("gives a child the umask it is told, whatever boxes' own is, and says so in the command line", async () => {
-    const callers = process.umask(0o077);
-    try {
-      expect((await run(['sh', '-c', 'umask'], { umask: 0o022 })).stdout.trim()).toBe('0022');
-      expect((await run(['sh', '-c', 'umask'])).stdout.trim()).toBe('0077');
-      expect(process.umask()).toBe(0o077);
-    } finally {
-      process.umask(callers);
-    }
-    expect(commandLine(['mkosi', 'build'], { A: '1' }, 0o022)).toBe('umask 0022 && A=1 mkosi build');
-    // A program that is not there is still a missing prerequisite, not a failed run.
-    await expect(run(['boxes-no-such-program'], { umask: 0o022 })).rejects.toBeInstanceOf(PrerequisiteError);
-    await expect(run(['sh', '-c', 'exit 127'], { umask: 0o022 })).rejects.toBeInstanceOf(ChildFailed);
   });
 });

@@ -97,5 +97,5 @@ describe('sort_esp', () => {
     writeFileSync(raw, Buffer.alloc(2 ** 20, 1));
     expect(sortEsp(raw, tools(dir))).toContain('has no ESP');
     expect(readFileSync(raw)).toEqual(Buffer.alloc(2 ** 20, 1));
-  });
+  }, 120_000);
 });
