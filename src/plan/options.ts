@@ -181,9 +181,12 @@ export function parseBuildOptions(input: RawBuildOptions, context: Context): Bui
   const sourceDateEpoch = o.sourceDateEpoch !== undefined ? Number(o.sourceDateEpoch) : snapshotDate ? snapshotDate.getTime() / 1000 : startOfUtcDay(context.now);
   const release = o.release ?? DEFAULT_RELEASE[distribution];
   const buildVersion = o.buildVersion ?? buildVersionFromEpoch(sourceDateEpoch);
-  const targets = chosen.map((t) => ({ ...t, artifact: describeArtifact({ ...t, distribution, release, architecture: DEFAULT_ARCHITECTURE, version: buildVersion }) }));
-  return {
-    targets,
+  const targets = chosen.map((t) =>
+    Object.freeze({ ...t, artifact: deepFreeze(describeArtifact({ ...t, distribution, release, architecture: DEFAULT_ARCHITECTURE, version: buildVersion })) }),
+  );
+  // The plan is settled here: every task reads it, none changes it.
+  return Object.freeze({
+    targets: Object.freeze(targets) as BuildTarget[],
     distribution,
     release,
     mirror: o.mirror,
@@ -201,5 +204,10 @@ export function parseBuildOptions(input: RawBuildOptions, context: Context): Bui
     dryRun: o.dryRun ?? false,
     singleUid: o.singleUid ?? false,
     qcow2Compression: o.qcow2Compression ?? DEFAULT_QCOW2_COMPRESSION,
-  };
+  });
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const v of Object.values(value)) if (v !== null && typeof v === 'object') deepFreeze(v as object);
+  return Object.freeze(value);
 }

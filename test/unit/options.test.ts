@@ -86,6 +86,18 @@ describe('bad input is a usage error naming the problem', () => {
     expect(() => parseBuildOptions(input, ctx)).toThrow(message);
   });
 
+  it('settles the plan: nothing in it, down to each artifact, can be changed afterwards', () => {
+    const plan = parseBuildOptions({ profile: 'container,basic', distribution: 'debian' }, ctx);
+    expect(Object.isFrozen(plan) && Object.isFrozen(plan.targets)).toBe(true);
+    expect(() => ((plan as { outputDir: string }).outputDir = '/elsewhere')).toThrow(TypeError);
+    expect(() => plan.targets.push(plan.targets[0]!)).toThrow(TypeError);
+    expect(() => ((plan.targets[1]!.artifact as { name: string }).name = 'x.qcow2')).toThrow(TypeError);
+    expect(() => plan.targets[0]!.artifact.image!.tags.push('latest')).toThrow(TypeError);
+    // A changed copy is a new plan; the settled one stays as it was.
+    expect({ ...plan, outputDir: '/elsewhere' }.outputDir).toBe('/elsewhere');
+    expect(plan.outputDir).toBe('output');
+  });
+
   it('reports every problem at once', () => {
     expect(() => parseBuildOptions({ profile: 'container', seed: 'x', sourceDateEpoch: 'y' }, ctx)).toThrow(/--source-date-epoch: .*; --seed: /);
   });
