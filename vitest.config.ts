@@ -1,6 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
+/** What the unit and host projects share: small tests, no request to a package archive for the install cache key. */
+const small = { testTimeout: 20_000, env: { BOXES_INSTALL_CACHE: 'off' } };
+
 export default defineConfig({
   test: {
     // Host test files wait on child processes (qemu-img, mkfs, the CLI) much of the time: one
@@ -14,9 +17,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           globalSetup: ['test/support/scratch.ts', 'test/support/node-only.ts'],
-          testTimeout: 20_000,
-          // No request to a package archive for the install cache key: unit tests stay on loopback.
-          env: { BOXES_INSTALL_CACHE: 'off' },
+          ...small,
         },
       },
       {
@@ -26,8 +27,7 @@ export default defineConfig({
           name: 'host',
           include: ['test/host/**/*.test.ts'],
           globalSetup: ['test/support/build-cli.ts', 'test/support/scratch.ts'],
-          testTimeout: 20_000,
-          env: { BOXES_INSTALL_CACHE: 'off' },
+          ...small,
         },
       },
       {

@@ -152,11 +152,10 @@ export function parseBuildOptions(input: RawBuildOptions, context: Context): Bui
     throw new UsageError('cannot tell which distribution to build on this host', 'pass --distribution arch or --distribution debian');
   }
   if (o.keyringAnchor !== undefined && distribution !== 'arch') throw new UsageError('--keyring-anchor applies to Arch builds only', 'drop it, or pass --distribution arch');
-  const specsAsked = o.all ? PROFILES : [...new Set(o.profile!.split(','))].map((name) => findProfile(name)!);
-  if (o.qcow2Compression !== undefined && !specsAsked.some((s) => s.kind === 'disk'))
-    throw new UsageError('--qcow2-compression applies to the qcow2 images (basic, cloud-init, libvirt-executor) only', 'drop it, or build one of them');
   const profiles = o.all ? PROFILES.map((p) => p.name) : [...new Set(o.profile!.split(','))];
   const specs = profiles.map((name) => findProfile(name)!);
+  if (o.qcow2Compression !== undefined && !specs.some((s) => s.kind === 'disk'))
+    throw new UsageError('--qcow2-compression applies to the qcow2 images (basic, cloud-init, libvirt-executor) only', 'drop it, or build one of them');
   if (o.variant !== undefined && specs.every((s) => s.variants.length === 0))
     throw new UsageError(`${profiles.join(', ')} ${profiles.length > 1 ? 'have' : 'has'} no variants (drop --variant)`);
   const chosen: Pick<BuildTarget, 'profile' | 'variant'>[] = specs.map((spec) => {
@@ -181,12 +180,10 @@ export function parseBuildOptions(input: RawBuildOptions, context: Context): Bui
   const sourceDateEpoch = o.sourceDateEpoch !== undefined ? Number(o.sourceDateEpoch) : snapshotDate ? snapshotDate.getTime() / 1000 : startOfUtcDay(context.now);
   const release = o.release ?? DEFAULT_RELEASE[distribution];
   const buildVersion = o.buildVersion ?? buildVersionFromEpoch(sourceDateEpoch);
-  const targets = chosen.map((t) =>
-    Object.freeze({ ...t, artifact: deepFreeze(describeArtifact({ ...t, distribution, release, architecture: DEFAULT_ARCHITECTURE, version: buildVersion })) }),
-  );
-  // The plan is settled here: every task reads it, none changes it.
-  return Object.freeze({
-    targets: Object.freeze(targets) as BuildTarget[],
+  const targets = chosen.map((t) => ({ ...t, artifact: describeArtifact({ ...t, distribution, release, architecture: DEFAULT_ARCHITECTURE, version: buildVersion }) }));
+  // The plan is settled here, down to each artifact: every task reads it, none changes it.
+  return deepFreeze({
+    targets,
     distribution,
     release,
     mirror: o.mirror,
