@@ -18,7 +18,7 @@ const LAYERS = {
   executor: ['system', 'adapters', 'artifact', 'vm'],
   verify: ['system', 'adapters', 'artifact', 'plan', 'record', 'vagrant', 'audit', 'rootless', 'vm', 'image'],
   publish: ['system', 'adapters', 'artifact', 'plan', 'record', 'vagrant', 'audit', 'image'],
-  setup: ['system', 'adapters', 'artifact', 'vagrant', 'rootless', 'audit', 'vm'],
+  setup: ['system', 'adapters', 'artifact', 'plan', 'record', 'vagrant', 'rootless', 'audit', 'vm', 'image'],
   commands: ['system', 'adapters', 'artifact', 'plan', 'record', 'vagrant', 'rootless', 'audit', 'vm', 'image', 'executor', 'verify', 'publish', 'setup'],
 };
 

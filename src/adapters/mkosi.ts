@@ -56,6 +56,19 @@ function pinnedCommand(): { argv: string[]; env: Record<string, string> } {
   };
 }
 
+/**
+ * mkosi's sandbox program (what `mkosi sandbox` runs), from the same mkosi: the pinned one's file,
+ * else wherever the Python that runs mkosi imports it from.
+ */
+export async function mkosiSandboxScript(mkosi: Pick<Mkosi, 'source' | 'env'>): Promise<string> {
+  if (mkosi.source === 'pinned') return join(pinnedDir(), 'usr/lib/python3/dist-packages/mkosi/sandbox.py');
+  const r = await execa('python3', ['-c', 'import sys, mkosi.sandbox as s; sys.stdout.write(s.__file__)'], { env: mkosi.env, reject: false, timeout: 30_000 });
+  const path = String(r.stdout);
+  if (r.failed || !path.endsWith('.py'))
+    throw new PrerequisiteError("python3 cannot import this mkosi's sandbox module (mkosi.sandbox)", 'unset BOXES_MKOSI to use the pinned mkosi, or put its module on PYTHONPATH');
+  return path;
+}
+
 /** Finds a usable mkosi without downloading anything. */
 export async function findMkosi(env: NodeJS.ProcessEnv = process.env): Promise<Mkosi | undefined> {
   if (env.BOXES_MKOSI) {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { UsageError } from '../system/errors.js';
 import { parseJson } from '../system/expected.js';
 import { run } from '../system/runner.js';
+import type { Toolbox } from '../system/toolbox.js';
 
 const tableSchema = z.object({
   partitiontable: z.object({
@@ -22,8 +23,8 @@ export interface PartitionTable {
 }
 
 /** The table of a raw disk; a UsageError names the image when sfdisk's answer cannot be read. */
-export async function partitionTable(sfdisk: string, raw: string, image: string, signal?: AbortSignal): Promise<PartitionTable> {
-  const out = (await run([sfdisk, '--json', raw], { signal, what: 'sfdisk --json' })).stdout;
+export async function partitionTable(tools: Toolbox, raw: string, image: string, signal?: AbortSignal): Promise<PartitionTable> {
+  const out = (await run(['sfdisk', '--json', raw], { tools, signal, what: 'sfdisk --json' })).stdout;
   const bad = () => new UsageError(`${image}: sfdisk printed a partition table boxes cannot read`);
   const parsed = tableSchema.safeParse(parseJson(out, bad));
   if (!parsed.success) throw bad();

@@ -10,6 +10,7 @@ import { sniffFormat } from '../system/file-format.js';
 import { unpackBoxDisk } from '../vagrant/box-file.js';
 import { recordBeside } from '../record/beside.js';
 import { sha256File } from '../system/sha256.js';
+import type { Toolbox } from '../system/toolbox.js';
 import { diskView } from './disk-view.js';
 import { ociViews } from './oci-view.js';
 import { ALLOWED_PASSWORDS, audit, auditLayered, type Finding } from './rules.js';
@@ -50,8 +51,8 @@ export async function recordedProfile(path: string): Promise<string | undefined>
   return (await sha256File(path)) === record.artifact.sha256 ? record.image.profile : undefined;
 }
 
-/** `io.scratch`: where the sparse copy of a disk goes (a build passes its staging directory). */
-export async function auditArtifact(path: string, io: { signal?: AbortSignal; scratch?: string } = {}): Promise<AuditReport> {
+/** `io.scratch`: where the sparse copy of a disk goes (a build passes its staging directory); `io.tools` reads disks. */
+export async function auditArtifact(path: string, io: { tools: Toolbox; signal?: AbortSignal; scratch?: string }): Promise<AuditReport> {
   const { kind, format } = await detectKind(path);
   const profile = await recordedProfile(path);
   if (kind === 'container') {
@@ -62,10 +63,10 @@ export async function auditArtifact(path: string, io: { signal?: AbortSignal; sc
   const work = await mkdtemp(join(io.scratch ?? tmpdir(), 'boxes-audit-'));
   try {
     let view;
-    if (kind === 'disk') view = await diskView(path, format!, work, io.signal);
+    if (kind === 'disk') view = await diskView(path, format!, work, io.tools, io.signal);
     else {
       const disk = await unpackBoxDisk(path, work);
-      view = await diskView(disk.path, disk.format, work, io.signal);
+      view = await diskView(disk.path, disk.format, work, io.tools, io.signal);
     }
     return { artifact: path, kind, profile, entries: view.entries.size, findings: audit(view, { profile }) };
   } finally {

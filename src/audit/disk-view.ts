@@ -17,7 +17,7 @@ import { run } from '../system/runner.js';
 import { ExtFilesystem, type ExtEntry } from './ext-view.js';
 import { fatSerial, readFat } from './fat-view.js';
 import { SecretScanner, type ContentMarker } from './secret-scan.js';
-import { diskTools } from './tools.js';
+import type { Toolbox } from '../system/toolbox.js';
 import type { FileEntry, FsView } from './view.js';
 
 /** GPT partition types (Discoverable Partitions Specification): how each is read and where it mounts. */
@@ -72,18 +72,17 @@ async function scanRaw(raw: string, p: Partition, sector: number): Promise<Reado
   return scanner.secret ? scanner.found : undefined;
 }
 
-export async function diskView(image: string, format: string, work: string, signal?: AbortSignal): Promise<FsView> {
-  const tools = await diskTools();
-  const info = await imageInfo(image, { qemuImg: tools['qemu-img'], format, signal });
+export async function diskView(image: string, format: string, work: string, tools: Toolbox, signal?: AbortSignal): Promise<FsView> {
+  const info = await imageInfo(image, { tools, format, signal });
   const external = externalReferences(info, image);
   if (external.length > 0)
     throw new UsageError(`${image} is not self-contained: it names a ${external.join(', ')}`, 'an artifact must hold all its bytes; rebuild it without a backing file');
   let raw = image;
   if (format !== 'raw') {
     raw = join(work, 'disk.raw');
-    await run([tools['qemu-img'], 'convert', '-f', format, '-O', 'raw', image, raw], { signal, what: 'qemu-img convert' });
+    await run(['qemu-img', 'convert', '-f', format, '-O', 'raw', image, raw], { tools, signal, what: 'qemu-img convert' });
   }
-  const table = await partitionTable(tools.sfdisk, raw, image, signal);
+  const table = await partitionTable(tools, raw, image, signal);
   // A GPT whose backup header is gone (a truncated image) reads as its protective MBR.
   if (table.label !== 'gpt')
     throw new UsageError(`${image} has no GPT partition table boxes can read (sfdisk sees a ${table.label} table)`, 'the image is truncated or damaged; rebuild it');
@@ -134,8 +133,8 @@ export async function diskView(image: string, format: string, work: string, sign
       add(listed, await fs.read(listed));
     } else if (known.read === 'fat') {
       const device = `${raw}@@${p.start * sector}`;
-      const mount = fstabMount(fstab, p.uuid, await fatSerial(tools.minfo, device, what(p), signal)) ?? FAT_DEFAULT[type]!;
-      const fat = await readFat(tools.mcopy, device, mount, what(p), join(work, `p${n}`), signal);
+      const mount = fstabMount(fstab, p.uuid, await fatSerial(tools, device, what(p), signal)) ?? FAT_DEFAULT[type]!;
+      const fat = await readFat(tools, device, mount, what(p), join(work, `p${n}`), signal);
       add(fat.entries, fat);
     } else {
       const found = await scanRaw(raw, p, sector);

@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ChildFailed, UsageError } from '../system/errors.js';
 import { run } from '../system/runner.js';
+import type { Toolbox } from '../system/toolbox.js';
 import { CatFrames, catCommand } from './debugfs-cat.js';
 import { SecretScanner, type ContentMarker } from './secret-scan.js';
 import { typeOfMode, wantsContent, type FileEntry } from './view.js';
@@ -51,7 +52,7 @@ export function parseListings(out: string): Map<number, Listed[]> {
 
 export class ExtFilesystem {
   constructor(
-    private readonly tools: { debugfs: string; e2fsck: string },
+    private readonly tools: Toolbox,
     /** `raw?offset=N`: the filesystem inside a raw disk. */
     readonly device: string,
     /** Names the partition in errors. */
@@ -64,7 +65,7 @@ export class ExtFilesystem {
     const file = join(this.work, 'debugfs.cmds');
     await writeFile(file, `${commands.join('\n')}\n`);
     const signal = stop && this.signal ? AbortSignal.any([stop, this.signal]) : (stop ?? this.signal);
-    return (await run([this.tools.debugfs, '-f', file, this.device], { signal, what: `debugfs on ${this.what}`, onStdout })).stdout;
+    return (await run(['debugfs', '-f', file, this.device], { tools: this.tools, signal, what: `debugfs on ${this.what}`, onStdout })).stdout;
   }
 
   /** The filesystem UUID, or a UsageError: a partition of a Linux type must hold ext2/3/4. */
@@ -84,7 +85,7 @@ export class ExtFilesystem {
    * damaged directory hides from it a kernel may still find. A filesystem with errors is refused.
    */
   async check(): Promise<void> {
-    await run([this.tools.e2fsck, '-fn', this.device], { signal: this.signal, what: `e2fsck on ${this.what}` }).catch((error: unknown) => {
+    await run(['e2fsck', '-fn', this.device], { tools: this.tools, signal: this.signal, what: `e2fsck on ${this.what}` }).catch((error: unknown) => {
       if (!(error instanceof ChildFailed)) throw error;
       const first = error.logTail.find((l) => !/^(e2fsck \d|Pass \d)/.test(l));
       throw new UsageError(`${this.what} has filesystem errors${first ? ` (e2fsck: ${first.trim()})` : ''}`, 'the image is damaged or was changed; rebuild it');

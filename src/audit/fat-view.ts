@@ -8,6 +8,7 @@ import { lstat, mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ChildFailed, UsageError } from '../system/errors.js';
 import { run } from '../system/runner.js';
+import type { Toolbox } from '../system/toolbox.js';
 import { SecretScanner, type ContentMarker } from './secret-scan.js';
 import { wantsContent, type FileEntry } from './view.js';
 
@@ -18,8 +19,8 @@ export interface FatContents {
 }
 
 /** The volume serial as fstab writes it (`UUID=1234-ABCD`), or a UsageError: the partition must hold FAT. */
-export async function fatSerial(minfo: string, device: string, what: string, signal?: AbortSignal): Promise<string> {
-  const out = await run([minfo, '-i', device, '::'], { signal, what: `minfo on ${what}` }).catch((error: unknown) => {
+export async function fatSerial(tools: Toolbox, device: string, what: string, signal?: AbortSignal): Promise<string> {
+  const out = await run(['minfo', '-i', device, '::'], { tools, signal, what: `minfo on ${what}` }).catch((error: unknown) => {
     if (error instanceof ChildFailed) return { stdout: '' };
     throw error;
   });
@@ -29,10 +30,10 @@ export async function fatSerial(minfo: string, device: string, what: string, sig
 }
 
 /** Every file and directory of the FAT filesystem at `device` (`raw@@offset`), under `prefix`. */
-export async function readFat(mcopy: string, device: string, prefix: string, what: string, work: string, signal?: AbortSignal): Promise<FatContents> {
+export async function readFat(tools: Toolbox, device: string, prefix: string, what: string, work: string, signal?: AbortSignal): Promise<FatContents> {
   const into = join(work, 'fat');
   await mkdir(into);
-  await run([mcopy, '-s', '-n', '-i', device, '::/*', into], { signal, what: `mcopy from ${what}` }).catch(async (error: unknown) => {
+  await run(['mcopy', '-s', '-n', '-i', device, '::/*', into], { tools, signal, what: `mcopy from ${what}` }).catch(async (error: unknown) => {
     // An empty filesystem: the glob matches nothing, which mcopy reports as a failure.
     if (!(error instanceof ChildFailed)) throw error;
     if ((await readdir(into)).length === 0 && error.logTail.some((l) => /"::\/\*" not found/.test(l))) return;

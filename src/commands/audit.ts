@@ -4,6 +4,7 @@ import { auditArtifact, detectKind, formatAudit } from '../audit/audit-artifact.
 import { AuditFailed } from '../audit/audit-failed.js';
 import { UsageError } from '../system/errors.js';
 import { interruptible } from './shared.js';
+import { openToolbox } from '../image/toolbox.js';
 
 export function registerAudit(program: Command): void {
   program
@@ -15,8 +16,9 @@ export function registerAudit(program: Command): void {
       if (artifacts.length === 0) throw new UsageError('say what to audit: boxes audit ARTIFACT...');
       for (const a of artifacts) await detectKind(a);
       const reports = await interruptible(async (signal) => {
+        const tools = await openToolbox({ signal, say: (line) => process.stderr.write(`boxes: ${line}\n`) });
         const out = [];
-        for (const a of artifacts) out.push(await auditArtifact(a, { signal }));
+        for (const a of artifacts) out.push(await auditArtifact(a, { tools, signal }));
         return out;
       });
       process.stdout.write(o.json ? `${JSON.stringify(reports, null, 2)}\n` : `${reports.map(formatAudit).join('\n')}\n`);

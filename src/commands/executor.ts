@@ -10,6 +10,7 @@ import { sweep } from '../executor/sweep.js';
 import { BuildError, ExecutorFailed, InterruptedError, JobFailed, UsageError } from '../system/errors.js';
 import { boxesVersion } from '../system/paths.js';
 import { interruptible } from './shared.js';
+import { openToolbox } from '../image/toolbox.js';
 
 /** The options every `boxes executor` command takes, so a runner can pass one list to all. */
 function withExecutorOptions(command: Command): Command {
@@ -44,14 +45,14 @@ export function registerExecutor(program: Command): void {
   });
   withExecutorOptions(executor.command('prepare').description("boot the job's VM and wait for SSH (prepare_exec)")).action(async (raw: RawExecutorOptions) => {
     const options = await executorOptions(raw);
-    await asExecutor(async (signal) => void (await prepare(options, process.env, { signal, say })));
+    await asExecutor(async (signal) => void (await prepare(options, process.env, { tools: await openToolbox({ signal, say }), signal, say })));
   });
   withExecutorOptions(executor.command('run').description("run one stage's script in the job's VM (run_exec)"))
     .argument('<script>', 'the script GitLab Runner wrote for the stage')
     .argument('<stage>', 'the stage name')
     .action(async (script: string, stage: string, raw: RawExecutorOptions) => {
       const options = await executorOptions(raw);
-      await asExecutor((signal) => runStage(options, script, stage, process.env, { signal, say }));
+      await asExecutor(async (signal) => runStage(options, script, stage, process.env, { tools: await openToolbox({ signal, say }), signal, say }));
     });
   withExecutorOptions(executor.command('cleanup').description("remove the job's VM, volume and key, whatever state they are in (cleanup_exec)")).action(
     async (raw: RawExecutorOptions) => {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { formatTestReport, testImage } from '../vm/test-image.js';
 import { parseTestOptions, type RawTestOptions } from '../vm/test-options.js';
 import { interruptible } from './shared.js';
+import { openToolbox } from '../image/toolbox.js';
 
 export function registerTest(program: Command): void {
   program
@@ -19,7 +20,10 @@ export function registerTest(program: Command): void {
     .option('--json', 'print the results as JSON on stdout')
     .action(async (raw: RawTestOptions) => {
       const options = parseTestOptions(raw);
-      const report = await interruptible((signal) => testImage(options, { signal, onEvent: (line) => process.stderr.write(`boxes: ${line}\n`) }));
+      const report = await interruptible((signal) => {
+        const say = (line: string) => process.stderr.write(`boxes: ${line}\n`);
+        return testImage(options, { signal, onEvent: say, openTools: () => openToolbox({ signal, say }) });
+      });
       process.stdout.write(raw.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatTestReport(report)}\n`);
     });
 }

@@ -5,6 +5,7 @@ import type { SshLogin } from '../vm/ssh.js';
 import { keyFile, serialLog, type JobState } from './state.js';
 import { domainState, virsh, type Libvirt } from '../adapters/virsh.js';
 import { ifChildFailed } from '../system/expected.js';
+import type { Toolbox } from '../system/toolbox.js';
 
 /** The address of a VM on a libvirt network, from its DHCP lease (`virsh domifaddr`). */
 export function leaseAddress(domifaddr: string): string | undefined {
@@ -20,14 +21,15 @@ export async function guestLogin(state: JobState, dir: string, l: Libvirt): Prom
   return { user: 'root', identity, host, port: 22 };
 }
 
-export const ssh = (login: SshLogin, command: string, signal?: AbortSignal, timeoutMs = 30_000): Promise<string> => guestCommand(login, command, { timeoutMs, signal });
+export const ssh = (tools: Toolbox, login: SshLogin, command: string, signal?: AbortSignal, timeoutMs = 30_000): Promise<string> =>
+  guestCommand(login, command, { tools, timeoutMs, signal });
 
 /** Polls until the VM answers on SSH; fails early when the domain stops, late at the deadline. */
-export async function waitForJobVm(state: JobState, dir: string, l: Libvirt, deadline: number): Promise<SshLogin> {
+export async function waitForJobVm(state: JobState, dir: string, l: Libvirt, tools: Toolbox, deadline: number): Promise<SshLogin> {
   return waitForGuest({
     attempt: async () => {
       const login = await guestLogin(state, dir, l);
-      await ssh(login, 'true', l.signal);
+      await ssh(tools, login, 'true', l.signal);
       return login;
     },
     stopped: async () => {

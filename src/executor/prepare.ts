@@ -23,8 +23,11 @@ import { virsh, type Libvirt } from '../adapters/virsh.js';
 import { overlayVolumeXml } from './volume-xml.js';
 import { ifChildFailed, ifMissing } from '../system/expected.js';
 import { imageInfo } from '../adapters/qemu-img.js';
+import { HOST_TOOLBOX, type Toolbox } from '../system/toolbox.js';
 
 export interface ExecutorIo {
+  /** ssh, ssh-keygen and qemu-img; libvirt's QEMU and firmware stay the host's. */
+  tools: Toolbox;
   signal?: AbortSignal;
   say?: (line: string) => void;
 }
@@ -42,11 +45,12 @@ async function imagePath(image: string | undefined, l: Libvirt): Promise<string>
   throw new ExecutorFailed(`image '${image}' is neither a file nor a volume POOL/VOLUME`, 'build one with `boxes build --profile libvirt-executor` and pass its path');
 }
 
-export async function prepare(options: ExecutorOptions, env: NodeJS.ProcessEnv, io: ExecutorIo = {}): Promise<JobState> {
+export async function prepare(options: ExecutorOptions, env: NodeJS.ProcessEnv, io: ExecutorIo): Promise<JobState> {
   const vm = vmName(jobFromEnv(env));
   const l: Libvirt = { connect: options.connect, signal: io.signal };
   const target = { stateDir: options.stateDir, vm, connect: options.connect, pool: options.pool };
-  const ovmf = findOvmf();
+  // libvirtd starts the host's QEMU, which reads the host's firmware.
+  const ovmf = findOvmf(HOST_TOOLBOX);
   if (!ovmf) throw new ExecutorFailed('no OVMF firmware on the runner host', 'apt-get install ovmf (Arch: pacman -S edk2-ovmf)');
   const image = await imagePath(options.image, l);
   await cleanupVm(target);
@@ -56,10 +60,10 @@ export async function prepare(options: ExecutorOptions, env: NodeJS.ProcessEnv, 
     const network: Network = options.network === 'user' ? { kind: 'user', sshPort: await freePort() } : { kind: 'libvirt', name: options.network };
     const state: JobState = { vm, created: new Date().toISOString(), connect: options.connect, pool: options.pool, volume: volumeFor(vm), network };
     await writeState(dir, state);
-    await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', vm, '-f', keyFile(dir)], { signal: io.signal });
-    const accel = await chooseAccel(ovmf);
+    await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', vm, '-f', keyFile(dir)], { tools: io.tools, signal: io.signal });
+    const accel = await chooseAccel(ovmf, HOST_TOOLBOX);
     io.say?.(`${vm}: ${accel.accel} (${accel.reason})`);
-    const info = await imageInfo(image, { signal: io.signal });
+    const info = await imageInfo(image, { tools: io.tools, signal: io.signal });
     const volumeXml = join(dir, 'volume.xml');
     await writeFileAtomic(volumeXml, overlayVolumeXml({ name: state.volume, capacityBytes: info['virtual-size'], backingPath: image, backingFormat: info.format }));
     await virsh(l, ['vol-create', options.pool, volumeXml], "virsh vol-create (the job's overlay)");
@@ -83,7 +87,7 @@ export async function prepare(options: ExecutorOptions, env: NodeJS.ProcessEnv, 
     await virsh(l, ['define', xml]);
     await virsh(l, ['start', vm]);
     io.say?.(`${vm}: started; waiting for SSH`);
-    await waitForJobVm(state, dir, l, Date.now() + options.bootTimeoutMinutes * 60_000);
+    await waitForJobVm(state, dir, l, io.tools, Date.now() + options.bootTimeoutMinutes * 60_000);
     io.say?.(`${vm}: ready`);
     return state;
   } catch (error) {

@@ -17,7 +17,7 @@ import { jobDir, readState } from './state.js';
 /** ssh's own failures (no connection, lost connection) exit 255; so may a script. */
 const SSH_FAILED = 255;
 
-export async function runStage(options: ExecutorOptions, script: string, stage: string, env: NodeJS.ProcessEnv, io: ExecutorIo = {}): Promise<void> {
+export async function runStage(options: ExecutorOptions, script: string, stage: string, env: NodeJS.ProcessEnv, io: ExecutorIo): Promise<void> {
   const vm = vmName(jobFromEnv(env));
   const dir = jobDir(options.stateDir, vm);
   const state = await readState(dir);
@@ -25,7 +25,7 @@ export async function runStage(options: ExecutorOptions, script: string, stage: 
   const l = { connect: state.connect, signal: io.signal };
   const reachable = async () => {
     const login = await guestLogin(state, dir, l);
-    await ssh(login, 'true', io.signal);
+    await ssh(io.tools, login, 'true', io.signal);
     return login;
   };
   /** What says the VM does not answer: ssh failed, or the wait for its address ran out. */
@@ -37,7 +37,7 @@ export async function runStage(options: ExecutorOptions, script: string, stage: 
     throw new ExecutorFailed(`${vm} does not answer on SSH before stage ${stage}: ${e.message.split('\n')[0]}`);
   });
   try {
-    await run(sshArgs(login, 'bash'), { stdinFile: script, passthrough: true, signal: io.signal, graceMs: 10_000, what: `stage ${stage} in ${vm}` });
+    await run(sshArgs(login, 'bash'), { tools: io.tools, stdinFile: script, passthrough: true, signal: io.signal, graceMs: 10_000, what: `stage ${stage} in ${vm}` });
   } catch (error) {
     if (!(error instanceof ChildFailed) || error.exitCode === undefined) throw error;
     const code = error.exitCode;

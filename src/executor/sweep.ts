@@ -30,7 +30,7 @@ export function staleJobs(found: readonly Found[], now: Date, olderThanHours: nu
     .sort();
 }
 
-export async function sweep(options: ExecutorOptions, io: ExecutorIo = {}): Promise<string[]> {
+export async function sweep(options: ExecutorOptions, io: Omit<ExecutorIo, 'tools'> = {}): Promise<string[]> {
   const l = { connect: options.connect, signal: io.signal };
   const found: Found[] = [
     ...(await listJobDirs(options.stateDir)),

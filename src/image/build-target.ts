@@ -71,7 +71,7 @@ export async function buildTarget(
     target,
     seed: c.seed,
   });
-  const { signature } = await deliver({ staging, outputDir, artifact: target.artifact, logFile, sign: options.sign, signal });
+  const { signature } = await deliver({ staging, outputDir, artifact: target.artifact, logFile, sign: options.sign, tools: c.toolbox, signal });
   return {
     profile: target.profile,
     variant: target.variant,

@@ -6,8 +6,6 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { checkSigningKey } from '../adapters/gpg-sign.js';
 import { findMkosi, provisionMkosi, type Mkosi } from '../adapters/mkosi.js';
-import { findProfile } from '../artifact/profiles.js';
-import { diskTools } from '../audit/tools.js';
 import type { BuildOptions } from '../plan/options.js';
 import { detectBuildMode, mkosiFor, removeTree } from '../rootless/namespace.js';
 import { UsageError } from '../system/errors.js';
@@ -25,6 +23,7 @@ import type { ArtifactReport, BuildReport } from './report.js';
 import { listrReporter } from './reporter.js';
 import { readConfiguration, type Places, type Session } from './session.js';
 import { ensureToolsTree } from './tools-tree.js';
+import { toolboxOver } from './toolbox.js';
 
 export type { ArtifactReport, BuildReport } from './report.js';
 
@@ -59,8 +58,6 @@ export async function checkBuildInput(options: BuildOptions, signal?: AbortSigna
   if (options.sign && !options.dryRun) await checkSigningKey(options.sign, signal);
   if (options.keyringAnchor) await checkKeyringAnchor(options.keyringAnchor);
   if (options.toolsTree) await requirePath('--tools-tree', options.toolsTree, 'directory');
-  // Disk images and boxes are audited by reading their disk; say what is missing before building.
-  if (!options.dryRun && options.targets.some((t) => findProfile(t.profile)?.kind !== 'container')) await diskTools();
 }
 
 export async function build(options: BuildOptions, io: BuildIo = {}): Promise<BuildReport> {
@@ -98,7 +95,8 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
       p.retitle(`Tools tree ${spec.distribution} ${spec.release} (${tree.built ? 'built' : 'cached'})`);
       return tree.path;
     });
-    const session: Session = Object.freeze({ ...places, ...configuration, mode, mkosi, toolsTree });
+    const toolbox = await toolboxOver(toolsTree, mkosi);
+    const session: Session = Object.freeze({ ...places, ...configuration, mode, mkosi, toolsTree, toolbox });
     const artifacts: ArtifactReport[] = [];
     for (const target of options.targets)
       artifacts.push(

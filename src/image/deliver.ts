@@ -9,6 +9,7 @@ import { AuditFailed } from '../audit/audit-failed.js';
 import { BuildError, UsageError } from '../system/errors.js';
 import { signFile } from '../adapters/gpg-sign.js';
 import type { Artifact } from '../artifact/artifact.js';
+import type { Toolbox } from '../system/toolbox.js';
 
 export interface Delivery {
   staging: string;
@@ -17,6 +18,8 @@ export interface Delivery {
   /** mkosi's log, named when the artifact is broken. */
   logFile: string;
   sign?: string;
+  /** Reads disks for the audit: the build's own tools tree. */
+  tools: Toolbox;
   signal?: AbortSignal;
 }
 
@@ -24,7 +27,7 @@ export async function deliver(p: Delivery): Promise<{ signature?: string }> {
   const { name, files } = p.artifact;
   const built = join(p.staging, name);
   // Findings keep the artifact in staging, which the build removes: it is never published.
-  const audited = await auditArtifact(built, { signal: p.signal, scratch: p.staging }).catch((error: unknown) => {
+  const audited = await auditArtifact(built, { tools: p.tools, signal: p.signal, scratch: p.staging }).catch((error: unknown) => {
     if (error instanceof UsageError)
       throw new BuildError(`the built ${name} cannot be audited: ${error.message}`, `the post-output hook wrote a broken artifact; see ${p.logFile}`);
     throw error;

@@ -16,6 +16,7 @@ import { mkosiBuildArgs, packageCacheKey } from './mkosi-args.js';
 import type { PhaseIo } from './reporter.js';
 import { aptSources, writeSandboxTree } from './sources.js';
 import type { ToolsTreeSpec } from './tools-tree.js';
+import type { Toolbox } from '../system/toolbox.js';
 
 /** Where a build's files go; known before the tools tree is (the first `mkosi summary` needs them). */
 export interface Places {
@@ -45,6 +46,8 @@ export interface Session extends Places, Configuration {
   readonly mode: BuildMode;
   readonly mkosi: Mkosi;
   readonly toolsTree: string;
+  /** The tools tree's programs, through mkosi's sandbox: what the audit reads disks with. */
+  readonly toolbox: Toolbox;
 }
 
 /** The tree's revision, Debian's apt sources, the archive's state and the first target's resolved configuration. */

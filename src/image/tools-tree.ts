@@ -56,6 +56,8 @@ export interface EnsureOptions {
   signal?: AbortSignal;
   logFile?: string;
   echo?: boolean;
+  /** Told before the tree is built (it takes minutes). */
+  onBuild?: (line: string) => void;
 }
 
 /** Returns the tools tree path, building it first when it is not cached yet. */
@@ -63,6 +65,7 @@ export async function ensureToolsTree(mkosi: Mkosi, spec: ToolsTreeSpec, options
   const paths = cachePaths();
   const final = join(paths.tools, toolsTreeKey(spec, mkosi.version));
   if (existsSync(join(final, 'usr/bin'))) return { path: final, built: false };
+  options.onBuild?.(`building the tools tree (${spec.distribution} ${spec.release}, first use: a few minutes, then cached)`);
   await mkdir(paths.tools, { recursive: true });
   await mkdir(paths.workspace, { recursive: true });
   const staging = await mkdtemp(join(paths.tools, '.building-'));

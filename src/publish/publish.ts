@@ -11,6 +11,7 @@ import { inventory, type ArtifactKind } from './inventory.js';
 import type { PublishOptions } from './options.js';
 import { planFiles } from './publish-files.js';
 import { checkSigning, pushContainers, type Pushed } from './registry.js';
+import { openToolbox } from '../image/toolbox.js';
 
 export interface PublishReport {
   pushed: Pushed[];
@@ -58,7 +59,8 @@ export async function publish(options: PublishOptions, io: PublishIo = {}): Prom
   const pushed: Pushed[] = [];
   if (options.registry && containers.length > 0) {
     io.onEvent?.(`pushing ${containers.length} container image${containers.length > 1 ? 's' : ''} to ${options.registry.registry}`);
-    pushed.push(...(await pushContainers(options.registry, containers, io.signal)));
+    const tools = await openToolbox({ signal: io.signal, say: io.onEvent });
+    pushed.push(...(await pushContainers(options.registry, containers, tools, io.signal)));
   }
   let result: { uploaded: string[]; catalog?: string } = { uploaded: [] };
   if (plan && target) {

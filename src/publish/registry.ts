@@ -4,6 +4,7 @@
  * its digest is the one the build recorded.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { ociFacts } from '../record/oci-facts.js';
 import { BuildError, PrerequisiteError, UsageError } from '../system/errors.js';
@@ -11,6 +12,7 @@ import { run } from '../system/runner.js';
 import { checkSigningKey } from '../adapters/gpg-sign.js';
 import type { Publishable } from './inventory.js';
 import { ifMissingOrDenied } from '../system/expected.js';
+import type { Toolbox } from '../system/toolbox.js';
 
 export interface RegistryOptions {
   /** docker://HOST[:PORT]/NAME */
@@ -38,11 +40,16 @@ export async function checkSigning(options: RegistryOptions, signal?: AbortSigna
     if (file && !(await access(file).then(() => true, ifMissingOrDenied(false)))) throw new UsageError(`${flag} ${file}: no such readable file`);
 }
 
-function skopeo(options: RegistryOptions, args: string[]): string[] {
-  return ['skopeo', ...(options.registriesD ? ['--registries.d', options.registriesD] : []), ...args];
+/**
+ * skopeo from the toolbox. The host's /etc/containers/policy.json rules when it has one; a host
+ * without containers' configuration gets the policy the tools tree's skopeo package ships.
+ */
+function skopeo(options: RegistryOptions, tools: Toolbox, args: string[]): string[] {
+  const policy = tools.source !== 'host' && !existsSync('/etc/containers/policy.json') ? ['--policy', tools.file('/etc/containers/policy.json')] : [];
+  return ['skopeo', ...policy, ...(options.registriesD ? ['--registries.d', options.registriesD] : []), ...args];
 }
 
-function copyArgs(options: RegistryOptions, source: string, destination: string): string[] {
+function copyArgs(options: RegistryOptions, tools: Toolbox, source: string, destination: string): string[] {
   const sign = [
     ...(options.signBy ? ['--sign-by', options.signBy] : []),
     ...(options.sigstoreKey ? ['--sign-by-sigstore-private-key', options.sigstoreKey] : []),
@@ -51,13 +58,17 @@ function copyArgs(options: RegistryOptions, source: string, destination: string)
   const auth = options.authfile ? ['--src-authfile', options.authfile, '--dest-authfile', options.authfile] : [];
   const tls = [`--src-tls-verify=${options.tlsVerify}`, `--dest-tls-verify=${options.tlsVerify}`];
   // --preserve-digests: skopeo fails rather than recompress or convert, so the pushed digest is the built one.
-  return skopeo(options, ['copy', '--preserve-digests', ...tls, ...auth, ...sign, source, destination]);
+  return skopeo(options, tools, ['copy', '--preserve-digests', ...tls, ...auth, ...sign, source, destination]);
 }
 
 /** The digest of the manifest the registry serves for this reference. */
-export async function registryDigest(options: RegistryOptions, reference: string, signal?: AbortSignal): Promise<string> {
+export async function registryDigest(options: RegistryOptions, tools: Toolbox, reference: string, signal?: AbortSignal): Promise<string> {
   const auth = options.authfile ? ['--authfile', options.authfile] : [];
-  const { stdout } = await run(skopeo(options, ['inspect', '--raw', `--tls-verify=${options.tlsVerify}`, ...auth, reference]), { signal, what: `skopeo inspect ${reference}` });
+  const { stdout } = await run(skopeo(options, tools, ['inspect', '--raw', `--tls-verify=${options.tlsVerify}`, ...auth, reference]), {
+    tools,
+    signal,
+    what: `skopeo inspect ${reference}`,
+  });
   return `sha256:${createHash('sha256').update(stdout).digest('hex')}`;
 }
 
@@ -67,7 +78,7 @@ export interface Pushed {
   digest: string;
 }
 
-async function pushOne(options: RegistryOptions, a: Publishable, signal?: AbortSignal): Promise<Pushed[]> {
+async function pushOne(options: RegistryOptions, a: Publishable, tools: Toolbox, signal?: AbortSignal): Promise<Pushed[]> {
   const { refs } = await ociFacts(a.path);
   if (refs.length === 0) throw new UsageError(`${a.name} names no tag (no org.opencontainers.image.ref.name in its index.json)`, 'rebuild it with boxes build');
   const pushed: Pushed[] = [];
@@ -77,7 +88,7 @@ async function pushOne(options: RegistryOptions, a: Publishable, signal?: AbortS
     // manifest digest, and only a copy that carries the first tag's signatures along keeps them.
     const source = i === 0 ? `oci-archive:${a.path}:${ref}` : pushed[0]!.reference;
     try {
-      await run(copyArgs(options, source, reference), { signal, what: `skopeo copy ${a.name} to ${reference}` });
+      await run(copyArgs(options, tools, source, reference), { tools, signal, what: `skopeo copy ${a.name} to ${reference}` });
     } catch (error) {
       if (error instanceof PrerequisiteError) throw new PrerequisiteError('publishing to a registry needs skopeo, which is not installed', 'apt-get install skopeo');
       if (!(error instanceof BuildError)) throw error;
@@ -87,7 +98,7 @@ async function pushOne(options: RegistryOptions, a: Publishable, signal?: AbortS
         error.logTail,
       );
     }
-    const digest = await registryDigest(options, reference, signal);
+    const digest = await registryDigest(options, tools, reference, signal);
     if (digest !== a.record.artifact.digest)
       throw new BuildError(
         `${reference} serves manifest ${digest}, but ${a.name} was built as ${a.record.artifact.digest}`,
@@ -98,8 +109,8 @@ async function pushOne(options: RegistryOptions, a: Publishable, signal?: AbortS
   return pushed;
 }
 
-export async function pushContainers(options: RegistryOptions, artifacts: Publishable[], signal?: AbortSignal): Promise<Pushed[]> {
+export async function pushContainers(options: RegistryOptions, artifacts: Publishable[], tools: Toolbox, signal?: AbortSignal): Promise<Pushed[]> {
   const pushed: Pushed[] = [];
-  for (const a of artifacts) pushed.push(...(await pushOne(options, a, signal)));
+  for (const a of artifacts) pushed.push(...(await pushOne(options, a, tools, signal)));
   return pushed;
 }

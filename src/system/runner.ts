@@ -7,6 +7,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { execa } from 'execa';
 import { ChildFailed, InterruptedError, PrerequisiteError } from './errors.js';
 import { redactSecrets } from './redact.js';
+import type { Toolbox } from './toolbox.js';
 
 export interface RunOptions {
   env?: Record<string, string | undefined>;
@@ -33,6 +34,8 @@ export interface RunOptions {
    * everything boxes writes itself (and `boxes verify` varies the caller's).
    */
   umask?: number;
+  /** Run the program from this toolbox (the tools tree's sandbox); default: the host's PATH. */
+  tools?: Toolbox;
 }
 
 /** argv under a shell that sets the umask and execs it: Node cannot give a child a umask of its own. */
@@ -76,8 +79,9 @@ export function classifyFailure(lines: readonly string[]): string | undefined {
 export async function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const program = argv[0];
   if (!program) throw new Error('run: empty command');
-  const [file = program, ...args] = options.umask === undefined ? argv : withUmask(argv, options.umask);
-  const shown = commandLine(argv, options.env, options.umask);
+  const inner = options.tools ? options.tools.wrap(argv) : argv;
+  const [file = program, ...args] = options.umask === undefined ? inner : withUmask(inner, options.umask);
+  const shown = commandLine(inner, options.env, options.umask);
   let log: WriteStream | undefined;
   if (options.logFile) {
     log = createWriteStream(options.logFile, { flags: 'a' });
@@ -144,6 +148,11 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     (options.umask !== undefined && result.exitCode === 127 && tail.some((l) => l.startsWith('sh: ') && /not found/.test(l)));
   if (missing) {
     throw new PrerequisiteError(`${program} is not installed`, 'run `boxes setup --check`');
+  }
+  // mkosi's sandbox exits 127, silently, when the program is not in the tree.
+  const tree = options.tools?.source;
+  if (tree !== undefined && tree !== 'host' && result.exitCode === 127 && tail.length === 0) {
+    throw new PrerequisiteError(`${program} is not in the tools tree ${tree}`, 'add its package to ToolsTreePackages= in mkosi.conf, then run `boxes setup`');
   }
   if (result.failed) {
     const how = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { detectKind } from '../audit/audit-artifact.js';
 import { diskView } from '../audit/disk-view.js';
-import { diskTools } from '../audit/tools.js';
+import type { Toolbox } from '../system/toolbox.js';
 import type { FsView } from '../audit/view.js';
 import { streamOciArchive } from '../adapters/oci/layers.js';
 import { run } from '../system/runner.js';
@@ -73,17 +73,17 @@ function viewDifferences(x: FsView, y: FsView): string[] {
   return out;
 }
 
-async function diskDifferences(a: string, b: string, format: string, work: string, signal?: AbortSignal): Promise<string[]> {
-  const compare = await run(['qemu-img', 'compare', '-f', format, '-F', format, a, b], { signal, what: 'qemu-img compare' }).then(
+async function diskDifferences(a: string, b: string, format: string, work: string, tools: Toolbox, signal?: AbortSignal): Promise<string[]> {
+  const compare = await run(['qemu-img', 'compare', '-f', format, '-F', format, a, b], { tools, signal, what: 'qemu-img compare' }).then(
     () => undefined,
     (e: Error & { logTail?: string[] }) => e.logTail?.join(' ') ?? e.message,
   );
   const out: string[] = [];
   const offset = /offset (\d+)/.exec(compare ?? '')?.[1];
   const rawA = join(work, 'a.raw');
-  await run(['qemu-img', 'convert', '-f', format, '-O', 'raw', a, rawA], { signal, what: 'qemu-img convert' });
+  await run(['qemu-img', 'convert', '-f', format, '-O', 'raw', a, rawA], { tools, signal, what: 'qemu-img convert' });
   if (offset) {
-    const table = await partitionTable((await diskTools()).sfdisk, rawA, a, signal);
+    const table = await partitionTable(tools, rawA, a, signal);
     const sector = table.sectorSize;
     const at = Number(offset);
     const part = table.partitions.find((p) => at >= p.start * sector && at < (p.start + p.size) * sector);
@@ -93,25 +93,25 @@ async function diskDifferences(a: string, b: string, format: string, work: strin
   }
   const [da, db] = [join(work, 'view-a'), join(work, 'view-b')];
   await Promise.all([mkdir(da), mkdir(db)]);
-  const files = viewDifferences(await diskView(rawA, 'raw', da, signal), await diskView(b, format, db, signal));
+  const files = viewDifferences(await diskView(rawA, 'raw', da, tools, signal), await diskView(b, format, db, tools, signal));
   out.push(...files.map((f) => `root filesystem ${f}`));
   if (files.length === 0) out.push('root filesystem: same files, modes, owners and sizes (the difference is in file contents or filesystem metadata; diffoscope shows it)');
   return out;
 }
 
 /** Lines saying where two builds of one artifact differ; at most LIMIT and a count of the rest. */
-export async function explainDifference(a: string, b: string, work: string, signal?: AbortSignal): Promise<string[]> {
+export async function explainDifference(a: string, b: string, work: string, tools: Toolbox, signal?: AbortSignal): Promise<string[]> {
   const { kind, format } = await detectKind(a);
   let lines: string[];
   if (kind === 'container') lines = await ociDifferences(a, b);
-  else if (kind === 'disk') lines = await diskDifferences(a, b, format!, work, signal);
+  else if (kind === 'disk') lines = await diskDifferences(a, b, format!, work, tools, signal);
   else {
     lines = entryDifferences(await tarEntries(a), await tarEntries(b)).map((m) => `box member ${m}`);
     if (lines.some((l) => /box\.img|\.vmdk/.test(l))) {
       const [ua, ub] = [join(work, 'box-a'), join(work, 'box-b')];
       await Promise.all([mkdir(ua), mkdir(ub)]);
       const [x, y] = [await unpackBoxDisk(a, ua), await unpackBoxDisk(b, ub)];
-      lines.push(...(await diskDifferences(x.path, y.path, x.format, work, signal)));
+      lines.push(...(await diskDifferences(x.path, y.path, x.format, work, tools, signal)));
     }
   }
   return lines.length > LIMIT ? [...lines.slice(0, LIMIT), `... and ${lines.length - LIMIT} more`] : lines;

@@ -15,6 +15,8 @@ import { treeRevision } from '../adapters/git-revision.js';
 import { run } from '../system/runner.js';
 import { onPath } from '../system/which.js';
 import { explainDifference } from './differences.js';
+import { toolboxFor } from '../image/toolbox.js';
+import type { Toolbox } from '../system/toolbox.js';
 import { machineFacts, parseVariations, planVariations, type Applied, type Skipped, type Variation, type VariationPlan } from './variations.js';
 import { detectBuildMode, removeTree } from '../rootless/namespace.js';
 import type { BuildMode } from '../rootless/build-mode.js';
@@ -50,10 +52,10 @@ async function copyTree(from: string, outputDir: string): Promise<string> {
   return tree;
 }
 
-async function diffoscope(a: string, b: string, report: string, signal?: AbortSignal): Promise<string> {
-  if (!(await onPath('diffoscope'))) return 'diffoscope is not installed (apt-get install diffoscope) for a byte-level report';
+async function diffoscope(tools: Toolbox, a: string, b: string, report: string, signal?: AbortSignal): Promise<string> {
+  if (tools.source === 'host' && !(await onPath('diffoscope'))) return 'diffoscope is not installed (apt-get install diffoscope) for a byte-level report';
   // diffoscope exits 1 when it found differences, which is what we expect here.
-  return run(['diffoscope', '--text', report, '--max-report-size', String(50 << 20), a, b], { signal, what: 'diffoscope' }).then(
+  return run(['diffoscope', '--text', report, '--max-report-size', String(50 << 20), a, b], { tools, signal, what: 'diffoscope' }).then(
     () => report,
     (error: unknown) => {
       if (!(error instanceof ChildFailed)) throw error;
@@ -85,7 +87,7 @@ export interface VerifyReport {
 
 type Io = { signal?: AbortSignal; onEvent?: (line: string) => void };
 
-async function compare(first: BuildReport, second: BuildReport, outputDir: string, signal?: AbortSignal): Promise<VerifyResult[]> {
+async function compare(first: BuildReport, second: BuildReport, outputDir: string, tools: Toolbox, signal?: AbortSignal): Promise<VerifyResult[]> {
   const results: VerifyResult[] = [];
   for (const [i, a] of first.artifacts.entries()) {
     const b = second.artifacts[i]!;
@@ -93,7 +95,7 @@ async function compare(first: BuildReport, second: BuildReport, outputDir: strin
     if (!result.identical) {
       const work = await mkdtemp(join(outputDir, '.compare-'));
       try {
-        result.where = await explainDifference(a.path, b.path, work, signal);
+        result.where = await explainDifference(a.path, b.path, work, tools, signal);
       } finally {
         await rm(work, { recursive: true, force: true });
       }
@@ -137,7 +139,8 @@ export async function verify(options: BuildOptions, io: Io = {}, verifyOptions: 
     for (const s of plan.skipped) io.onEvent?.(`second build cannot vary ${s.name}: ${s.why}`);
     io.onEvent?.('second build installs every package again: its install cache starts empty');
     const second = await secondBuild(options, plan, tree, join(outputDir, 'second', 'elsewhere'), revision, mode, io);
-    const artifacts = await compare(first, second, outputDir, io.signal);
+    const tools = await toolboxFor(first.toolsTree);
+    const artifacts = await compare(first, second, outputDir, tools, io.signal);
     for (const [i, r] of artifacts.entries()) {
       const a = first.artifacts[i]!;
       const b = second.artifacts[i]!;
@@ -151,7 +154,7 @@ export async function verify(options: BuildOptions, io: Io = {}, verifyOptions: 
           mkosi: second.mkosiVersion,
           buildMode: second.buildMode,
         });
-      else r.diffoscope = await diffoscope(r.artifact, r.second, join(outputDir, `${basename(r.artifact)}.diffoscope.txt`), io.signal);
+      else r.diffoscope = await diffoscope(tools, r.artifact, r.second, join(outputDir, `${basename(r.artifact)}.diffoscope.txt`), io.signal);
     }
     const report: VerifyReport = { variations: plan.applied, skipped: plan.skipped, artifacts };
     if (verifyOptions.bisect && artifacts.some((r) => !r.identical) && plan.applied.length > 1) {
@@ -160,7 +163,7 @@ export async function verify(options: BuildOptions, io: Io = {}, verifyOptions: 
         io.onEvent?.(`bisect: a build that varies only ${v.name}`);
         const one = await planVariations(new Set([v.name]), facts, (dir) => removeTree(dir, mode));
         const again = await secondBuild(options, one, tree, join(outputDir, 'bisect', v.name), revision, mode, io);
-        const differs = (await compare(first, again, outputDir, io.signal)).filter((r) => !r.identical).map((r) => basename(r.artifact));
+        const differs = (await compare(first, again, outputDir, tools, io.signal)).filter((r) => !r.identical).map((r) => basename(r.artifact));
         report.bisect.push({ variation: v.name, differs });
       }
     }

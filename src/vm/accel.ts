@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import type { Ovmf } from './firmware.js';
 import type { Accel } from './qemu-args.js';
 import { ifMissing, isMissingOrDenied } from '../system/expected.js';
+import type { Toolbox } from '../system/toolbox.js';
 
 export interface AccelChoice {
   accel: Accel;
@@ -25,7 +26,7 @@ export function classifyKvmProbe(serial: string, stderr: string): AccelChoice {
 }
 
 /** BOXES_ACCEL=kvm|tcg overrides the probe. */
-export async function chooseAccel(ovmf: Ovmf | undefined, env: NodeJS.ProcessEnv = process.env): Promise<AccelChoice> {
+export async function chooseAccel(ovmf: Ovmf | undefined, tools: Toolbox, env: NodeJS.ProcessEnv = process.env): Promise<AccelChoice> {
   const forced = env.BOXES_ACCEL;
   if (forced === 'kvm' || forced === 'tcg') return { accel: forced, reason: `BOXES_ACCEL=${forced}` };
   try {
@@ -38,11 +39,13 @@ export async function chooseAccel(ovmf: Ovmf | undefined, env: NodeJS.ProcessEnv
   const dir = await mkdtemp(join(tmpdir(), 'boxes-kvm-probe-'));
   try {
     const vars = join(dir, 'vars.fd');
-    await copyFile(ovmf.vars, vars);
+    await copyFile(tools.file(ovmf.vars), vars);
     const serial = join(dir, 'serial.log');
+    const [qemu, ...prefix] = tools.wrap(['qemu-system-x86_64']);
     const child = execa(
-      'qemu-system-x86_64',
+      qemu!,
       [
+        ...prefix,
         '-machine',
         'q35,accel=kvm',
         '-m',

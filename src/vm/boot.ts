@@ -14,6 +14,7 @@ import type { SshLogin } from './ssh.js';
 import { guestCommand, waitForGuest } from './guest.js';
 import { ifChildFailed } from '../system/expected.js';
 import { imageInfo } from '../adapters/qemu-img.js';
+import type { Toolbox } from '../system/toolbox.js';
 
 export interface BootSpec {
   artifact: string;
@@ -34,6 +35,8 @@ export interface BootSpec {
   diskBytes?: number;
   /** Epoch ms by which the boot and its checks must be over: no SSH command outlives it. */
   deadline: number;
+  /** Where QEMU, qemu-img, ssh and the firmware come from. */
+  tools: Toolbox;
   signal?: AbortSignal;
   logFile?: string;
 }
@@ -62,13 +65,17 @@ export async function freePort(): Promise<number> {
 export async function boot(spec: BootSpec): Promise<Booted> {
   const disk = join(spec.workDir, 'disk.qcow2');
   const sizeArg = spec.diskBytes ? [String(spec.diskBytes)] : [];
-  await run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', spec.format, '-b', spec.artifact, disk, ...sizeArg], { signal: spec.signal, what: 'qemu-img create (overlay)' });
-  const info = await imageInfo(disk, { format: 'qcow2', signal: spec.signal });
+  await run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', spec.format, '-b', spec.artifact, disk, ...sizeArg], {
+    tools: spec.tools,
+    signal: spec.signal,
+    what: 'qemu-img create (overlay)',
+  });
+  const info = await imageInfo(disk, { tools: spec.tools, format: 'qcow2', signal: spec.signal });
   let ovmf: { code: string; vars: string } | undefined;
   if (spec.firmware === 'uefi') {
-    if (!spec.ovmf) throw new BuildError('a UEFI boot needs OVMF', 'apt-get install ovmf');
+    if (!spec.ovmf) throw new BuildError('a UEFI boot needs OVMF', 'the tools tree holds it (package ovmf): run `boxes setup`');
     ovmf = { code: spec.ovmf.code, vars: join(spec.workDir, 'vars.fd') };
-    await copyFile(spec.ovmf.vars, ovmf.vars);
+    await copyFile(spec.tools.file(spec.ovmf.vars), ovmf.vars);
   }
   const port = await freePort();
   const agentSocket = join(spec.workDir, 'qga.sock');
@@ -84,13 +91,13 @@ export async function boot(spec: BootSpec): Promise<Booted> {
     ovmf,
     oemStrings: spec.oemStrings,
   });
-  const vm = start(argv, { signal: spec.signal, logFile: spec.logFile, what: `qemu (${spec.firmware})` });
+  const vm = start(argv, { tools: spec.tools, signal: spec.signal, logFile: spec.logFile, what: `qemu (${spec.firmware})` });
   // How qemu ended is read from `running()` and the serial log; this only keeps its rejection handled.
   vm.exited.catch((_seenThroughRunning: unknown) => undefined);
   // No SSH command outlives the boot's deadline.
   const sshAs = (login: Omit<SshLogin, 'port'>, command: string, timeoutMs?: number) => {
     const left = Math.max(1000, spec.deadline - Date.now());
-    return guestCommand({ ...login, port }, command, { timeoutMs: Math.min(timeoutMs ?? left, left), signal: spec.signal });
+    return guestCommand({ ...login, port }, command, { tools: spec.tools, timeoutMs: Math.min(timeoutMs ?? left, left), signal: spec.signal });
   };
   return {
     port,

@@ -1,6 +1,8 @@
-/** Where the host keeps OVMF (UEFI firmware for QEMU): Debian's and Arch's paths. */
+/** Where a toolbox (the tools tree, or the host for libvirt's QEMU) keeps OVMF, UEFI firmware for QEMU: Debian's and Arch's paths. */
 import { existsSync } from 'node:fs';
+import type { Toolbox } from '../system/toolbox.js';
 
+/** Paths as the toolbox's QEMU sees them; `tools.file()` of one is where it is on the host. */
 export interface Ovmf {
   code: string;
   /** Template of the variable store; each boot writes to its own copy. */
@@ -14,6 +16,6 @@ const CANDIDATES: readonly Ovmf[] = [
   { code: '/usr/share/edk2-ovmf/x64/OVMF_CODE.fd', vars: '/usr/share/edk2-ovmf/x64/OVMF_VARS.fd' },
 ];
 
-export function findOvmf(exists: (path: string) => boolean = existsSync): Ovmf | undefined {
-  return CANDIDATES.find((c) => exists(c.code) && exists(c.vars));
+export function findOvmf(tools: Toolbox, exists: (path: string) => boolean = existsSync): Ovmf | undefined {
+  return CANDIDATES.find((c) => exists(tools.file(c.code)) && exists(tools.file(c.vars)));
 }

@@ -6,12 +6,13 @@ import { BuildError } from '../system/errors.js';
 import { run } from '../system/runner.js';
 import { serialTail } from './serial.js';
 import { sshArgs, type SshLogin } from './ssh.js';
+import type { Toolbox } from '../system/toolbox.js';
 
 /** Runs one command in the guest; ssh gets SIGTERM at the time limit or when `signal` aborts. */
-export async function guestCommand(login: SshLogin, command: string, o: { timeoutMs: number; signal?: AbortSignal }): Promise<string> {
+export async function guestCommand(login: SshLogin, command: string, o: { tools: Toolbox; timeoutMs: number; signal?: AbortSignal }): Promise<string> {
   const limit = AbortSignal.timeout(Math.max(1000, o.timeoutMs));
   const signal = o.signal ? AbortSignal.any([o.signal, limit]) : limit;
-  return (await run(sshArgs(login, command), { signal, graceMs: 2000, what: `ssh ${command}` })).stdout;
+  return (await run(sshArgs(login, command), { tools: o.tools, signal, graceMs: 2000, what: `ssh ${command}` })).stdout;
 }
 
 export interface Wait<T> {

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../system/runner.js';
 import { onPath } from '../system/which.js';
+import type { Toolbox } from '../system/toolbox.js';
 
 export interface SeedInput {
   instanceId: string;
@@ -36,17 +37,17 @@ export function metaData(s: Pick<SeedInput, 'instanceId'>): string {
   return `instance-id: ${s.instanceId}\nlocal-hostname: boxes-test\n`;
 }
 
-/** genisoimage where present, else xorriso in mkisofs mode. */
+/** genisoimage (a host that has it), else xorriso in mkisofs mode (the tools tree's). */
 export function isoCommand(tool: 'genisoimage' | 'xorriso', output: string, dir: string): string[] {
   const args = ['-output', output, '-volid', 'cidata', '-joliet', '-rock', join(dir, 'user-data'), join(dir, 'meta-data')];
   return tool === 'genisoimage' ? ['genisoimage', '-quiet', ...args] : ['xorriso', '-as', 'mkisofs', ...args];
 }
 
-export async function writeSeedIso(dir: string, input: SeedInput, signal?: AbortSignal): Promise<string> {
-  const tool = (await onPath('genisoimage')) ? 'genisoimage' : 'xorriso';
+export async function writeSeedIso(dir: string, input: SeedInput, tools: Toolbox, signal?: AbortSignal): Promise<string> {
+  const tool = tools.source === 'host' && (await onPath('genisoimage')) ? 'genisoimage' : 'xorriso';
   await writeFile(join(dir, 'user-data'), userData(input));
   await writeFile(join(dir, 'meta-data'), metaData(input));
   const iso = join(dir, 'seed.iso');
-  await run(isoCommand(tool, iso, dir), { signal, what: 'making the cloud-init seed ISO' });
+  await run(isoCommand(tool, iso, dir), { tools, signal, what: 'making the cloud-init seed ISO' });
   return iso;
 }

@@ -24,6 +24,7 @@ import { vagrantInsecureKey } from '../vagrant/insecure-key.js';
 import type { SshLogin } from './ssh.js';
 import { requireTools } from './tools.js';
 import { imageInfo } from '../adapters/qemu-img.js';
+import type { Toolbox } from '../system/toolbox.js';
 
 export interface TestOptions {
   profile: string;
@@ -61,6 +62,11 @@ export interface TestReport {
 }
 
 export interface TestIo {
+  /**
+   * Where QEMU, its firmware, ssh, sshpass, the seed-ISO maker and Vagrant's key come from; opened
+   * once the artifact and the checks are known to be right (a first use builds the tools tree).
+   */
+  openTools: () => Promise<Toolbox>;
   signal?: AbortSignal;
   onEvent?: (line: string) => void;
 }
@@ -88,13 +94,14 @@ interface Shared {
   ovmf?: Ovmf;
   checks: Check[];
   deadline: number;
-  io: TestIo;
+  io: TestIo & { tools: Toolbox };
   results: CheckResult[];
 }
 
-export async function testImage(options: TestOptions, io: TestIo = {}): Promise<TestReport> {
+export async function testImage(options: TestOptions, given: TestIo): Promise<TestReport> {
   const spec = findProfile(options.profile)!;
   const chosen = await chooseArtifact(spec, options.artifact, options.outputDir);
+  const io = { ...given, tools: await given.openTools() };
   const distribution = chosen.distribution ?? options.distribution;
   if (!spec.login && spec.name !== 'cloud-init')
     throw new PrerequisiteError(`${spec.name} images have no login to test with`, 'their runner injects access; test the basic or cloud-init image');
@@ -103,11 +110,11 @@ export async function testImage(options: TestOptions, io: TestIo = {}): Promise<
   // Two boots of one firmware only when their identities are compared.
   const twice = checks.some((c) => c.name === 'first-boot-identity');
   const firmwares: Firmware[] = options.firmware ? (twice ? [options.firmware, options.firmware] : [options.firmware]) : ['bios', 'uefi'];
-  const ovmf = findOvmf();
-  await requireTools({ ovmf: firmwares.includes('uefi') && !ovmf, password: Boolean(spec.login?.password), seed: spec.name === 'cloud-init' });
+  const ovmf = findOvmf(io.tools);
+  await requireTools(io.tools, { ovmf: firmwares.includes('uefi') && !ovmf, password: Boolean(spec.login?.password), seed: spec.name === 'cloud-init' });
   const logDir = join(resolve(options.outputDir), 'logs');
   await makeDirectory(logDir);
-  const accel = await chooseAccel(ovmf);
+  const accel = await chooseAccel(ovmf, io.tools);
   io.onEvent?.(`accelerator: ${accel.accel} (${accel.reason})`);
 
   const work = await mkdtemp(join(tmpdir(), 'boxes-test-'));
@@ -124,7 +131,7 @@ export async function testImage(options: TestOptions, io: TestIo = {}): Promise<
       io.onEvent?.(`unpacking the disk of ${basename(chosen.path)}`);
       shared.disk = await unpackBoxDisk(chosen.path, work);
     }
-    if (spec.login?.vagrantKey) shared.identity = await vagrantInsecureKey(work);
+    if (spec.login?.vagrantKey) shared.identity = await vagrantInsecureKey(work, io.tools);
     // Both VMs run at once; allSettled so that neither is left running when the other fails.
     const settled = await Promise.allSettled(plans.map((plan) => bootAndCheck(plan, shared)));
     const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -165,7 +172,7 @@ async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
   let password: string | undefined;
   if (cloudInit) {
     const identity = join(plan.dir, 'id_ed25519');
-    await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'boxes-test', '-f', identity], { signal: io.signal });
+    await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'boxes-test', '-f', identity], { tools: io.tools, signal: io.signal });
     password = randomBytes(12).toString('base64url');
     facts.cloudInitMarker = '/var/lib/boxes-test-runcmd';
     const seed = {
@@ -175,12 +182,12 @@ async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
       authorizedKey: await readFile(`${identity}.pub`, 'utf8'),
       marker: facts.cloudInitMarker,
     };
-    seedIso = await writeSeedIso(plan.dir, seed, io.signal);
+    seedIso = await writeSeedIso(plan.dir, seed, io.tools, io.signal);
     login = { user: seed.user, identity };
   } else if (spec.login?.credentials) {
     // As `boxes executor` boots a job: a throwaway key and a hostname, as systemd credentials.
     const identity = join(plan.dir, 'id_ed25519');
-    await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'boxes-test', '-f', identity], { signal: io.signal });
+    await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'boxes-test', '-f', identity], { tools: io.tools, signal: io.signal });
     facts.credentialHostname = `boxes-test-${randomBytes(4).toString('hex')}`;
     oemStrings = jobCredentials(await readFile(`${identity}.pub`, 'utf8'), facts.credentialHostname);
     login = { user: 'root', identity };
@@ -189,7 +196,7 @@ async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
     login = s.identity ? { user, identity: s.identity } : { user, password: spec.login!.password?.[s.distribution!] };
   }
   say(`booting ${basename(s.chosen.path)} (${plan.firmware}, ${s.accel.accel})`);
-  const diskBytes = cloudInit ? await grownSize(s.disk.path, io.signal) : undefined;
+  const diskBytes = cloudInit ? await grownSize(s.disk.path, io.tools, io.signal) : undefined;
   const booted = await boot({
     artifact: s.disk.path,
     format: s.disk.format,
@@ -204,6 +211,7 @@ async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
     oemStrings,
     diskBytes,
     deadline: s.deadline,
+    tools: io.tools,
     signal: io.signal,
   });
   if (password) facts.cloudInitPasswordLogin = async () => void (await booted.sshAs({ user: login.user, password }, 'true'));
@@ -236,8 +244,8 @@ async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
 }
 
 /** Cloud images boot on a disk 4 GiB larger than the image, so that growth is visible. */
-async function grownSize(artifact: string, signal?: AbortSignal): Promise<number> {
-  const info = await imageInfo(artifact, { signal });
+async function grownSize(artifact: string, tools: Toolbox, signal?: AbortSignal): Promise<number> {
+  const info = await imageInfo(artifact, { tools, signal });
   return info['virtual-size'] + 4 * 2 ** 30;
 }
 

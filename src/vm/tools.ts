@@ -1,5 +1,9 @@
-/** Host programs `boxes test` needs, checked before anything boots; each missing one names its package. */
+/**
+ * Programs `boxes test` needs, checked before anything boots. The tools tree has them all (mkosi.conf's
+ * ToolsTreePackages=); only a host toolbox (BOXES_TOOLS=host) is searched, each missing one named by its package.
+ */
 import { PrerequisiteError } from '../system/errors.js';
+import type { Toolbox } from '../system/toolbox.js';
 import { onPath } from '../system/which.js';
 
 export interface ToolNeeds {
@@ -17,7 +21,11 @@ export const TEST_TOOLS: readonly (readonly [string, string])[] = [
   ['ssh-keygen', 'openssh-client'],
 ];
 
-export async function requireTools(needs: ToolNeeds): Promise<void> {
+export async function requireTools(tools: Toolbox, needs: ToolNeeds): Promise<void> {
+  if (tools.source !== 'host') {
+    if (needs.ovmf) throw new PrerequisiteError(`the tools tree ${tools.source} holds no OVMF firmware`, 'add ovmf to ToolsTreePackages= in mkosi.conf, then run `boxes setup`');
+    return;
+  }
   const missing: string[] = [];
   const want = [...TEST_TOOLS];
   if (needs.password) want.push(['sshpass', 'sshpass']);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { auditArtifact } from '../../src/audit/audit-artifact.js';
+import { HOST_TOOLBOX } from '../../src/system/toolbox.js';
 import { CatFrames, type CatFile } from '../../src/audit/debugfs-cat.js';
 import { UsageError } from '../../src/system/errors.js';
 import { multiPartitionDisk, rootTree } from '../support/artifact-fixtures.js';
@@ -44,7 +45,7 @@ describe('disks: every byte of every partition', () => {
     mkdirSync(join(root, 'usr/share/misc'), { recursive: true });
     linkSync(join(root, 'opt/app/deploy.pem'), join(root, 'usr/share/misc/data'));
     const disk = multiPartitionDisk([{ tree: root, type: ROOT }], join(dir, 'content.raw'));
-    const findings = (await auditArtifact(disk)).findings.map((f) => `${f.rule} ${f.path}`).sort();
+    const findings = (await auditArtifact(disk, { tools: HOST_TOOLBOX })).findings.map((f) => `${f.rule} ${f.path}`).sort();
     expect(findings).toEqual(['private-key /opt/app/deploy.pem', 'private-key /usr/share/misc/data']);
   });
 
@@ -57,7 +58,7 @@ describe('disks: every byte of every partition', () => {
       ],
       join(dir, 'esp.raw'),
     );
-    expect((await auditArtifact(plain)).findings).toEqual([expect.objectContaining({ rule: 'private-key', path: '/efi/loader/keys/db.key' })]);
+    expect((await auditArtifact(plain, { tools: HOST_TOOLBOX })).findings).toEqual([expect.objectContaining({ rule: 'private-key', path: '/efi/loader/keys/db.key' })]);
     const root = rootTree();
     writeFileSync(join(root, 'etc/fstab'), 'UUID=1234-ABCD /boot vfat umask=0077 0 2\n');
     const mounted = multiPartitionDisk(
@@ -67,7 +68,7 @@ describe('disks: every byte of every partition', () => {
       ],
       join(dir, 'esp-fstab.raw'),
     );
-    expect((await auditArtifact(mounted)).findings).toEqual([expect.objectContaining({ rule: 'private-key', path: '/boot/loader/keys/db.key' })]);
+    expect((await auditArtifact(mounted, { tools: HOST_TOOLBOX })).findings).toEqual([expect.objectContaining({ rule: 'private-key', path: '/boot/loader/keys/db.key' })]);
   });
 
   it('passes an empty ESP', async () => {
@@ -78,7 +79,7 @@ describe('disks: every byte of every partition', () => {
       ],
       join(dir, 'esp-empty.raw'),
     );
-    expect((await auditArtifact(disk)).findings).toEqual([]);
+    expect((await auditArtifact(disk, { tools: HOST_TOOLBOX })).findings).toEqual([]);
   });
 
   it('scans a partition without a filesystem as bytes', async () => {
@@ -90,7 +91,7 @@ describe('disks: every byte of every partition', () => {
       ],
       join(dir, 'bios.raw'),
     );
-    expect((await auditArtifact(disk)).findings).toEqual([expect.objectContaining({ rule: 'private-key', detail: expect.stringMatching(/PGP/) })]);
+    expect((await auditArtifact(disk, { tools: HOST_TOOLBOX })).findings).toEqual([expect.objectContaining({ rule: 'private-key', detail: expect.stringMatching(/PGP/) })]);
   });
 
   it('refuses a partition of a type it does not read', async () => {
@@ -101,7 +102,7 @@ describe('disks: every byte of every partition', () => {
       ],
       join(dir, 'unknown.raw'),
     );
-    expect(await refusal(auditArtifact(disk))).toMatch(/is of a type boxes audit does not read/);
+    expect(await refusal(auditArtifact(disk, { tools: HOST_TOOLBOX }))).toMatch(/is of a type boxes audit does not read/);
   });
 
   it('refuses a raw image cut short', async () => {
@@ -113,14 +114,14 @@ describe('disks: every byte of every partition', () => {
       join(dir, 'cut.raw'),
     );
     truncateSync(disk, 40 << 20);
-    expect(await refusal(auditArtifact(disk))).toMatch(/has no GPT partition table boxes can read \(sfdisk sees a dos table\)/);
+    expect(await refusal(auditArtifact(disk, { tools: HOST_TOOLBOX }))).toMatch(/has no GPT partition table boxes can read \(sfdisk sees a dos table\)/);
   });
 
   it('refuses a filesystem e2fsck finds damaged', async () => {
     const disk = multiPartitionDisk([{ tree: rootTree(), type: ROOT }], join(dir, 'damaged.raw'));
     // A link count the directories do not add up to: debugfs lists the files without a word.
     execFileSync('debugfs', ['-w', '-R', 'sif <12> links_count 7', `${disk}?offset=${1 << 20}`], { stdio: 'pipe' });
-    expect(await refusal(auditArtifact(disk))).toMatch(/has filesystem errors \(e2fsck: .+\)/);
+    expect(await refusal(auditArtifact(disk, { tools: HOST_TOOLBOX }))).toMatch(/has filesystem errors \(e2fsck: .+\)/);
   });
 });
 
@@ -203,7 +204,7 @@ describe('mutation fuzzing of the disk reader', () => {
       fc.asyncProperty(mutation, async (m) => {
         const path = join(dir, `fuzz-${n++}.raw`);
         writeFileSync(path, apply(m));
-        const outcome = await auditArtifact(path).then(
+        const outcome = await auditArtifact(path, { tools: HOST_TOOLBOX }).then(
           (r) => (r.findings.length > 0 ? 'finding' : 'clean'),
           (e: unknown) => (e instanceof UsageError ? 'refused' : e),
         );

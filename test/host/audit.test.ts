@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { auditArtifact } from '../../src/audit/audit-artifact.js';
+import { HOST_TOOLBOX } from '../../src/system/toolbox.js';
 import { parseListings } from '../../src/audit/ext-view.js';
 import { ALLOWED_PASSWORDS, audit, RULES } from '../../src/audit/rules.js';
 import { UsageError } from '../../src/system/errors.js';
@@ -34,13 +35,13 @@ const KINDS = {
 
 describe.each(Object.entries(KINDS))('audit of a %s', (kind, make) => {
   it('passes a clean artifact', async () => {
-    const r = await auditArtifact(make(rootTree(), 'clean'));
+    const r = await auditArtifact(make(rootTree(), 'clean'), { tools: HOST_TOOLBOX });
     expect(r.findings).toEqual([]);
     expect(r.entries).toBeGreaterThan(10);
   });
 
   it.each(Object.keys(PLANTED) as Plant[])('names the file and rule of a planted %s', async (plant) => {
-    const r = await auditArtifact(make(rootTree(plant), plant));
+    const r = await auditArtifact(make(rootTree(plant), plant), { tools: HOST_TOOLBOX });
     const { rule, path } = PLANTED[plant];
     expect(r.findings, kind).toEqual([expect.objectContaining({ rule, path })]);
   });
@@ -71,7 +72,7 @@ describe('audit', () => {
     const upper = mkdtempSync(join(tmpdir(), 'boxes-upper-'));
     mkdirSync(join(upper, 'etc/ssh'), { recursive: true });
     writeFileSync(join(upper, 'etc/ssh/.wh.ssh_host_ed25519_key'), '');
-    const findings = (await auditArtifact(ociArchive([rootTree('host-key'), upper], join(dir, 'whiteout.tar')))).findings;
+    const findings = (await auditArtifact(ociArchive([rootTree('host-key'), upper], join(dir, 'whiteout.tar')), { tools: HOST_TOOLBOX })).findings;
     expect(findings).toEqual([
       expect.objectContaining({ rule: 'ssh-host-key', path: '/etc/ssh/ssh_host_ed25519_key', layer: expect.stringMatching(/^layer 1 of 2 \(sha256:[0-9a-f]{12}…\)$/) }),
     ]);
@@ -81,17 +82,17 @@ describe('audit', () => {
     const tree = rootTree('user-password');
     const disk = diskImage(tree, join(dir, 'Debian-13-x86_64-basic-1.qcow2'), 'qcow2');
     // Named like a basic image, but no record says it is one: no exceptions.
-    expect((await auditArtifact(disk)).findings).toEqual([expect.objectContaining({ rule: 'password', path: '/etc/shadow' })]);
+    expect((await auditArtifact(disk, { tools: HOST_TOOLBOX })).findings).toEqual([expect.objectContaining({ rule: 'password', path: '/etc/shadow' })]);
     writeRecordFor(disk, 'basic');
-    expect((await auditArtifact(disk)).findings).toEqual([]);
+    expect((await auditArtifact(disk, { tools: HOST_TOOLBOX })).findings).toEqual([]);
     // The same record beside other bytes grants nothing.
     const other = diskImage(rootTree('user-password'), join(dir, 'other.qcow2'), 'qcow2');
     cpSync(`${disk}.manifest.json`, `${other}.manifest.json`);
-    expect((await auditArtifact(other)).findings).toHaveLength(1);
+    expect((await auditArtifact(other, { tools: HOST_TOOLBOX })).findings).toHaveLength(1);
     // A record naming the container profile grants nothing either.
     const archive = ociArchive([tree], join(dir, 'Debian-13-x86_64-basic-2.tar'));
     writeRecordFor(archive, 'container');
-    expect((await auditArtifact(archive)).findings).toHaveLength(1);
+    expect((await auditArtifact(archive, { tools: HOST_TOOLBOX })).findings).toHaveLength(1);
   });
 
   describe('disks: every partition, every directory, nothing outside the image', () => {
@@ -113,7 +114,7 @@ describe('audit', () => {
         ],
         join(dir, 'home.raw'),
       );
-      expect((await auditArtifact(disk)).findings).toEqual([expect.objectContaining({ rule: 'shell-history', path: '/home/debian/.bash_history' })]);
+      expect((await auditArtifact(disk, { tools: HOST_TOOLBOX })).findings).toEqual([expect.objectContaining({ rule: 'shell-history', path: '/home/debian/.bash_history' })]);
     });
 
     it("places a Linux data partition where the root's /etc/fstab mounts it", async () => {
@@ -126,7 +127,7 @@ describe('audit', () => {
         ],
         join(dir, 'fstab.raw'),
       );
-      expect((await auditArtifact(disk)).findings).toEqual([expect.objectContaining({ rule: 'credentials', path: '/srv/data/.netrc' })]);
+      expect((await auditArtifact(disk, { tools: HOST_TOOLBOX })).findings).toEqual([expect.objectContaining({ rule: 'credentials', path: '/srv/data/.netrc' })]);
     });
 
     it('refuses a Linux partition it cannot read', async () => {
@@ -138,7 +139,7 @@ describe('audit', () => {
         join(dir, 'unreadable.raw'),
       );
       execFileSync('dd', ['if=/dev/zero', `of=${disk}`, 'bs=1M', 'seek=25', 'count=4', 'conv=notrunc', 'status=none']);
-      const error = await auditArtifact(disk).catch((e: unknown) => e);
+      const error = await auditArtifact(disk, { tools: HOST_TOOLBOX }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(UsageError);
       expect((error as UsageError).message).toMatch(/holds no filesystem debugfs can read/);
     });
@@ -147,7 +148,7 @@ describe('audit', () => {
       const root = rootTree();
       mkdirSync(join(root, 'root/we "hide" here/.ssh'), { recursive: true });
       writeFileSync(join(root, 'root/we "hide" here/.ssh/id_rsa'), 'key\n');
-      expect((await auditArtifact(diskImage(root, join(dir, 'quoted.qcow2'), 'qcow2'))).findings).toEqual([
+      expect((await auditArtifact(diskImage(root, join(dir, 'quoted.qcow2'), 'qcow2'), { tools: HOST_TOOLBOX })).findings).toEqual([
         expect.objectContaining({ rule: 'private-key', path: '/root/we "hide" here/.ssh/id_rsa' }),
       ]);
     });

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { auditArtifact } from '../../src/audit/audit-artifact.js';
+import { HOST_TOOLBOX } from '../../src/system/toolbox.js';
 import { SecretScanner } from '../../src/audit/secret-scan.js';
 import { UsageError } from '../../src/system/errors.js';
 import { ArchiveBuilder, CLEAN, HOST_KEY, PGP_KEY, tarOf, type Layer, type Member } from '../support/oci-corpus.js';
@@ -210,7 +211,7 @@ const CASES: Case[] = [
 
 describe('the audit finds what an attacker would hide', () => {
   it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const r = await auditArtifact(c.make());
+    const r = await auditArtifact(c.make(), { tools: HOST_TOOLBOX });
     expect(r.findings).toContainEqual(expect.objectContaining({ rule: c.rule, path: c.path, ...(c.layer ? { layer: expect.stringMatching(c.layer) } : {}) }));
   });
 
@@ -236,7 +237,7 @@ describe('the audit finds what an attacker would hide', () => {
       ] as Layer[],
     ],
   ])('passes %s', async (_name, layers) => {
-    expect((await auditArtifact(archiveOf(layers))).findings).toEqual([]);
+    expect((await auditArtifact(archiveOf(layers), { tools: HOST_TOOLBOX })).findings).toEqual([]);
   });
 });
 
@@ -285,7 +286,7 @@ describe('an archive the audit cannot read whole is exit 2, never "clean"', () =
     ['a member twice', () => file(tarOf([...good().a.members, { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' }])), /appears twice/],
   ])('%s', async (_name, make, message) => {
     const path = make();
-    const error = await auditArtifact(path).catch((e: unknown) => e);
+    const error = await auditArtifact(path, { tools: HOST_TOOLBOX }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);
     expect((error as UsageError).message).toMatch(message);
     const r = spawnSync('node', [cli, 'audit', path], { encoding: 'utf8', timeout: 60_000 });
@@ -350,7 +351,7 @@ describe('mutation fuzzing of the OCI reader', () => {
       fc.asyncProperty(mutation, async (m) => {
         const path = file(apply(m));
         const started = Date.now();
-        const outcome = await auditArtifact(path).then(
+        const outcome = await auditArtifact(path, { tools: HOST_TOOLBOX }).then(
           (r) => (r.findings.length > 0 ? 'finding' : 'clean'),
           (e: unknown) => (e instanceof UsageError ? 'refused' : e),
         );

@@ -15,6 +15,7 @@ import { interfaceNames } from '../../src/vm/agent.js';
 import { chooseArtifact, diskFormat } from '../../src/vm/artifact.js';
 import { CHECKS, CheckFailed, identityProblems, type Facts, type Guest } from '../../src/vm/checks.js';
 import { findOvmf } from '../../src/vm/firmware.js';
+import { HOST_TOOLBOX } from '../../src/system/toolbox.js';
 import { qemuArgs, type QemuSpec } from '../../src/vm/qemu-args.js';
 import { isoCommand, metaData, userData } from '../../src/vm/seed.js';
 import { sshArgs } from '../../src/vm/ssh.js';
@@ -49,9 +50,9 @@ describe('qemu command line', () => {
   });
 
   it('finds OVMF where Debian and Arch put it', () => {
-    expect(findOvmf((p) => p.startsWith('/usr/share/edk2/x64/'))?.code).toBe('/usr/share/edk2/x64/OVMF_CODE.4m.fd');
-    expect(findOvmf((p) => p.includes('OVMF_') && p.includes('_4M'))?.vars).toBe('/usr/share/OVMF/OVMF_VARS_4M.fd');
-    expect(findOvmf(() => false)).toBeUndefined();
+    expect(findOvmf(HOST_TOOLBOX, (p) => p.startsWith('/usr/share/edk2/x64/'))?.code).toBe('/usr/share/edk2/x64/OVMF_CODE.4m.fd');
+    expect(findOvmf(HOST_TOOLBOX, (p) => p.includes('OVMF_') && p.includes('_4M'))?.vars).toBe('/usr/share/OVMF/OVMF_VARS_4M.fd');
+    expect(findOvmf(HOST_TOOLBOX, () => false)).toBeUndefined();
   });
 });
 
