@@ -133,7 +133,7 @@ async function buildModeCheck(): Promise<Check> {
   } catch (error) {
     if (!(error instanceof BoxesError)) throw error;
     const fix = perDistribution('apt-get install uidmap', 'dnf install shadow-utils', 'pacman -S shadow');
-    return { name: 'build mode', ok: false, detail: `rootless builds refused: ${error.message}`, fix: `${error.hint ?? ''}\n${fix}`.trim() };
+    return { name: 'build mode', ok: false, detail: `builds refused: ${error.message}`, fix: `${error.hint ?? ''}\n${fix}`.trim() };
   }
 }
 

@@ -56,6 +56,8 @@ export interface CheckResult {
 
 export interface TestReport {
   artifact: string;
+  /** The toolbox QEMU and ssh came from: the tools tree's path, or 'host'. */
+  tools: string;
   accel: AccelChoice;
   results: CheckResult[];
   serialLogs: string[];
@@ -157,7 +159,7 @@ export async function testImage(options: TestOptions, given: TestIo): Promise<Te
         : '';
     throw new TestFailure(`check ${first.check} failed on boot ${first.boot}: ${first.detail ?? ''}${more}`, `serial console: ${log}`, first.tail);
   }
-  return { artifact: chosen.path, accel, results: shared.results, serialLogs: plans.map((p) => p.serialLog) };
+  return { artifact: chosen.path, tools: io.tools.source, accel, results: shared.results, serialLogs: plans.map((p) => p.serialLog) };
 }
 
 async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
@@ -250,7 +252,7 @@ async function grownSize(artifact: string, tools: Toolbox, signal?: AbortSignal)
 }
 
 export function formatTestReport(r: TestReport): string {
-  const lines = [`Tested ${r.artifact} (${r.accel.accel}: ${r.accel.reason})`];
+  const lines = [`Tested ${r.artifact} (${r.accel.accel}: ${r.accel.reason}; tools: ${r.tools})`];
   for (const c of r.results) lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.boot.padEnd(8)} ${c.check}${c.detail ? `: ${c.detail}` : ''}`);
   lines.push(`serial consoles: ${r.serialLogs.join(', ')}`);
   return lines.join('\n');
