@@ -97,6 +97,7 @@ async function serviceChecks(): Promise<Check[]> {
   const kvm = existsSync('/dev/kvm');
   const libvirt = await onPath('virsh');
   const gpg = await onPath('gpg');
+  const vagrant = await onPath('vagrant');
   return [
     {
       name: '/dev/kvm (fast boots)',
@@ -114,6 +115,13 @@ async function serviceChecks(): Promise<Check[]> {
         'dnf install libvirt-daemon-kvm libvirt-client edk2-ovmf',
         'pacman -S libvirt qemu-base edk2-ovmf',
       ),
+      optional: true,
+    },
+    {
+      name: 'vagrant (to add the boxes)',
+      ok: vagrant,
+      detail: vagrant ? 'present' : 'not found: boxes builds and tests boxes without it; `vagrant box add` is your own',
+      fix: perDistribution('apt-get install vagrant vagrant-libvirt', 'dnf install vagrant vagrant-libvirt', 'pacman -S vagrant, then vagrant plugin install vagrant-libvirt'),
       optional: true,
     },
     {

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { commandLine, run } from '../../src/system/runner.js';
 import { ChildFailed, PrerequisiteError } from '../../src/system/errors.js';
+import { treeToolbox } from '../../src/system/toolbox.js';
 
 describe('runner lines', () => {
   it('hands over whole lines, per stream, when a line arrives in pieces', async () => {
@@ -25,5 +26,27 @@ describe('runner lines', () => {
     // A program that is not there is still a missing prerequisite, not a failed run.
     await expect(run(['boxes-no-such-program'], { umask: 0o022 })).rejects.toBeInstanceOf(PrerequisiteError);
     await expect(run(['sh', '-c', 'exit 127'], { umask: 0o022 })).rejects.toBeInstanceOf(ChildFailed);
+  });
+});
+
+describe('runner with a toolbox', () => {
+  // A stand-in for mkosi's sandbox: it runs what follows its `--` with sh, as sandbox.py execs it.
+  const standIn = treeToolbox('/var/empty/tools', ['sh', '-c', 'shift; [ -x "/var/empty/tools/usr/bin/$1" ] || exit 127; exec "$@"', 'sandbox']);
+
+  it('runs the program behind the sandbox prefix, and logs the whole command line', async () => {
+    const tools = treeToolbox('/', ['sh', '-c', 'shift; exec "$@"', 'sandbox']);
+    const r = await run(['echo', 'from the tree'], { tools });
+    expect(r.stdout).toBe('from the tree\n');
+    expect(commandLine(tools.wrap(['echo', 'x']))).toBe('sh -c \'shift; exec "$@"\' sandbox -- echo x');
+  });
+
+  it('names a program the tree lacks as a missing prerequisite with the fix, not a failed run', async () => {
+    const error = await run(['qemu-img', '--version'], { tools: standIn }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PrerequisiteError);
+    expect((error as PrerequisiteError).message).toBe('qemu-img is not in the tools tree /var/empty/tools');
+    expect((error as PrerequisiteError).hint).toMatch(/ToolsTreePackages= in mkosi\.conf/);
+    // A program of the tree that fails, even with 127 and output, is a failed run.
+    const tree = treeToolbox('/', ['sh', '-c', 'shift; exec "$@"', 'sandbox']);
+    await expect(run(['sh', '-c', 'echo broken >&2; exit 127'], { tools: tree })).rejects.toBeInstanceOf(ChildFailed);
   });
 });
