@@ -107,14 +107,15 @@ step "setup --check" npx boxes setup --check
 EOF
 chmod 0755 "$root/run-checks"
 
-# One namespace per run: its own /proc (a PID namespace), /dev, /tmp and /run; the host's network.
+# One namespace per run: its own /proc (a PID namespace), /dev, /tmp and /run, the fresh root as its
+# root; the host's network.
 enter() { # WHO BOOT
     local site=(NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt LANG=C.UTF-8)
     local as=(env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin "${site[@]}")
     [ "$1" = builder ] && as=(runuser -u builder -- env -i HOME=/home/builder PATH=/usr/local/bin:/usr/bin:/bin "${site[@]}")
     # shellcheck disable=SC2016 # expanded by the inner shell, from its arguments
     unshare --mount --pid --uts --fork --kill-child -- /bin/sh -euc '
-        root=$1; shift
+        root=$1 who=$2; shift 2
         hostname fresh-machine
         # A machine'"'"'s / is a mount point (mkosi'"'"'s sandbox changes its propagation).
         mount --bind "$root" "$root"
@@ -128,8 +129,18 @@ enter() { # WHO BOOT
         mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
         mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
         mount -t tmpfs -o mode=0755 tmpfs "$root/run"
-        exec chroot "$root" "$@"
-    ' sh "$root" "${as[@]}" /run-checks "$1" "/out/$1" "$epoch" "$2"
+        # pivot_root, not chroot: a chrooted process may not create user namespaces (unshare(2)),
+        # and rootless builds do.
+        cd "$root"
+        old=".old-root-$who"
+        mkdir "$old"
+        pivot_root . "$old"
+        # The fresh root has no umount (mount is not essential since bookworm); its Python detaches.
+        python3 -c "import ctypes, sys; sys.exit(ctypes.CDLL(None).umount2(sys.argv[1].encode(), 2))" "/$old"
+        rmdir "/$old"
+        cd /
+        exec "$@"
+    ' sh "$root" "$1" "${as[@]}" /run-checks "$1" "/out/$1" "$epoch" "$2"
 }
 
 # Root and the user side by side, as two people on one machine: their caches share nothing, and

@@ -5,6 +5,7 @@ import { AuditFailed } from '../audit/audit-failed.js';
 import { UsageError } from '../system/errors.js';
 import { interruptible } from './shared.js';
 import { openToolbox } from '../image/toolbox.js';
+import { HOST_TOOLBOX } from '../system/toolbox.js';
 
 export function registerAudit(program: Command): void {
   program
@@ -14,9 +15,12 @@ export function registerAudit(program: Command): void {
     .option('--json', 'print the findings as JSON on stdout')
     .action(async (artifacts: string[], o: { json?: boolean }) => {
       if (artifacts.length === 0) throw new UsageError('say what to audit: boxes audit ARTIFACT...');
-      for (const a of artifacts) await detectKind(a);
+      const kinds: string[] = [];
+      for (const a of artifacts) kinds.push((await detectKind(a)).kind);
       const reports = await interruptible(async (signal) => {
-        const tools = await openToolbox({ signal, say: (line) => process.stderr.write(`boxes: ${line}\n`) });
+        // boxes reads OCI archives itself; disks and boxes need the tools tree's readers.
+        const disks = kinds.some((k) => k !== 'container');
+        const tools = disks ? await openToolbox({ signal, say: (line) => process.stderr.write(`boxes: ${line}\n`) }) : HOST_TOOLBOX;
         const out = [];
         for (const a of artifacts) out.push(await auditArtifact(a, { tools, signal }));
         return out;
