@@ -5,7 +5,7 @@ import { AuditFailed } from '../audit/audit-failed.js';
 import { UsageError } from '../system/errors.js';
 import { interruptible } from './shared.js';
 import { openToolbox } from '../image/toolbox.js';
-import { HOST_TOOLBOX } from '../system/toolbox.js';
+import { HOST_TOOLBOX, requireVisibleToTools } from '../system/toolbox.js';
 
 export function registerAudit(program: Command): void {
   program
@@ -17,6 +17,7 @@ export function registerAudit(program: Command): void {
       if (artifacts.length === 0) throw new UsageError('say what to audit: boxes audit ARTIFACT...');
       const kinds: string[] = [];
       for (const a of artifacts) kinds.push((await detectKind(a)).kind);
+      for (const [i, a] of artifacts.entries()) if (kinds[i] !== 'container') requireVisibleToTools('boxes audit', a);
       const reports = await interruptible(async (signal) => {
         // boxes reads OCI archives itself; disks and boxes need the tools tree's readers.
         const disks = kinds.some((k) => k !== 'container');

@@ -24,6 +24,7 @@ import { listrReporter } from './reporter.js';
 import { readConfiguration, type Places, type Session } from './session.js';
 import { ensureToolsTree } from './tools-tree.js';
 import { toolboxOver } from './toolbox.js';
+import { requireVisibleToTools } from '../system/toolbox.js';
 
 export type { ArtifactReport, BuildReport } from './report.js';
 
@@ -53,6 +54,8 @@ function inEnvironment(mkosi: Mkosi, environment: BuildEnvironment | undefined):
 }
 
 export async function checkBuildInput(options: BuildOptions, signal?: AbortSignal): Promise<void> {
+  // The audit of a disk or box reads it in the output directory with the tools tree's programs.
+  if (options.targets.some((t) => t.artifact.kind !== 'container')) requireVisibleToTools('--output-dir', options.outputDir);
   const problem = await outputDirProblem(options.outputDir);
   if (problem) throw new UsageError(`cannot write the output directory: ${problem}`, 'pass a writable --output-dir');
   if (options.sign && !options.dryRun) await checkSigningKey(options.sign, signal);

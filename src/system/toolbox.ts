@@ -5,7 +5,8 @@
  * and every host gets the same versions. The host toolbox exists for the host services boxes
  * drives (libvirt's own QEMU and firmware) and for tests of the host's tools on fixtures.
  */
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
+import { UsageError } from './errors.js';
 
 export interface Toolbox {
   /** 'host', or the tools tree's path. */
@@ -21,6 +22,20 @@ export const HOST_TOOLBOX: Toolbox = Object.freeze({
   wrap: (argv: readonly string[]) => [...argv],
   file: (path: string) => path,
 });
+
+/** Where the tools tree's programs see the tree, not the host: a host path below these is hidden from them. */
+const TREE_ROOTS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64'];
+
+/**
+ * Refuses a path the tools tree's programs cannot see (one below the host's /usr, which the
+ * sandbox replaces with the tree's): said before anything runs, naming the option.
+ */
+export function requireVisibleToTools(what: string, path: string): void {
+  const full = resolve(path);
+  const under = TREE_ROOTS.find((r) => full === r || full.startsWith(`${r}${sep}`));
+  if (under)
+    throw new UsageError(`${what}: ${full} is below ${under}, which the tools tree's programs see as the tree's own`, 'use a directory outside /usr, /bin, /sbin and /lib');
+}
 
 /** A toolbox over a tree whose programs run through PREFIX (the sandbox command). */
 export function treeToolbox(tree: string, prefix: readonly string[]): Toolbox {

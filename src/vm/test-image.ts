@@ -24,7 +24,7 @@ import { vagrantInsecureKey } from '../vagrant/insecure-key.js';
 import type { SshLogin } from './ssh.js';
 import { requireTools } from './tools.js';
 import { imageInfo } from '../adapters/qemu-img.js';
-import type { Toolbox } from '../system/toolbox.js';
+import { requireVisibleToTools, type Toolbox } from '../system/toolbox.js';
 
 export interface TestOptions {
   profile: string;
@@ -103,6 +103,8 @@ interface Shared {
 export async function testImage(options: TestOptions, given: TestIo): Promise<TestReport> {
   const spec = findProfile(options.profile)!;
   const chosen = await chooseArtifact(spec, options.artifact, options.outputDir);
+  requireVisibleToTools('--artifact', chosen.path);
+  requireVisibleToTools('--output-dir', options.outputDir);
   const io = { ...given, tools: await given.openTools() };
   const distribution = chosen.distribution ?? options.distribution;
   if (!spec.login && spec.name !== 'cloud-init')

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readSandboxLayout, sandboxPrefix, type SandboxLayout } from '../../src/adapters/mkosi-sandbox.js';
-import { HOST_TOOLBOX, treeToolbox } from '../../src/system/toolbox.js';
+import { HOST_TOOLBOX, requireVisibleToTools, treeToolbox } from '../../src/system/toolbox.js';
 import { findOvmf } from '../../src/vm/firmware.js';
 
 const layout: SandboxLayout = {
@@ -89,5 +89,10 @@ describe("mkosi's sandbox as a command prefix", () => {
     for (const f of ['OVMF_CODE_4M.fd', 'OVMF_VARS_4M.fd']) writeFileSync(join(tree, 'usr/share/OVMF', f), '');
     expect(findOvmf(treeToolbox(tree, ['sandbox']))).toEqual({ code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.fd' });
     expect(findOvmf(treeToolbox(join(tree, 'nothing'), ['sandbox']))).toBeUndefined();
+  });
+
+  it('refuses a host path the tree hides (below /usr and the roots it replaces), and only those', () => {
+    for (const path of ['/usr', '/usr/src/out', '/lib64/x', '/bin/../usr/x']) expect(() => requireVisibleToTools('--output-dir', path)).toThrow(/--output-dir: .* is below \//);
+    for (const path of ['/usrdata/out', '/var/tmp/out', '/home/u/usr/out']) expect(() => requireVisibleToTools('--output-dir', path)).not.toThrow();
   });
 });

@@ -40,6 +40,8 @@ const CASES: [string[], RegExp, boolean][] = [
   [[...build, '--qcow2-compression', 'zstd'], /--qcow2-compression/, true],
   [['build', '--profile', 'container', '--distribution', 'arch', '--output-dir', out, '--keyring-anchor', file], /--keyring-anchor/, true],
   [['build', '--profile', 'container', '--distribution', 'debian', '--output-dir', file], /output directory/, true],
+  // The tools tree's programs see the tree's /usr, not the host's.
+  [['build', '--profile', 'basic', '--distribution', 'debian', '--output-dir', '/usr/lib/boxes-out'], /--output-dir: \/usr\/lib\/boxes-out is below \/usr/, true],
   [[...testCmd, '--timeout', '0'], /--timeout/, true],
   [[...testCmd, '--timeout', 'ten'], /--timeout/, true],
   [[...testCmd, '--timeout', '100000'], /--timeout/, true],
