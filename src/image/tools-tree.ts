@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MKOSI_UMASK, type Mkosi } from '../adapters/mkosi.js';
 import { cachePaths } from '../system/paths.js';
@@ -60,11 +60,31 @@ export interface EnsureOptions {
   onBuild?: (line: string) => void;
 }
 
+/**
+ * Trees kept: the one in use and the one before it. A changed package list or mkosi makes a new
+ * key, and each tree is about 1.8 GB; a checkout of the previous configuration still finds its own.
+ */
+export const KEEP_TOOLS_TREES = 2;
+
+/** Removes the least recently used trees beyond KEEP_TOOLS_TREES (a tree's mtime is its last use). */
+export async function pruneToolsTrees(root: string, remove: (dir: string) => Promise<void>): Promise<string[]> {
+  const entries = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.'));
+  const trees = await Promise.all(entries.map(async (e) => ({ path: join(root, e.name), used: (await stat(join(root, e.name))).mtimeMs })));
+  trees.sort((a, b) => b.used - a.used);
+  const old = trees.slice(KEEP_TOOLS_TREES).map((t) => t.path);
+  for (const dir of old) await remove(dir);
+  return old;
+}
+
 /** Returns the tools tree path, building it first when it is not cached yet. */
 export async function ensureToolsTree(mkosi: Mkosi, spec: ToolsTreeSpec, options: EnsureOptions = {}): Promise<{ path: string; built: boolean }> {
   const paths = cachePaths();
   const final = join(paths.tools, toolsTreeKey(spec, mkosi.version));
-  if (existsSync(join(final, 'usr/bin'))) return { path: final, built: false };
+  const now = new Date();
+  if (existsSync(join(final, 'usr/bin'))) {
+    await utimes(final, now, now);
+    return { path: final, built: false };
+  }
   options.onBuild?.(`building the tools tree (${spec.distribution} ${spec.release}, first use: a few minutes, then cached)`);
   await mkdir(paths.tools, { recursive: true });
   await mkdir(paths.workspace, { recursive: true });
@@ -88,5 +108,7 @@ export async function ensureToolsTree(mkosi: Mkosi, spec: ToolsTreeSpec, options
   } finally {
     await removeTree(staging, options.mode ?? { kind: 'root' });
   }
+  await utimes(final, now, now);
+  await pruneToolsTrees(paths.tools, (dir) => removeTree(dir, options.mode ?? { kind: 'root' }));
   return { path: final, built: true };
 }
