@@ -6,6 +6,8 @@
 //   P4  the container archive's size and packing time  vs  tar --sort=name | gzip -n of the same tree
 //   P5  each qcow2's size  vs  qemu-img convert -c of the same raw disk
 //   P6  --qcow2-compression zstd vs zlib (the default): compression time and size of the same raw disk
+//   T1  a program started from the tools tree through mkosi's sandbox vs the host's own copy
+//   T2  the tools tree built cold (downloads included), once: time and size
 // Usage: npm run bench -- [--distribution debian] [--runs N] [--only P1,P3] [--work DIR]
 // Prints one table; each figure has its runs' min and median. Timed builds use a fresh install
 // cache of their own (BOXES_CACHE_DIR below --work) and share the user's downloads, tools tree and mkosi.
@@ -19,12 +21,15 @@ const root = resolve(import.meta.dirname, '..');
 const cli = join(root, 'dist/cli.js');
 const { cacheRoot } = await import(join(root, 'dist/system/paths.js'));
 const { treeParts } = await import(join(root, 'dist/verify/verify.js'));
+const { openToolbox } = await import(join(root, 'dist/image/toolbox.js'));
+// Every program boxes runs comes from the tools tree; the figures run theirs from there too.
+const tools = await openToolbox({ say: (line) => process.stderr.write(`bench: ${line}\n`) });
 
 const { values: opts } = parseArgs({
   options: {
     distribution: { type: 'string', default: 'debian' },
     runs: { type: 'string', default: '3' },
-    only: { type: 'string', default: 'P1,P2,P3,P4,P5,P6' },
+    only: { type: 'string', default: 'P1,P2,P3,P4,P5,P6,T1,T2' },
     work: { type: 'string', default: '/var/tmp/boxes-bench' },
   },
 });
@@ -76,7 +81,7 @@ const fmt = (s) => (s >= 100 ? s.toFixed(0) : s.toFixed(1));
 const rows = [];
 function row(name, what, ratio, target, detail) {
   rows.push({ name, what, ratio, target, detail });
-  log(`${name} ${what}: ${ratio.toFixed(3)} (${detail})`);
+  log(`${name} ${what}: ${Number.isFinite(ratio) ? ratio.toFixed(3) : '-'} (${detail})`);
 }
 const times = (xs) => `min ${fmt(min(xs))} s, median ${fmt(median(xs))} s, n=${xs.length}`;
 
@@ -171,8 +176,8 @@ if (only.has('P5')) {
   for (const a of diskImages()) {
     const raw = join(work, 'p5.raw');
     const ref = join(work, 'p5-reference.qcow2');
-    timed(['qemu-img', 'convert', '-f', 'qcow2', '-O', 'raw', a.path, raw]);
-    const t = timed(['qemu-img', 'convert', '-c', '-f', 'raw', '-O', 'qcow2', raw, ref]).seconds;
+    timed(tools.wrap(['qemu-img', 'convert', '-f', 'qcow2', '-O', 'raw', a.path, raw]));
+    const t = timed(tools.wrap(['qemu-img', 'convert', '-c', '-f', 'raw', '-O', 'qcow2', raw, ref])).seconds;
     const [ours, theirs] = [statSync(a.path).size, statSync(ref).size];
     row('P5', `${basename(a.path)} size / qemu-img convert -c`, ours / theirs, '<= 1.1', `${(ours / 2 ** 20).toFixed(0)} MiB vs ${(theirs / 2 ** 20).toFixed(0)} MiB (reference convert ${fmt(t)} s)`);
     rmSync(raw, { force: true });
@@ -184,13 +189,13 @@ if (only.has('P6')) {
   // The hook's conversion (in order, one writer) with each compression, runs times each.
   const a = diskImages()[0];
   const raw = join(work, 'p6.raw');
-  timed(['qemu-img', 'convert', '-f', 'qcow2', '-O', 'raw', a.path, raw]);
+  timed(tools.wrap(['qemu-img', 'convert', '-f', 'qcow2', '-O', 'raw', a.path, raw]));
   const measure = (compression) => {
     const seconds = [];
     let size = 0;
     for (let i = 0; i < runs; i++) {
       const out = join(work, `p6-${compression}.qcow2`);
-      seconds.push(timed(['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', '-c', '-o', `compression_type=${compression}`, raw, out]).seconds);
+      seconds.push(timed(tools.wrap(['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', '-c', '-o', `compression_type=${compression}`, raw, out])).seconds);
       size = statSync(out).size;
       rmSync(out, { force: true });
     }
@@ -203,11 +208,40 @@ if (only.has('P6')) {
   row('P6', `${basename(a.path)}: zstd / zlib size`, zstd.size / zlib.size, 'report', `${(zstd.size / 2 ** 20).toFixed(0)} MiB vs ${(zlib.size / 2 ** 20).toFixed(0)} MiB`);
 }
 
+if (only.has('T1')) {
+  // The sandbox's set-up is paid once per program started: the audit and boxes test start dozens.
+  const starts = 20;
+  const perStart = (argv) => {
+    const seconds = [];
+    for (let i = 0; i < runs; i++) {
+      let total = 0;
+      for (let j = 0; j < starts; j++) total += timed(argv).seconds;
+      seconds.push(total / starts);
+    }
+    return seconds;
+  };
+  const tree = perStart(tools.wrap(['qemu-img', '--version']));
+  const onHost = spawnSync('qemu-img', ['--version']).status === 0;
+  const host = onHost ? perStart(['qemu-img', '--version']) : undefined;
+  const ms = (xs) => `median ${(median(xs) * 1000).toFixed(0)} ms, min ${(min(xs) * 1000).toFixed(0)} ms`;
+  row('T1', 'qemu-img --version from the tools tree (mkosi sandbox) / from the host', host ? median(tree) / median(host) : NaN, 'report', `tree ${ms(tree)}; host ${host ? ms(host) : 'has no qemu-img'}`);
+}
+
+if (only.has('T2')) {
+  // A cache with nothing but the pinned mkosi: `boxes setup` downloads and builds the tree.
+  const cache = mkdtempSync(join(work, 'cache-tools-'));
+  symlinkSync(join(cacheRoot(), 'mkosi'), join(cache, 'mkosi'));
+  const { seconds } = timed(['node', cli, 'setup'], { BOXES_CACHE_DIR: cache });
+  const du = spawnSync('du', ['-sb', join(cache, 'tools')], { encoding: 'utf8' }).stdout.split('\t')[0];
+  row('T2', 'the tools tree built cold (downloads included), once', NaN, 'report', `${fmt(seconds)} s, ${(Number(du) / 1e9).toFixed(2)} GB`);
+  rmSync(cache, { recursive: true, force: true });
+}
+
 const lines = [
   `boxes bench: ${dist}, ${cpus().length} cores, ${new Date().toISOString().slice(0, 10)}`,
   '| figure | measured | ratio | target | absolute |',
   '|---|---|---|---|---|',
-  ...rows.map((r) => `| ${[r.name, r.what, r.ratio.toFixed(3), r.target, r.detail].map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`),
+  ...rows.map((r) => `| ${[r.name, r.what, Number.isFinite(r.ratio) ? r.ratio.toFixed(3) : '-', r.target, r.detail].map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 writeFileSync(join(work, 'bench.md'), `${lines.join('\n')}\n`);
