@@ -34,11 +34,23 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          exclude: ['test/integration/fresh-machine.test.ts'],
           globalSetup: ['test/support/scratch.ts'],
           // Real mkosi builds: minutes each, and they share one cache, so run them one at a time.
           testTimeout: 30 * 60_000,
           hookTimeout: 30 * 60_000,
           fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          // A machine of its own (scripts/fresh-machine.sh): it shares no cache, directory or
+          // service with the integration suites, so it runs beside them, in the CPU time their
+          // downloads and single-threaded phases leave idle. It removes its own directory.
+          name: 'fresh',
+          include: ['test/integration/fresh-machine.test.ts'],
+          testTimeout: 60 * 60_000,
+          hookTimeout: 60 * 60_000,
         },
       },
     ],

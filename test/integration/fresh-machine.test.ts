@@ -4,10 +4,10 @@
 // container, boot basic under UEFI and audit both. No package may be installed in the root, and the
 // rootless builds must be the root builds' bytes.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { root, workDir } from '../support/cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { root } from '../support/cli.js';
 
 interface Summary {
   who: string;
@@ -20,9 +20,14 @@ const STEPS = ['npm ci', 'build basic', 'test basic (uefi)', 'audit basic', 'bui
 describe('a fresh machine with only Node and Python', () => {
   let summaries: Summary[];
   let log: string;
+  // Its own directory, not the integration suites' scratch: this project runs beside them.
+  const dir = mkdtempSync(join('/var/tmp', 'boxes-fresh-'));
+  afterAll(() => {
+    if (process.env.BOXES_KEEP_SCRATCH === '1') console.log(`fresh machine kept: ${dir}`);
+    else rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  });
   beforeAll(() => {
     if (process.getuid?.() !== 0) throw new Error('the fresh-machine suite makes a Debian root with mmdebstrap and enters it: run it as root');
-    const dir = workDir();
     const r = spawnSync(join(root, 'scripts/fresh-machine.sh'), [join(dir, 'machine')], { encoding: 'utf8', maxBuffer: 256 << 20, timeout: 60 * 60_000 });
     log = `${r.stdout}\n${r.stderr}`;
     if (r.status !== 0) throw new Error(`scripts/fresh-machine.sh exited ${r.status}\n${log.slice(-6000)}`);
