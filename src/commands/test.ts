@@ -15,7 +15,7 @@ export function registerTest(program: Command): void {
     .option('--distribution <name>', 'arch or debian, for an image without its build record beside it')
     .option('--cpus <n>', 'virtual CPUs of each VM (default: 2)')
     .option('--output-dir <dir>', 'where to look for the image and write serial logs', 'output')
-    .option('--check <names>', 'run only these checks, comma-separated; opt-in checks (kernel-upgrade) run only when named')
+    .option('--check <names>', 'checks to run, comma-separated: names replace the default set, +name adds (opt-in: kernel-upgrade), -name skips')
     .option('--timeout <minutes>', 'time limit for each boot and its checks (default: 15; 45 with kernel-upgrade)')
     .option('--json', 'print the results as JSON on stdout')
     .action(async (raw: RawTestOptions) => {

@@ -38,6 +38,8 @@ export interface Check {
   onlyExecutor?: boolean;
   /** Runs only when named with --check (it needs the guest to reach its package mirror, say). */
   optIn?: boolean;
+  /** Runs in the first boot only: it takes minutes under TCG and changes the machine for good. */
+  once?: boolean;
   run(guest: Guest, facts: Facts): Promise<void>;
 }
 
@@ -205,6 +207,7 @@ export const CHECKS: readonly Check[] = [
     // /usr/lib/boxes/grub-config in the image).
     name: 'kernel-upgrade',
     optIn: true,
+    once: true,
     async run(g) {
       if (!g.distribution) return fail('cannot tell which distribution the guest runs (pass --distribution)');
       const plan = KERNEL_UPGRADE_PLANS[g.distribution];
@@ -243,22 +246,30 @@ export const CHECKS: readonly Check[] = [
 ];
 
 /**
- * The checks a run makes: the named ones (opt-in checks only when named), or every default one;
- * each must apply to the profile. Unknown or inapplicable names are a usage error.
+ * The checks a run makes, from --check's entries: bare names replace the default set, `+name` adds
+ * to it (or to the bare names) and `-name` takes away, so `+kernel-upgrade` is every default check
+ * and the upgrade, and `-first-boot-identity` every default one but the identity comparison. Every
+ * name must exist and apply to the profile; what is left must not be empty. Usage errors otherwise.
  */
-export function selectChecks(spec: ProfileSpec, names?: readonly string[]): Check[] {
+export function selectChecks(spec: ProfileSpec, entries?: readonly string[]): Check[] {
   const applies = (c: Check) =>
     !((c.onlyGrowing || c.onlyCloudInit) && spec.name !== 'cloud-init') && !(c.onlyVagrant && !spec.login?.vagrantKey) && !(c.onlyExecutor && !spec.login?.credentials);
-  if (!names || names.length === 0) return CHECKS.filter((c) => !c.optIn && applies(c));
   const problems: string[] = [];
-  const chosen = names.map((name) => {
+  const lookup = (name: string) => {
     const check = CHECKS.find((c) => c.name === name);
     if (!check) problems.push(`unknown check '${name}' (valid: ${CHECKS.map((c) => c.name).join(', ')})`);
     else if (!applies(check)) problems.push(`check '${name}' does not apply to ${spec.name} images`);
     return check;
-  });
+  };
+  const parsed = (entries ?? []).map((e) => ({ sign: e[0] === '+' || e[0] === '-' ? e[0] : '', check: lookup(e.replace(/^[+-]/, '')) }));
+  const bare = parsed.filter((p) => p.sign === '').map((p) => p.check);
+  const base = bare.length > 0 ? bare : CHECKS.filter((c) => !c.optIn && applies(c));
+  const added = parsed.filter((p) => p.sign === '+').map((p) => p.check);
+  const skipped = parsed.filter((p) => p.sign === '-').map((p) => p.check);
   if (problems.length > 0) throw new UsageError(problems.join('; '));
-  return CHECKS.filter((c) => chosen.includes(c));
+  const chosen = CHECKS.filter((c) => (base.includes(c) || added.includes(c)) && !skipped.includes(c));
+  if (chosen.length === 0) throw new UsageError(`--check ${entries!.join(',')} leaves no check to run`);
+  return chosen;
 }
 
 // Modular in most kernels (lsmod lists it), built in to some (modules.builtin names it).

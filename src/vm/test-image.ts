@@ -32,7 +32,7 @@ export interface TestOptions {
   firmware?: Firmware;
   outputDir: string;
   distribution?: Distribution;
-  /** Checks to run by name (opt-in ones only this way); default: every default check. */
+  /** --check's entries (see selectChecks: names, +name, -name); default: every default check. */
   checks?: string[];
   timeoutMinutes: number;
   /**
@@ -78,6 +78,8 @@ export class TestFailure extends BuildError {}
 
 interface BootPlan {
   label: string;
+  /** The first boot runs the checks that run once. */
+  first: boolean;
   firmware: Firmware;
   dir: string;
   serialLog: string;
@@ -111,9 +113,11 @@ export async function testImage(options: TestOptions, given: TestIo): Promise<Te
     throw new PrerequisiteError(`${spec.name} images have no login to test with`, 'their runner injects access; test the basic or cloud-init image');
   if (spec.login && !distribution) throw new PrerequisiteError(`cannot tell which distribution ${basename(chosen.path)} is`, 'pass --distribution');
   const checks = selectChecks(spec, options.checks);
-  // Two boots of one firmware only when their identities are compared.
+  // Two boots of one firmware only when their identities are compared; one boot (BIOS unless
+  // --firmware says otherwise) when every check runs once.
   const twice = checks.some((c) => c.name === 'first-boot-identity');
-  const firmwares: Firmware[] = options.firmware ? (twice ? [options.firmware, options.firmware] : [options.firmware]) : ['bios', 'uefi'];
+  const single = checks.every((c) => c.once);
+  const firmwares: Firmware[] = options.firmware ? (twice ? [options.firmware, options.firmware] : [options.firmware]) : single ? ['bios'] : ['bios', 'uefi'];
   const ovmf = findOvmf(io.tools);
   await requireTools(io.tools, { ovmf: firmwares.includes('uefi') && !ovmf, password: Boolean(spec.login?.password), seed: spec.name === 'cloud-init' });
   const logDir = join(resolve(options.outputDir), 'logs');
@@ -126,6 +130,7 @@ export async function testImage(options: TestOptions, given: TestIo): Promise<Te
   const shared: Shared = { spec, chosen, disk: chosen, distribution, accel, cpus, ovmf, checks, deadline: Date.now() + options.timeoutMinutes * 60_000, io, results: [] };
   const plans: BootPlan[] = firmwares.map((firmware, i) => ({
     label: `${firmware}#${i + 1}`,
+    first: i === 0,
     firmware,
     dir: join(work, `boot-${i + 1}`),
     serialLog: join(logDir, `test-${spec.name}-${firmware}-${i + 1}.serial.log`),
@@ -228,7 +233,7 @@ async function bootAndCheck(plan: BootPlan, s: Shared): Promise<Facts> {
       reboot: () => rebootAndWait(booted, plan.serialLog, s.deadline, io.signal),
       serialTail: () => serialTail(plan.serialLog),
     };
-    for (const check of s.checks) {
+    for (const check of s.checks.filter((c) => plan.first || !c.once)) {
       try {
         await check.run(guest, facts);
         s.results.push({ boot: plan.label, check: check.name, ok: true });

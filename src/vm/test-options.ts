@@ -50,8 +50,8 @@ const schema = z.object({
     .optional(),
   check: z
     .string()
-    .regex(/^[a-z-]+(,[a-z-]+)*$/, { error: 'takes a comma-separated list of check names, e.g. --check kernel-upgrade', abort: true })
-    .refine((list) => list.split(',').every((n) => CHECKS.some((c) => c.name === n)), {
+    .regex(/^[+-]?[a-z-]+(,[+-]?[a-z-]+)*$/, { error: 'takes a comma-separated list of check names, each optionally prefixed + or -, e.g. --check +kernel-upgrade', abort: true })
+    .refine((list) => list.split(',').every((n) => CHECKS.some((c) => c.name === n.replace(/^[+-]/, ''))), {
       error: (i) => `unknown check in '${String(i.input)}' (valid: ${CHECKS.map((c) => c.name).join(', ')})`,
     })
     .optional(),
@@ -61,7 +61,7 @@ export function parseTestOptions(raw: RawTestOptions): TestOptions {
   const r = schema.safeParse(raw);
   if (!r.success) throw new UsageError(optionProblems(r.error).join('; '));
   const checks = r.data.check?.split(',');
-  const defaultTimeout = checks?.includes('kernel-upgrade') ? KERNEL_UPGRADE_TIMEOUT_MINUTES : DEFAULT_TIMEOUT_MINUTES;
+  const defaultTimeout = checks?.some((c) => c === 'kernel-upgrade' || c === '+kernel-upgrade') ? KERNEL_UPGRADE_TIMEOUT_MINUTES : DEFAULT_TIMEOUT_MINUTES;
   return {
     profile: r.data.profile,
     artifact: r.data.artifact,

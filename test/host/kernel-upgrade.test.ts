@@ -218,10 +218,32 @@ describe('the kernel-upgrade check', () => {
     expect(selectChecks(findProfile('cloud-init')!).map((c) => c.name)).toContain('root-grown');
   });
 
+  it('+name adds to the default set, -name takes away; what is left keeps the table order', () => {
+    const basic = findProfile('basic')!;
+    const defaults = selectChecks(basic).map((c) => c.name);
+    expect(selectChecks(basic, ['+kernel-upgrade']).map((c) => c.name)).toEqual([...defaults, 'kernel-upgrade']);
+    expect(selectChecks(basic, ['-first-boot-identity']).map((c) => c.name)).toEqual(defaults.filter((n) => n !== 'first-boot-identity'));
+    expect(selectChecks(basic, ['swap', '+sudo', '-swap']).map((c) => c.name)).toEqual(['sudo']);
+    expect(selectChecks(basic, ['kernel-upgrade', '+sudo']).map((c) => c.name)).toEqual(['sudo', 'kernel-upgrade']);
+    expect(() => selectChecks(basic, ['-nope'])).toThrow(/unknown check 'nope'/);
+    expect(() => selectChecks(basic, ['+root-grown'])).toThrow(/does not apply to basic images/);
+    expect(() => selectChecks(basic, ['sudo', '-sudo'])).toThrow(/leaves no check to run/);
+    // The upgrade runs in one boot: a run of it alone boots once.
+    expect(selectChecks(basic, ['kernel-upgrade']).every((c) => c.once)).toBe(true);
+    expect(
+      selectChecks(basic, ['+kernel-upgrade'])
+        .filter((c) => c.once)
+        .map((c) => c.name),
+    ).toEqual(['kernel-upgrade']);
+  });
+
   it('--check takes a list and gives kernel-upgrade a longer default time limit', () => {
     expect(parseTestOptions({ profile: 'basic', check: 'kernel-upgrade' })).toMatchObject({ checks: ['kernel-upgrade'], timeoutMinutes: 45 });
     expect(parseTestOptions({ profile: 'basic', check: 'sudo,swap', timeout: '5' })).toMatchObject({ checks: ['sudo', 'swap'], timeoutMinutes: 5 });
     expect(() => parseTestOptions({ profile: 'basic', check: 'sudo,,swap' })).toThrow(/comma-separated list/);
+    expect(parseTestOptions({ profile: 'basic', check: '+kernel-upgrade,-swap' })).toMatchObject({ checks: ['+kernel-upgrade', '-swap'], timeoutMinutes: 45 });
+    expect(() => parseTestOptions({ profile: 'basic', check: '++sudo' })).toThrow(/comma-separated list/);
+    expect(() => parseTestOptions({ profile: 'basic', check: '-nope' })).toThrow(/unknown check in '-nope'/);
   });
 });
 

@@ -51,6 +51,21 @@ describe('boxes test with a VM that never answers', () => {
     expect(readdirSync(tmp)).toEqual([]);
   });
 
+  // Two boots of one firmware compare identities; without that comparison, or when every check
+  // runs once, one boot is all a run makes.
+  it.each([
+    [['--firmware', 'bios'], 2],
+    [['--firmware', 'bios', '--check', '-first-boot-identity'], 1],
+    [['--check', 'kernel-upgrade'], 1],
+  ])('%j boots %i VM(s), the first under BIOS', (extra, boots) => {
+    const { dir, env, args } = setup();
+    const given = [...args.slice(0, args.indexOf('--firmware')), ...args.slice(args.indexOf('--firmware') + 2), ...extra];
+    const r = spawnSync('node', [cli, ...given, '--timeout', '0.05'], { env, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/serial console: .*test-basic-bios-1\.serial\.log/);
+    expect(pids(dir)).toHaveLength(boots);
+  });
+
   it('Ctrl-C exits 130, stops QEMU and removes the overlays', async () => {
     const { dir, tmp, env, args } = setup();
     const child = spawn('node', [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });

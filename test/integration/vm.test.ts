@@ -113,15 +113,19 @@ describe('debian basic image', () => {
     }
   });
 
+  // One run of two boots: every default check in both, and the kernel upgrade (which runs once)
+  // in the first, the BIOS boot, after them. The README says what was run under UEFI.
+  let booted: TestJson | undefined;
+  const bootReport = () => (booted ??= boxesTest('basic', first.artifacts[0]!.path, ['--check', '+kernel-upgrade']));
+
   it('boots under BIOS and UEFI and passes every check', () => {
-    expectAllChecks(boxesTest('basic', first.artifacts[0]!.path), COMMON_CHECKS);
+    expectAllChecks(bootReport(), COMMON_CHECKS);
   });
 
-  // The guest reaches Debian's archive through QEMU's user networking. One firmware here (BIOS);
-  // the README says what was run under UEFI.
-  it('survives a kernel upgrade: a new kernel installed in the guest boots, the build-time one is purged', () => {
-    const report = boxesTest('basic', first.artifacts[0]!.path, ['--check', 'kernel-upgrade', '--firmware', 'bios']);
-    expect(report.results).toEqual([expect.objectContaining({ boot: 'bios#1', check: 'kernel-upgrade', ok: true })]);
+  // The guest reaches Debian's archive through QEMU's user networking.
+  it('survives a kernel upgrade in the same boot: a new kernel installed in the guest boots, the build-time one is purged', () => {
+    const upgrades = bootReport().results.filter((r) => r.check === 'kernel-upgrade');
+    expect(upgrades).toEqual([expect.objectContaining({ boot: 'bios#1', check: 'kernel-upgrade', ok: true })]);
   });
 
   // Incremental: the edited tree's build copies the package set the first build cached, and its
