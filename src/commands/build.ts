@@ -1,4 +1,5 @@
 /** `boxes build`: images of one or more profiles, audited, recorded and delivered atomically. */
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { hostDistribution } from '../artifact/host-distribution.js';
 import { build } from '../image/build.js';
@@ -11,7 +12,7 @@ export function registerBuild(program: Command): void {
     .option('--sign <keyid>', 'sign each artifact with this GnuPG key (<artifact>.sig)')
     .option('--dry-run', 'validate and print the mkosi command lines; build nothing')
     .action(async (raw: RawBuildOptions) => {
-      const options = parseBuildOptions(raw, { now: new Date(), hostDistribution: await hostDistribution() });
+      const options = parseBuildOptions(raw, { now: new Date(), hostDistribution: await hostDistribution(), cpus: availableParallelism() });
       warnAbout(options);
       const report = await interruptible((signal) => build(options, { signal }));
       process.stdout.write(options.json ? reportJson(report) : `${formatReport(report, options.dryRun)}\n`);

@@ -35,6 +35,7 @@ export function withBuildOptions(command: Command, outputDir: string): Command {
     .option('--build-version <version>', 'version in artifact names (default: YYYYMMDD.0 of SOURCE_DATE_EPOCH)')
     .option('--qcow2-compression <zlib|zstd>', 'how the qcow2 images compress their clusters (default: zlib, which every QEMU reads; zstd needs QEMU 5.1)')
     .option('--output-dir <dir>', 'where artifacts go', outputDir)
+    .option('--jobs <n>', 'image builds at once, 1 to 64 (default: the CPUs); targets sharing a package set wait for the first')
     .addOption(new Option('--tools-tree <dir>', 'use this tools tree instead of the cached default').hideHelp())
     .option('--no-repository-key-check', 'skip package signature checks (local test repositories only)')
     .option('--keyring-anchor <dir>', "Arch: trust the master keys this anchor certified (scripts/keyring-anchor.sh) instead of the tree's")

@@ -1,4 +1,5 @@
 /** `boxes verify`: build twice in two environments and compare every artifact. */
+import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
 import { hostDistribution } from '../artifact/host-distribution.js';
 import { parseBuildOptions, type RawBuildOptions } from '../plan/options.js';
@@ -23,7 +24,7 @@ export function registerVerify(program: Command): void {
       const { vary, noVary: without, bisect, ...buildRaw } = raw;
       const variations = { vary, noVary: without, bisect: Boolean(bisect) };
       parseVariations(vary, without);
-      const options = parseBuildOptions(buildRaw, { now: new Date(), hostDistribution: await hostDistribution() });
+      const options = parseBuildOptions(buildRaw, { now: new Date(), hostDistribution: await hostDistribution(), cpus: availableParallelism() });
       warnAbout(options);
       const report = await interruptible((signal) => verify(options, { signal, onEvent: (line) => process.stderr.write(`boxes: verify: ${line}\n`) }, variations));
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatVerify(report)}\n`);

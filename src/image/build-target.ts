@@ -2,54 +2,65 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BuildOptions, BuildTarget } from '../plan/options.js';
+import type { BuildOptions } from '../plan/options.js';
 import { writeRecord } from '../record/write-record.js';
 import { removeTree } from '../rootless/namespace.js';
 import { BuildError } from '../system/errors.js';
 import { cachePaths } from '../system/paths.js';
-import { commandLine, run } from '../system/runner.js';
+import { commandLine, run as runChild } from '../system/runner.js';
 import { sha256File } from '../system/sha256.js';
 import { MKOSI_UMASK } from '../adapters/mkosi.js';
 import { deliver } from './deliver.js';
-import { installCacheDir, installCacheKey } from './install-cache.js';
-import { readResolvedConfig, summaryArgs } from './mkosi-config.js';
+import { clonePackageCache, mergePackageCache } from './package-cache.js';
+import { targetLabel, type TargetPlan } from './target-plan.js';
 import { mkosiBuildArgs, packageCacheKey } from './mkosi-args.js';
 import { PhaseClock } from './phases.js';
 import type { ArtifactReport } from './report.js';
 import { paths, type Session } from './session.js';
 
-export const targetLabel = (t: BuildTarget) => (t.variant ? `${t.profile} (${t.variant})` : t.profile);
+/** How one target's mkosi runs: `beside`, other builds may run at the same time. */
+export interface TargetRun {
+  signal?: AbortSignal;
+  echo: boolean;
+  beside: boolean;
+}
 
 export async function buildTarget(
   options: BuildOptions,
-  target: BuildTarget,
+  plan: TargetPlan,
   c: Session,
   staging: string,
   outputDir: string,
   logDir: string,
-  signal: AbortSignal | undefined,
-  echo: boolean,
+  run: TargetRun,
 ): Promise<ArtifactReport> {
   const started = Date.now();
+  const { target } = plan;
   const revision = c.revision;
-  const image =
-    target === options.targets[0] ? c.firstImage : await readResolvedConfig(c.mkosi, summaryArgs(mkosiBuildArgs(options, target, paths(c, staging, options), revision)), signal);
-  const key = await installCacheKey(image.all, {
-    treeDir: c.treeDir,
-    toolsTree: c.toolsTree,
-    mkosiVersion: c.mkosi.version,
-    buildMode: c.mode.kind,
-    archive: c.archive,
-  });
-  const install = await installCacheDir(c.installCacheRoot ?? cachePaths().mkosiCache, key, (dir) => removeTree(dir, c.mode));
-  const packages = packageCacheKey(options) === undefined ? await mkdtemp(join(staging, '..', '.packages-')) : undefined;
-  const args = mkosiBuildArgs(options, target, { ...paths(c, staging, options, { install, packages }), incremental: c.archive !== undefined }, revision);
+  const signal = run.signal;
+  const shared = packageCacheKey(options) === undefined ? undefined : paths(c, staging, options).packageCacheDir;
+  // A local repository is its own cache (a throwaway download directory per build); a build
+  // beside others downloads into a clone of the shared cache (package-cache.ts).
+  const packages = shared === undefined || run.beside ? await mkdtemp(join(cachePaths().workspace, 'packages-')) : undefined;
+  if (packages && shared) await clonePackageCache(shared, packages);
+  const args = mkosiBuildArgs(options, target, { ...paths(c, staging, options, { install: plan.installDir, packages }), incremental: c.archive !== undefined }, revision);
   const argv = [...c.mkosi.argv, ...args];
   const logFile = join(logDir, `${target.profile}${target.variant ? `-${target.variant}` : ''}.log`);
   await rm(logFile, { force: true });
   const clock = new PhaseClock();
   try {
-    await run(argv, { env: c.mkosi.env, umask: MKOSI_UMASK, signal, logFile, echo, what: `mkosi build of ${targetLabel(target)}`, onLine: (l) => clock.line(l) });
+    await runChild(argv, {
+      env: c.mkosi.env,
+      umask: MKOSI_UMASK,
+      signal,
+      logFile,
+      echo: run.echo,
+      // Lines of builds side by side interleave: each says whose it is.
+      echoPrefix: run.beside ? `${targetLabel(target)}: ` : undefined,
+      what: `mkosi build of ${targetLabel(target)}`,
+      onLine: (l) => clock.line(l),
+    });
+    if (packages && shared) await mergePackageCache(packages, shared);
   } finally {
     if (packages) await removeTree(packages, c.mode);
   }

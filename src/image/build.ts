@@ -12,17 +12,19 @@ import { UsageError } from '../system/errors.js';
 import { makeDirectory, outputDirProblem } from '../system/host.js';
 import { requirePath } from '../system/path-kind.js';
 import { cachePaths, TREE_DIR } from '../system/paths.js';
-import { buildTarget, targetLabel } from './build-target.js';
+import { buildTarget } from './build-target.js';
+import { fanOut } from './fan-out.js';
+import { describePhases } from './phases.js';
 import { writeSha256Sums } from './checksums.js';
 import { dryRun } from './dry-run.js';
 import { checkKeyringAnchor } from './keyring-anchor.js';
 import { lockOutputDir } from './output-lock.js';
-import { describePhases } from './phases.js';
 import { chooseRenderer, currentSituation } from './renderer.js';
-import type { ArtifactReport, BuildReport } from './report.js';
+import type { BuildReport } from './report.js';
 import { listrReporter } from './reporter.js';
 import { readConfiguration, type Places, type Session } from './session.js';
 import { ensureToolsTree } from './tools-tree.js';
+import { describeSchedule, planTargets, targetLabel } from './target-plan.js';
 import { toolboxOver } from './toolbox.js';
 import { requireVisibleToTools } from '../system/toolbox.js';
 
@@ -100,18 +102,28 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
     });
     const toolbox = await toolboxOver(toolsTree, mkosi);
     const session: Session = Object.freeze({ ...places, ...configuration, mode, mkosi, toolsTree, toolbox });
-    const artifacts: ArtifactReport[] = [];
-    for (const target of options.targets)
-      artifacts.push(
-        await reporter.phase(`Image ${targetLabel(target)}`, async (p) => {
-          const staging = await mkdtemp(join(outputDir, '.staging-'));
-          stagings.push(staging);
-          const artifact = await buildTarget(options, target, session, staging, outputDir, logDir, io.signal, echo);
-          if (artifact.packages && artifact.phases) p.retitle(`Image ${targetLabel(target)}: ${describePhases({ packages: artifact.packages, seconds: artifact.phases })}`);
-          await removeTree(staging, mode);
-          return artifact;
-        }),
-      );
+    const plans = await reporter.phase('Plan the images', async (p) => {
+      const planned = await planTargets(options, session, outputDir, io.signal);
+      p.retitle(`Plan: ${describeSchedule(planned, options.jobs)}`);
+      return planned;
+    });
+    const items = plans.map((p) => ({ title: `Image ${targetLabel(p.target)}`, shareKey: p.shareKey }));
+    const artifacts = await fanOut(
+      items,
+      options.jobs,
+      reporter,
+      async (i, run) => {
+        const plan = plans[i]!;
+        const staging = await mkdtemp(join(outputDir, '.staging-'));
+        stagings.push(staging);
+        const artifact = await buildTarget(options, plan, session, staging, outputDir, logDir, { signal: run.signal, echo, beside: run.beside });
+        const phases = artifact.packages && artifact.phases ? `${describePhases({ packages: artifact.packages, seconds: artifact.phases })}; ` : '';
+        run.io.retitle(`${items[i]!.title}: ${phases}${artifact.seconds} s`);
+        await removeTree(staging, mode);
+        return artifact;
+      },
+      io.signal,
+    );
     await reporter.phase('Checksums', () => writeSha256Sums(outputDir));
     return {
       distribution: options.distribution,

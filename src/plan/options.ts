@@ -23,6 +23,7 @@ export interface RawBuildOptions {
   toolsTree?: string;
   keyringAnchor?: string;
   qcow2Compression?: string;
+  jobs?: string;
   sign?: string;
   json?: boolean;
   verbose?: boolean;
@@ -60,6 +61,8 @@ export interface BuildOptions {
   singleUid: boolean;
   /** How the qcow2 disk images compress their clusters (zlib: readable by every QEMU). */
   qcow2Compression: Qcow2Compression;
+  /** How many image builds may run at once (bytes never depend on it). */
+  jobs: number;
 }
 
 export const QCOW2_COMPRESSIONS = ['zlib', 'zstd'] as const;
@@ -70,7 +73,12 @@ export interface Context {
   now: Date;
   /** Distribution of the host, when boxes can build it (mkosi's default). */
   hostDistribution?: Distribution;
+  /** The CPUs boxes may use: the default --jobs (1 when not said). */
+  cpus?: number;
 }
+
+/** More builds at once than this only wait on each other's disks. */
+export const MAX_JOBS = 64;
 
 /** 9999-12-31 23:59:59 UTC: build versions are YYYYMMDD. */
 const MAX_EPOCH = 253402300799;
@@ -119,6 +127,11 @@ const raw = z
     toolsTree: z.string().min(1, { error: 'needs a directory' }).optional(),
     keyringAnchor: z.string().min(1, { error: 'needs a directory' }).optional(),
     qcow2Compression: z.enum(QCOW2_COMPRESSIONS, { error: (i) => `must be zlib or zstd, not '${String(i.input)}'` }).optional(),
+    jobs: z
+      .string()
+      .regex(/^\d+$/, { error: 'must be a whole number of builds', abort: true })
+      .refine((s) => Number(s) >= 1 && Number(s) <= MAX_JOBS, { error: `must be from 1 to ${MAX_JOBS}` })
+      .optional(),
     sign: z
       .string()
       .regex(/^[^\s-][^\s]*$/, { error: 'needs a GnuPG key id, fingerprint or e-mail address' })
@@ -201,6 +214,7 @@ export function parseBuildOptions(input: RawBuildOptions, context: Context): Bui
     dryRun: o.dryRun ?? false,
     singleUid: o.singleUid ?? false,
     qcow2Compression: o.qcow2Compression ?? DEFAULT_QCOW2_COMPRESSION,
+    jobs: o.jobs !== undefined ? Number(o.jobs) : Math.min(MAX_JOBS, Math.max(1, context.cpus ?? 1)),
   });
 }
 

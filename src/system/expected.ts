@@ -4,9 +4,14 @@
  */
 import { ChildFailed } from './errors.js';
 
+/** A system call's error code (ENOENT, EXDEV, ...), if the error carries one. */
+export function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
 /** The path is not there (ENOENT), or a component of it is a file (ENOTDIR). */
 export function isMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const code = errorCode(error);
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 

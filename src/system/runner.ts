@@ -16,6 +16,8 @@ export interface RunOptions {
   logFile?: string;
   /** Also echo the child's output to our stderr. */
   echo?: boolean;
+  /** Echo line by line, each line behind this prefix (children whose output interleaves). */
+  echoPrefix?: string;
   signal?: AbortSignal;
   /** How long a child may take to exit after SIGTERM before it gets SIGKILL. */
   graceMs?: number;
@@ -92,6 +94,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     if (line === '') return;
     tail.push(redactSecrets(line));
     if (tail.length > TAIL) tail.shift();
+    if (options.echo && options.echoPrefix !== undefined) process.stderr.write(`${options.echoPrefix}${redactSecrets(line)}\n`);
     options.onLine?.(line);
   };
   // A chunk may end inside a line: its rest waits for the next chunk of the same stream.
@@ -130,7 +133,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     stream?.setEncoding('utf8');
     stream?.on('data', (chunk: string) => {
       log?.write(redactSecrets(chunk));
-      if (options.echo) process.stderr.write(redactSecrets(chunk));
+      if (options.echo && options.echoPrefix === undefined) process.stderr.write(redactSecrets(chunk));
       readers[i]!.take(chunk);
     });
   }

@@ -2,6 +2,7 @@
  * `boxes reproduce RECORD`: rebuilds an artifact from its build record and compares digests. The
  * config tree's commit and the mkosi version must match the record's, unless told to go on.
  */
+import { availableParallelism } from 'node:os';
 import { access, constants } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeStatement } from '../record/statement.js';
@@ -101,7 +102,7 @@ export async function reproduce(options: ReproduceOptions, io: { signal?: AbortS
       json: options.json,
       verbose: options.verbose,
     },
-    { now: new Date(), hostDistribution: image.distribution },
+    { now: new Date(), hostDistribution: image.distribution, cpus: availableParallelism() },
   );
   const report = await build(buildOptions, io);
   const artifact = report.artifacts[0]!;

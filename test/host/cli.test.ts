@@ -108,6 +108,27 @@ describe('boxes build with a fake mkosi', () => {
     expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]);
   });
 
+  it('builds side by side: a target that fails stops the others (SIGTERM), and its failure is the one reported', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'boxes-cli-'));
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    writeFileSync(join(out, 'earlier.tar'), 'keep me');
+    const r = boxes(dir, ['build', '--profile', 'container,basic', '--jobs', '2', '--distribution', 'debian', '--output-dir', out, ...tools(dir)], {
+      FAKE_MKOSI_MODE: 'hang',
+      FAKE_MKOSI_FAIL_PROFILE: 'container',
+      BOXES_KILL_GRACE_MS: '1500',
+    });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/mkosi build of container \(base\) exited with 1/);
+    expect(r.stderr).not.toMatch(/^boxes: interrupted/m);
+    expect(r.stdout).toMatch(/\[SKIPPED\] Image basic: stopped, another image failed/);
+    // The build beside it (basic, which hangs) was stopped.
+    const hung = readdirSync(dir).filter((f) => /^fake-mkosi-\d+\.pid$/.test(f));
+    expect(hung).toHaveLength(1);
+    expect(() => process.kill(Number(readFileSync(join(dir, hung[0]!), 'utf8')), 0)).toThrow();
+    expect(readdirSync(out).sort()).toEqual(['earlier.tar', 'logs']);
+  });
+
   it('--sign writes a detached signature that gpg verifies; an unknown key exits 2 before building', () => {
     const dir = mkdtempSync(join(tmpdir(), 'boxes-cli-'));
     const gnupg = join(dir, 'gnupg');
@@ -190,6 +211,17 @@ describe('boxes build with a fake mkosi', () => {
     expect(stderr).toMatch(/interrupted/);
     expect(mkosiAlive).toBe(false);
     expect(readdirSync(out).sort()).toEqual(['earlier.tar', 'logs']);
+  });
+
+  it('Ctrl-C with two builds side by side stops both and exits 130', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'boxes-cli-'));
+    const out = join(dir, 'out');
+    const argv = [cli, 'build', '--all', '--jobs', '2', '--distribution', 'debian', '--output-dir', out, ...tools(dir)];
+    const { code, stderr, mkosiAlive, builds } = await interruptOnceMkosiRuns(argv, env(dir, { FAKE_MKOSI_MODE: 'hang', BOXES_KILL_GRACE_MS: '1500' }), dir, 2);
+    expect(builds).toBe(2);
+    expect(code, stderr).toBe(130);
+    expect(mkosiAlive).toBe(false);
+    expect(readdirSync(out).sort()).toEqual(['logs']);
   });
 });
 

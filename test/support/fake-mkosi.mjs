@@ -40,7 +40,10 @@ if (argv.at(-1) === 'summary') {
 }
 if (argv.at(-1) === 'build') {
   console.log('‣ Building image');
-  if (mode === 'fail') {
+  // FAKE_MKOSI_FAIL_PROFILE=P: only the build of profile P fails, a moment after it started.
+  const failing = process.env.FAKE_MKOSI_FAIL_PROFILE;
+  if (mode === 'fail' || (failing && flag('--profile') === failing)) {
+    if (failing) await new Promise((r) => setTimeout(r, 500));
     console.error('E: Unable to locate package does-not-exist');
     process.exit(1);
   }
@@ -52,6 +55,8 @@ if (argv.at(-1) === 'build') {
         process.exit(143);
       });
     writeFileSync(join(process.env.FAKE_MKOSI_PIDDIR ?? '/tmp', 'fake-mkosi.pid'), String(process.pid));
+    // One file per build too: builds side by side each leave their own.
+    writeFileSync(join(process.env.FAKE_MKOSI_PIDDIR ?? '/tmp', `fake-mkosi-${process.pid}.pid`), String(process.pid));
     setInterval(() => {}, 1000);
   } else {
     const out = flag('--output-directory');

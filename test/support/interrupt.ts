@@ -1,6 +1,6 @@
 // Ctrl-C in CLI tests: start boxes, wait until the fake mkosi runs (its pid file), send SIGINT.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface Interrupted {
@@ -8,23 +8,30 @@ export interface Interrupted {
   stderr: string;
   /** Whether the fake mkosi still runs afterwards (it must not). */
   mkosiAlive: boolean;
+  /** How many fake mkosi builds ran when the signal went. */
+  builds: number;
 }
 
-export async function interruptOnceMkosiRuns(argv: string[], env: NodeJS.ProcessEnv, pidDir: string): Promise<Interrupted> {
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    return false;
+  }
+};
+
+/** Sends SIGINT once `builds` fake mkosi builds run (builds side by side each leave a pid file). */
+export async function interruptOnceMkosiRuns(argv: string[], env: NodeJS.ProcessEnv, pidDir: string, builds = 1): Promise<Interrupted> {
   const child = spawn('node', argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += String(d)));
-  const pidFile = join(pidDir, 'fake-mkosi.pid');
-  for (let i = 0; i < 200 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
-  if (!existsSync(pidFile)) throw new Error(`the fake mkosi never started:\n${stderr}`);
+  const pids = () => readdirSync(pidDir).flatMap((f) => (/^fake-mkosi-\d+\.pid$/.test(f) ? [Number(readFileSync(join(pidDir, f), 'utf8'))] : []));
+  for (let i = 0; i < 200 && pids().length < builds; i++) await new Promise((r) => setTimeout(r, 50));
+  const running = pids();
+  if (running.length < builds) throw new Error(`${running.length} of ${builds} fake mkosi builds started:\n${stderr}`);
   child.kill('SIGINT');
   const code = await new Promise<number | null>((r) => child.on('exit', r));
-  let mkosiAlive = true;
-  try {
-    process.kill(Number(readFileSync(pidFile, 'utf8')), 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-    mkosiAlive = false;
-  }
-  return { code, stderr, mkosiAlive };
+  return { code, stderr, mkosiAlive: running.some(alive), builds: running.length };
 }

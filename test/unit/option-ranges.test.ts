@@ -38,6 +38,10 @@ const CASES: [string[], RegExp, boolean][] = [
   [[...build, '--tools-tree', file], /--tools-tree/, true],
   [[...build, '--qcow2-compression', 'lz4'], /--qcow2-compression/, true],
   [[...build, '--qcow2-compression', 'zstd'], /--qcow2-compression/, true],
+  [[...build, '--jobs', '0'], /--jobs: must be from 1 to 64/, true],
+  [[...build, '--jobs', '65'], /--jobs: must be from 1 to 64/, true],
+  [[...build, '--jobs', 'two'], /--jobs: must be a whole number/, true],
+  [[...verify, '--jobs', '-1'], /--jobs/, true],
   [['build', '--profile', 'container', '--distribution', 'arch', '--output-dir', out, '--keyring-anchor', file], /--keyring-anchor/, true],
   [['build', '--profile', 'container', '--distribution', 'debian', '--output-dir', file], /output directory/, true],
   // The tools tree's programs see the tree's /usr, not the host's.

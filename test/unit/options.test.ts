@@ -5,6 +5,12 @@ import { parseBuildOptions, type RawBuildOptions } from '../../src/plan/options.
 const ctx = { now: new Date('2026-11-23T15:30:00Z'), hostDistribution: 'debian' as const };
 
 describe('argv -> options', () => {
+  it('takes as many builds at once as the CPUs by default, at most 64', () => {
+    expect(parseBuildOptions({ profile: 'basic' }, { ...ctx, cpus: 2 }).jobs).toBe(2);
+    expect(parseBuildOptions({ profile: 'basic' }, { ...ctx, cpus: 256 }).jobs).toBe(64);
+    expect(parseBuildOptions({ profile: 'basic', jobs: '1' }, { ...ctx, cpus: 8 }).jobs).toBe(1);
+  });
+
   it.each<[RawBuildOptions, Record<string, unknown>]>([
     [
       { profile: 'container' },
@@ -58,6 +64,9 @@ describe('argv -> options', () => {
       { buildVersion: '1.2', outputDir: 'x', repositoryKeyCheck: false },
     ],
     [{ profile: 'container', distribution: 'arch', keyringAnchor: '/srv/anchor/' }, { keyringAnchor: '/srv/anchor' }],
+    // Without a CPU count (a library caller) one build at a time; --jobs says otherwise.
+    [{ profile: 'container' }, { jobs: 1 }],
+    [{ profile: 'container', jobs: '3' }, { jobs: 3 }],
   ])('%j', (input, expected) => {
     expect(parseBuildOptions(input, ctx)).toMatchObject(expected);
   });

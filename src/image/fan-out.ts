@@ -1,0 +1,61 @@
+/**
+ * The matrix fanned out: one task per target, side by side up to `jobs` at once (schedule.ts says
+ * which may overlap). The first failure stops the others (their signal aborts: SIGTERM to their
+ * mkosi) and is the one reported; Ctrl-C stops them all. Results come back in plan order,
+ * whatever order the tasks finished in.
+ */
+import { InterruptedError } from '../system/errors.js';
+import type { PhaseIo, Reporter } from './reporter.js';
+import { scheduler } from './schedule.js';
+
+export interface FanOutItem {
+  title: string;
+  /** Items with the same key wait for the first of them (it fills the cache they share). */
+  shareKey?: string;
+}
+
+/** One item's work, given its turn: `beside` says whether others may run at the same time. */
+export type Work<T> = (index: number, run: { signal: AbortSignal; beside: boolean; io: PhaseIo }) => Promise<T>;
+
+export async function fanOut<T>(items: readonly FanOutItem[], jobs: number, reporter: Reporter, work: Work<T>, signal?: AbortSignal): Promise<T[]> {
+  const at = Math.max(1, Math.min(jobs, items.length));
+  const turns = scheduler(
+    items.map((i) => i.shareKey),
+    at,
+  );
+  const stop = new AbortController();
+  const inner = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+  const settled = await reporter.concurrently(
+    items.map((item, i) => ({
+      title: item.title,
+      run: async (io: PhaseIo) => {
+        const leader = turns.waitsFor(i);
+        if (at > 1) io.say(leader === undefined ? 'waiting for a free slot' : `waiting for ${items[leader]!.title}, whose package set it copies`);
+        // Stopped because another item failed (not by Ctrl-C): shown as skipped, reported as that failure.
+        const stoppedByOther = (error: unknown, what: string) => {
+          if (error instanceof InterruptedError && stop.signal.aborted && !signal?.aborted) io.skip(what);
+          return error;
+        };
+        const slot = await turns.turn(i, inner).catch((error: unknown) => {
+          throw stoppedByOther(error, `${item.title}: not started, another image failed`);
+        });
+        let ok = false;
+        try {
+          io.say('running');
+          const value = await work(i, { signal: inner, beside: at > 1, io });
+          ok = true;
+          return value;
+        } catch (error) {
+          stop.abort();
+          throw stoppedByOther(error, `${item.title}: stopped, another image failed`);
+        } finally {
+          slot.release(ok);
+        }
+      },
+    })),
+  );
+  const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+  // The run failed where a task failed by itself; the others were stopped because of it.
+  if (failures.length > 0) throw failures.find((e) => !(e instanceof InterruptedError)) ?? failures[0];
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
