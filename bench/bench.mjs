@@ -6,6 +6,7 @@
 //   P4  the container archive's size and packing time  vs  tar --sort=name | gzip -n of the same tree
 //   P5  each qcow2's size  vs  qemu-img convert -c of the same raw disk
 //   P6  --qcow2-compression zstd vs zlib (the default): compression time and size of the same raw disk
+//   P7  boxes build --all side by side (--jobs = the CPUs) vs the same one at a time (--jobs 1)
 //   T1  a program started from the tools tree through mkosi's sandbox vs the host's own copy
 //   T2  the tools tree built cold (downloads included), once: time and size
 // Usage: npm run bench -- [--distribution debian] [--runs N] [--only P1,P3] [--work DIR]
@@ -29,7 +30,7 @@ const { values: opts } = parseArgs({
   options: {
     distribution: { type: 'string', default: 'debian' },
     runs: { type: 'string', default: '3' },
-    only: { type: 'string', default: 'P1,P2,P3,P4,P5,P6,T1,T2' },
+    only: { type: 'string', default: 'P1,P2,P3,P4,P5,P6,P7,T1,T2' },
     work: { type: 'string', default: '/var/tmp/boxes-bench' },
   },
 });
@@ -102,6 +103,18 @@ if (only.has('P1')) {
     log(`P1 run ${i + 1}: boxes --all ${fmt(b.seconds)} s, plain mkosi sum ${fmt(sum)} s`);
   }
   row('P1', `boxes build --all --distribution ${dist} (${allReport.artifacts.length} artifacts) / sum of plain mkosi builds`, median(ours) / median(plain), '<= 0.4', `boxes ${times(ours)}; mkosi ${times(plain)}`);
+}
+
+if (only.has('P7')) {
+  const beside = [];
+  const alone = [];
+  for (let i = 0; i < runs; i++) {
+    // Each from an empty install cache, so both install the same package sets.
+    alone.push(boxes(['--all', '--jobs', '1', '--output-dir', join(work, `p7-alone-${i}`)], freshCache()).seconds);
+    beside.push(boxes(['--all', '--output-dir', join(work, `p7-beside-${i}`)], freshCache()).seconds);
+    log(`P7 run ${i + 1}: --jobs ${cpus().length} ${fmt(beside.at(-1))} s, --jobs 1 ${fmt(alone.at(-1))} s`);
+  }
+  row('P7', `boxes build --all --jobs ${cpus().length} / --jobs 1`, median(beside) / median(alone), '< 1', `side by side ${times(beside)}; one at a time ${times(alone)}`);
 }
 
 if (only.has('P2') || only.has('P4')) {
