@@ -11,15 +11,35 @@ interface State {
   entries: Map<string, FileEntry>;
   contents: Map<string, Buffer>;
   markers: Map<string, ReadonlySet<ContentMarker>>;
+  /** How many entries lie below each directory path ('' is the root): a file replacing a path need not look further when none do. */
+  below: Map<string, number>;
+}
+
+/** The directories above a path, the root ('') first: `usr/bin/sh` -> '', 'usr', 'usr/bin'. */
+function ancestors(path: string): string[] {
+  const parts = path.split('/');
+  return parts.map((_p, i) => parts.slice(0, i).join('/'));
+}
+
+function add(state: State, path: string, entry: FileEntry): void {
+  if (!state.entries.has(path)) for (const a of ancestors(path)) state.below.set(a, (state.below.get(a) ?? 0) + 1);
+  state.entries.set(path, entry);
+}
+
+function remove(state: State, path: string): void {
+  if (!state.entries.delete(path)) return;
+  state.contents.delete(path);
+  state.markers.delete(path);
+  for (const a of ancestors(path)) state.below.set(a, state.below.get(a)! - 1);
 }
 
 function removeUnder(state: State, path: string, self: boolean): void {
-  for (const key of [...state.entries.keys()])
-    if ((self && key === path) || key.startsWith(path === '' ? '' : `${path}/`)) {
-      state.entries.delete(key);
-      state.contents.delete(key);
-      state.markers.delete(key);
-    }
+  if (self) remove(state, path);
+  // Every layer entry that is not a directory replaces its path: scanning every key each time made
+  // the audit quadratic in the number of files (0.36 s of a base container's 2 s).
+  if ((state.below.get(path) ?? 0) === 0) return;
+  const prefix = path === '' ? '' : `${path}/`;
+  for (const key of [...state.entries.keys()]) if (key.startsWith(prefix) && key !== path) remove(state, key);
 }
 
 /** Applies one layer's entries onto a state (an empty one: the layer on its own). */
@@ -34,7 +54,7 @@ function apply(state: State, layer: LayerScan): void {
       continue;
     }
     if (e.type !== 'dir') removeUnder(state, e.path, true);
-    state.entries.set(e.path, fileEntry(e, state));
+    add(state, e.path, fileEntry(e, state));
     const source = e.type === 'hardlink' ? e.linkTarget! : e.path;
     const content = e.type === 'hardlink' ? state.contents.get(source) : layer.contents.get(source);
     const markers = e.type === 'hardlink' ? state.markers.get(source) : layer.markers.get(source);
@@ -54,7 +74,7 @@ function view(state: State, layer?: string): FsView {
   return { entries: state.entries, content: (p) => state.contents.get(p), markers: (p) => state.markers.get(p), layer };
 }
 
-const empty = (): State => ({ entries: new Map(), contents: new Map(), markers: new Map() });
+const empty = (): State => ({ entries: new Map(), contents: new Map(), markers: new Map(), below: new Map() });
 
 export interface OciViews {
   /** Each distinct layer on its own, named `layer N of M (sha256:…)` after the first image that lists it. */
