@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isAlive } from '../support/interrupt.js';
 import { optionsFor, recordOf } from '../support/records.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -28,15 +29,6 @@ const pids = (dir: string) =>
   readdirSync(dir)
     .filter((n) => n.startsWith('qemu.'))
     .map((n) => Number(readFileSync(join(dir, n), 'utf8')));
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-    return false;
-  }
-};
 
 describe('boxes test with a VM that never answers', () => {
   it('fails after the time limit with exit 1 and the serial console tail; QEMU is stopped', () => {
@@ -47,7 +39,7 @@ describe('boxes test with a VM that never answers', () => {
     expect(r.stderr).toMatch(/serial console: .*test-basic-bios-1\.serial\.log/);
     expect(r.stderr).toContain('fake kernel: waiting for root device');
     expect(pids(dir)).toHaveLength(2);
-    for (const pid of pids(dir)) expect(alive(pid)).toBe(false);
+    for (const pid of pids(dir)) expect(isAlive(pid)).toBe(false);
     expect(readdirSync(tmp)).toEqual([]);
   });
 
@@ -76,7 +68,7 @@ describe('boxes test with a VM that never answers', () => {
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     expect(code, stderr).toBe(130);
-    for (const pid of pids(dir)) expect(alive(pid)).toBe(false);
+    for (const pid of pids(dir)) expect(isAlive(pid)).toBe(false);
     expect(readdirSync(tmp)).toEqual([]);
     expect(existsSync(join(dir, 'out/logs/test-basic-bios-1.serial.log'))).toBe(true);
   });

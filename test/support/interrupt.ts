@@ -12,7 +12,8 @@ export interface Interrupted {
   builds: number;
 }
 
-const alive = (pid: number) => {
+/** Whether a process of that pid still runs. */
+export const isAlive = (pid: number) => {
   try {
     process.kill(pid, 0);
     return true;
@@ -33,5 +34,5 @@ export async function interruptOnceMkosiRuns(argv: string[], env: NodeJS.Process
   if (running.length < builds) throw new Error(`${running.length} of ${builds} fake mkosi builds started:\n${stderr}`);
   child.kill('SIGINT');
   const code = await new Promise<number | null>((r) => child.on('exit', r));
-  return { code, stderr, mkosiAlive: running.some(alive), builds: running.length };
+  return { code, stderr, mkosiAlive: running.some(isAlive), builds: running.length };
 }
