@@ -39,13 +39,21 @@ export const ARCH_DEFAULT_MIRROR = 'https://fastly.mirror.pkgbuild.com';
 export async function archiveState(requests: readonly ArchiveRequest[], signal?: AbortSignal): Promise<string | undefined> {
   const hash = createHash('sha256');
   try {
-    for (const r of requests) {
-      const timeout = AbortSignal.timeout(20_000);
-      const response = await fetch(r.url, { method: r.head ? 'HEAD' : 'GET', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-      if (!response.ok) return undefined;
+    // All at once (a build waits on this before anything else), hashed in request order.
+    const answers = await Promise.all(
+      requests.map(async (r) => {
+        const timeout = AbortSignal.timeout(20_000);
+        const response = await fetch(r.url, { method: r.head ? 'HEAD' : 'GET', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+        if (!response.ok) return undefined;
+        if (r.head) return Buffer.from(['last-modified', 'etag', 'content-length'].map((h) => response.headers.get(h) ?? '').join('\0'));
+        return Buffer.from(await response.arrayBuffer());
+      }),
+    );
+    for (const [i, r] of requests.entries()) {
+      const answer = answers[i];
+      if (answer === undefined) return undefined;
       hash.update(`${r.url}\0`);
-      if (r.head) hash.update(['last-modified', 'etag', 'content-length'].map((h) => response.headers.get(h) ?? '').join('\0'));
-      else hash.update(Buffer.from(await response.arrayBuffer()));
+      hash.update(answer);
     }
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
