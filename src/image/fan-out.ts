@@ -37,7 +37,9 @@ export async function fanOut<T>(items: readonly FanOutItem[], jobs: number, repo
           return error;
         };
         const slot = await turns.turn(i, inner).catch((error: unknown) => {
-          throw stoppedByOther(error, `${item.title}: not started, another image failed`);
+          if (!(error instanceof InterruptedError)) throw error;
+          io.skip(`${item.title}: not started, ${signal?.aborted ? 'interrupted' : 'another image failed'}`);
+          throw error;
         });
         let ok = false;
         try {
