@@ -1,6 +1,6 @@
 /** One target's mkosi build into its staging directory, its record, and its delivery to the output directory. */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildOptions } from '../plan/options.js';
 import { writeRecord } from '../record/write-record.js';
@@ -14,7 +14,7 @@ import { deliver } from './deliver.js';
 import { clonePackageCache, mergePackageCache } from './package-cache.js';
 import { targetLabel, type TargetPlan } from './target-plan.js';
 import { mkosiBuildArgs, packageCacheKey } from './mkosi-args.js';
-import { PhaseClock } from './phases.js';
+import { describeSteps, PhaseClock } from './phases.js';
 import type { ArtifactReport } from './report.js';
 import { paths, type Session } from './session.js';
 
@@ -65,6 +65,7 @@ export async function buildTarget(
     if (packages) await removeTree(packages, c.mode);
   }
   const phases = clock.finish();
+  await appendFile(logFile, `${describeSteps(clock.steps()).join('\n')}\n`);
   const { name, files } = target.artifact;
   const built = join(staging, name);
   if (!existsSync(built)) throw new BuildError(`mkosi finished but ${name} is missing`, `the post-output hook did not write it; see ${logFile}`);

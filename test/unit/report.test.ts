@@ -1,7 +1,7 @@
 // What a build reports, as pure functions: the human summary, the JSON summary (fixed key order,
 // nulls for what a build did not make) and the phase clock that reads mkosi's log lines.
 import { describe, expect, it } from 'vitest';
-import { PhaseClock, describePhases } from '../../src/image/phases.js';
+import { PhaseClock, describePhases, describeSteps } from '../../src/image/phases.js';
 import { formatReport, reportJson, type BuildReport } from '../../src/image/report.js';
 
 const REPORT: BuildReport = {
@@ -123,5 +123,27 @@ describe('phase clock', () => {
       )?.packages,
     ).toBe('installed');
     expect(clock([[1000, '‣  Building default initrd']], 2000)).toBeUndefined();
+  });
+
+  it('times every step mkosi logged, the last until mkosi exited, and lists the longest first', () => {
+    let now = 0;
+    const c = new PhaseClock(() => now);
+    for (const [at, l] of [
+      [1000, '‣  Copying cached trees'],
+      [1200, 'plain output'],
+      [1500, '‣   Creating cpio archive'],
+      [9500, '‣  Running post-output script'],
+    ] as const) {
+      now = at;
+      c.line(l);
+    }
+    now = 12000;
+    const steps = c.steps();
+    expect(steps).toEqual([
+      { step: '‣  Copying cached trees', seconds: 0.5 },
+      { step: '‣   Creating cpio archive', seconds: 8 },
+      { step: '‣  Running post-output script', seconds: 2.5 },
+    ]);
+    expect(describeSteps(steps, 2)).toEqual(["boxes: mkosi's 2 longest steps of 11 s:", '    8.0 s  ‣   Creating cpio archive', '    2.5 s  ‣  Running post-output script']);
   });
 });
