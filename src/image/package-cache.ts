@@ -6,20 +6,21 @@
  * place), and what it downloaded joins the shared cache afterwards, by link, only under names the
  * shared cache does not have yet: a name already there is the same package from the same mirror.
  */
-import { constants } from 'node:fs';
-import { copyFile, link, mkdir, readdir } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorCode } from '../system/expected.js';
 
 /** In-progress downloads and lock files: never shared. */
 const PRIVATE_NAMES = new Set(['partial', 'lock']);
+/** A copy on its way into the shared cache (see linkOrCopy): other builds leave it alone. */
+const COPYING = '.boxes-copying';
 
 /** Links `from`'s entries into `to`, recursively; `onlyNew`: leaves names `to` already has. */
 async function linkTree(from: string, to: string, onlyNew: boolean): Promise<number> {
   let added = 0;
   await mkdir(to, { recursive: true });
   for (const entry of await readdir(from, { withFileTypes: true })) {
-    if (PRIVATE_NAMES.has(entry.name)) continue;
+    if (PRIVATE_NAMES.has(entry.name) || entry.name.endsWith(COPYING)) continue;
     const source = join(from, entry.name);
     const target = join(to, entry.name);
     if (entry.isDirectory()) added += await linkTree(source, target, onlyNew);
@@ -41,7 +42,14 @@ async function linkOrCopy(source: string, target: string, onlyNew: boolean): Pro
     // Another filesystem, or a file the kernel will not let this user link (protected_hardlinks).
     if (errorCode(error) !== 'EXDEV' && errorCode(error) !== 'EPERM') return exists(error);
   }
-  return copyFile(source, target, constants.COPYFILE_EXCL).then(() => true, exists);
+  // A copy appears under its name whole (by link), never half-written to a build cloning the cache.
+  const copying = `${target}.${process.pid}${COPYING}`;
+  await copyFile(source, copying);
+  try {
+    return await link(copying, target).then(() => true, exists);
+  } finally {
+    await rm(copying, { force: true });
+  }
 }
 
 /** Fills the empty directory `clone` with links to every file of `shared` (which may not exist yet). */

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -45,5 +45,25 @@ describe('a private clone of the package download cache', () => {
     expect(readFileSync(join(shared, 'cache/apt/archives/c_2_amd64.deb'), 'utf8')).toBe('C');
     expect(readFileSync(join(shared, 'cache/pacman/pkg/e-1-1-x86_64.pkg.tar.zst'), 'utf8')).toBe('E');
     expect(existsSync(join(shared, 'cache/apt/archives/partial/d_1_amd64.deb'))).toBe(false);
+  });
+
+  it('copies where it cannot link (another filesystem), and a copy appears whole under its name', async () => {
+    const other = '/dev/shm';
+    const here = mkdtempSync(join(tmpdir(), 'boxes-pkgcache-'));
+    if (!existsSync(other) || statSync(other).dev === statSync(here).dev) return;
+    const shared = mkdtempSync(join(other, 'boxes-pkgcache-'));
+    mkdirSync(join(shared, 'cache/apt/archives'), { recursive: true });
+    writeFileSync(join(shared, 'cache/apt/archives/a_1_amd64.deb'), 'A');
+    const clone = join(here, 'clone');
+    try {
+      await clonePackageCache(shared, clone);
+      expect(readFileSync(join(clone, 'cache/apt/archives/a_1_amd64.deb'), 'utf8')).toBe('A');
+      writeFileSync(join(clone, 'cache/apt/archives/b_1_amd64.deb'), 'B');
+      expect(await mergePackageCache(clone, shared)).toBe(1);
+      expect(readdirSync(join(shared, 'cache/apt/archives')).sort()).toEqual(['a_1_amd64.deb', 'b_1_amd64.deb']);
+      expect(readFileSync(join(shared, 'cache/apt/archives/b_1_amd64.deb'), 'utf8')).toBe('B');
+    } finally {
+      rmSync(shared, { recursive: true, force: true });
+    }
   });
 });
