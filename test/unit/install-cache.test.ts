@@ -94,30 +94,41 @@ describe('install cache directories', () => {
 });
 
 describe('phases of a target build, from the steps mkosi logs', () => {
-  const feed = (lines: string[], times: number[]) => {
-    let i = 0;
-    const clock = new PhaseClock(() => times[i++]!);
-    for (const l of lines) clock.line(l);
+  /** Each line as mkosi logged it at its time (ms), then mkosi exits at `end`. */
+  const feed = (lines: (readonly [number, string])[], end: number) => {
+    let now = 0;
+    const clock = new PhaseClock(() => now);
+    for (const [at, l] of lines) {
+      now = at;
+      clock.line(l);
+    }
+    now = end;
     return clock.finish();
   };
   it('an uncached build: installed, then the image, then the post-output hook', () => {
     const lines = [
-      '‣  Installing Debian',
-      '‣  Installing cache copies',
-      '‣  Copying cached trees',
-      '‣   Copying cached trees',
-      '‣  Generating system users',
-      '‣  Running post-output script /t/postout/qcow2.sh…',
-    ];
-    // Clock reads: start, the step after the copy, post-output, finish.
-    expect(feed(lines, [0, 61_000, 101_500, 130_000])).toEqual({ packages: 'installed', seconds: { packages: 61, image: 40.5, postOutput: 28.5 } });
+      [1_000, '‣  Installing Debian'],
+      [50_000, '‣  Installing cache copies'],
+      [60_000, '‣  Copying cached trees'],
+      [60_500, '‣   Copying cached trees'],
+      [61_000, '‣  Generating system users'],
+      [101_500, '‣  Running post-output script /t/postout/qcow2.sh…'],
+    ] as const;
+    // The package set is in place when the main image's next step starts.
+    expect(feed([...lines], 130_000)).toEqual({ packages: 'installed', seconds: { packages: 61, image: 40.5, postOutput: 28.5 } });
   });
   it("a cached build, whose default initrd's own cache steps (nested deeper) do not count", () => {
-    const lines = ['‣ Building boxes image', '‣  Copying cached trees', '‣   Installing cache copies', '‣  Generating system users', '‣  Running post-output script x'];
-    expect(feed(lines, [0, 5_000, 35_000, 50_000])).toEqual({ packages: 'cached', seconds: { packages: 5, image: 30, postOutput: 15 } });
+    const lines = [
+      [100, '‣ Building boxes image'],
+      [1_000, '‣  Copying cached trees'],
+      [2_000, '‣   Installing cache copies'],
+      [5_000, '‣  Generating system users'],
+      [35_000, '‣  Running post-output script x'],
+    ] as const;
+    expect(feed([...lines], 50_000)).toEqual({ packages: 'cached', seconds: { packages: 5, image: 30, postOutput: 15 } });
   });
   it('without the cache step (another mkosi), says nothing rather than guess', () => {
-    expect(feed(['‣  Installing Debian'], [0, 1])).toBeUndefined();
+    expect(feed([[1, '‣  Installing Debian']], 2)).toBeUndefined();
   });
 });
 
