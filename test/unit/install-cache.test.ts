@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { localMirrorState } from '../../src/image/archive-state.js';
 import { installCacheDir, installCacheKey, KEEP_INSTALL_CACHES } from '../../src/image/install-cache.js';
-import { PhaseClock } from '../../src/image/phases.js';
+import { fedClock } from '../support/fed-clock.js';
 import { packageCacheKey } from '../../src/image/mkosi-args.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'boxes-install-cache-'));
@@ -94,17 +94,7 @@ describe('install cache directories', () => {
 });
 
 describe('phases of a target build, from the steps mkosi logs', () => {
-  /** Each line as mkosi logged it at its time (ms), then mkosi exits at `end`. */
-  const feed = (lines: (readonly [number, string])[], end: number) => {
-    let now = 0;
-    const clock = new PhaseClock(() => now);
-    for (const [at, l] of lines) {
-      now = at;
-      clock.line(l);
-    }
-    now = end;
-    return clock.finish();
-  };
+  const feed = (lines: (readonly [number, string])[], end: number) => fedClock(lines, end).finish();
   it('an uncached build: installed, then the image, then the post-output hook', () => {
     const lines = [
       [1_000, '‣  Installing Debian'],

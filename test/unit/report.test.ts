@@ -1,7 +1,8 @@
 // What a build reports, as pure functions: the human summary, the JSON summary (fixed key order,
 // nulls for what a build did not make) and the phase clock that reads mkosi's log lines.
 import { describe, expect, it } from 'vitest';
-import { PhaseClock, describePhases, describeSteps } from '../../src/image/phases.js';
+import { describePhases, describeSteps } from '../../src/image/phases.js';
+import { fedClock } from '../support/fed-clock.js';
 import { formatReport, reportJson, type BuildReport } from '../../src/image/report.js';
 
 const REPORT: BuildReport = {
@@ -86,16 +87,7 @@ describe('build report', () => {
 });
 
 describe('phase clock', () => {
-  const clock = (lines: [number, string][], end: number) => {
-    let now = 0;
-    const c = new PhaseClock(() => now);
-    for (const [t, line] of lines) {
-      now = t;
-      c.line(line);
-    }
-    now = end;
-    return c.finish();
-  };
+  const clock = (lines: [number, string][], end: number) => fedClock(lines, end).finish();
 
   it('times a build that copied the cached package set', () => {
     const p = clock(
@@ -126,18 +118,15 @@ describe('phase clock', () => {
   });
 
   it('times every step mkosi logged, the last until mkosi exited, and lists the longest first', () => {
-    let now = 0;
-    const c = new PhaseClock(() => now);
-    for (const [at, l] of [
-      [1000, '‣  Copying cached trees'],
-      [1200, 'plain output'],
-      [1500, '‣   Creating cpio archive'],
-      [9500, '‣  Running post-output script'],
-    ] as const) {
-      now = at;
-      c.line(l);
-    }
-    now = 12000;
+    const c = fedClock(
+      [
+        [1000, '‣  Copying cached trees'],
+        [1200, 'plain output'],
+        [1500, '‣   Creating cpio archive'],
+        [9500, '‣  Running post-output script'],
+      ],
+      12000,
+    );
     const steps = c.steps();
     expect(steps).toEqual([
       { step: '‣  Copying cached trees', seconds: 0.5 },
