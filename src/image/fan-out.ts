@@ -31,27 +31,24 @@ export async function fanOut<T>(items: readonly FanOutItem[], jobs: number, repo
       run: async (io: PhaseIo) => {
         const leader = turns.waitsFor(i);
         if (at > 1) io.say(leader === undefined ? 'waiting for a free slot' : `waiting for ${items[leader]!.title}, whose package set it copies`);
-        // Stopped because another item failed (not by Ctrl-C): shown as skipped, reported as that failure.
-        const stoppedByOther = (error: unknown, what: string) => {
-          if (error instanceof InterruptedError && stop.signal.aborted && !signal?.aborted) io.skip(what);
+        // An interrupted item shows as skipped, saying why; the run reports the failure that caused it.
+        let started = false;
+        const skipped = (error: unknown) => {
+          if (error instanceof InterruptedError) io.skip(`${item.title}: ${started ? 'stopped' : 'not started'}, ${signal?.aborted ? 'interrupted' : 'another image failed'}`);
           return error;
         };
         const slot = await turns.turn(i, inner).catch((error: unknown) => {
-          if (!(error instanceof InterruptedError)) throw error;
-          io.skip(`${item.title}: not started, ${signal?.aborted ? 'interrupted' : 'another image failed'}`);
-          throw error;
+          throw skipped(error);
         });
-        let ok = false;
+        started = true;
         try {
           io.say('running');
-          const value = await work(i, { signal: inner, beside: at > 1, io });
-          ok = true;
-          return value;
+          return await work(i, { signal: inner, beside: at > 1, io });
         } catch (error) {
           stop.abort();
-          throw stoppedByOther(error, `${item.title}: stopped, another image failed`);
+          throw skipped(error);
         } finally {
-          slot.release(ok);
+          slot.release();
         }
       },
     })),

@@ -7,8 +7,8 @@
 import { InterruptedError } from '../system/errors.js';
 
 export interface Slot {
-  /** Marks the target finished; a target that waits on it may start when this one succeeded. */
-  release(succeeded: boolean): void;
+  /** Marks the target finished, however it ended: its slot is free and the targets waiting on it may start. */
+  release(): void;
 }
 
 export interface Scheduler {
@@ -30,15 +30,15 @@ export function leaders(keys: readonly (string | undefined)[]): (number | undefi
 export function scheduler(keys: readonly (string | undefined)[], jobs: number): Scheduler {
   if (!Number.isInteger(jobs) || jobs < 1) throw new RangeError(`jobs must be a positive integer, not ${jobs}`);
   const leaderOf = leaders(keys);
-  const state: ('waiting' | 'running' | 'succeeded' | 'failed' | 'idle')[] = keys.map(() => 'idle');
+  const state: ('idle' | 'waiting' | 'running' | 'done')[] = keys.map(() => 'idle');
   const grant: (((slot: Slot) => void) | undefined)[] = keys.map(() => undefined);
   let running = 0;
 
+  // A leader that failed fails the build, which aborts every waiting target; should the caller go
+  // on regardless, the target installs its packages itself rather than wait forever.
   const ready = (i: number) => {
     const leader = leaderOf[i];
-    // A failed leader fails the build, which aborts every waiting target; should the caller go on
-    // regardless, the target installs its packages itself rather than wait forever.
-    return leader === undefined || state[leader] === 'succeeded' || state[leader] === 'failed';
+    return leader === undefined || state[leader] === 'done';
   };
   const dispatch = () => {
     for (let i = 0; i < keys.length && running < jobs; i++) {
@@ -53,10 +53,10 @@ export function scheduler(keys: readonly (string | undefined)[], jobs: number): 
   const slotFor = (i: number): Slot => {
     let released = false;
     return {
-      release(succeeded) {
+      release() {
         if (released) return;
         released = true;
-        state[i] = succeeded ? 'succeeded' : 'failed';
+        state[i] = 'done';
         running--;
         dispatch();
       },
@@ -71,7 +71,7 @@ export function scheduler(keys: readonly (string | undefined)[], jobs: number): 
         if (signal?.aborted) return reject(new InterruptedError('interrupted before this image started'));
         const onAbort = () => {
           if (state[index] !== 'waiting') return;
-          state[index] = 'failed';
+          state[index] = 'done';
           grant[index] = undefined;
           reject(new InterruptedError('interrupted before this image started'));
         };

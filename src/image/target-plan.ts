@@ -36,7 +36,7 @@ export async function planTargets(options: BuildOptions, c: Session, outputDir: 
   return plans;
 }
 
-/** "8 images, 2 at a time; 2 package sets (basic's shared by 4 more, ...)". */
+/** "8 images, 2 at a time; package sets: container (base)'s shared by 2 more, basic's shared by 4 more". */
 export function describeSchedule(plans: readonly Pick<TargetPlan, 'target' | 'shareKey'>[], jobs: number): string {
   const at = Math.min(jobs, plans.length);
   const groups = new Map<string, string[]>();

@@ -54,8 +54,7 @@ if (argv.at(-1) === 'build') {
         console.log('fake mkosi: cleaning up');
         process.exit(143);
       });
-    writeFileSync(join(process.env.FAKE_MKOSI_PIDDIR ?? '/tmp', 'fake-mkosi.pid'), String(process.pid));
-    // One file per build too: builds side by side each leave their own.
+    // One file per build: builds side by side each leave their own.
     writeFileSync(join(process.env.FAKE_MKOSI_PIDDIR ?? '/tmp', `fake-mkosi-${process.pid}.pid`), String(process.pid));
     setInterval(() => {}, 1000);
   } else {
