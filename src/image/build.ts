@@ -24,7 +24,7 @@ import type { BuildReport } from './report.js';
 import { listrReporter } from './reporter.js';
 import { readConfiguration, type Places, type Session } from './session.js';
 import { ensureToolsTree } from './tools-tree.js';
-import { describeSchedule, planTargets, targetLabel } from './target-plan.js';
+import { describeSchedule, planTargets, targetLabel, waitKey } from './target-plan.js';
 import { toolboxOver } from './toolbox.js';
 import { requireVisibleToTools } from '../system/toolbox.js';
 
@@ -107,7 +107,7 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
       p.retitle(`Plan: ${describeSchedule(planned, options.jobs)}`);
       return planned;
     });
-    const items = plans.map((p) => ({ title: `Image ${targetLabel(p.target)}`, shareKey: p.shareKey }));
+    const items = plans.map((p) => ({ title: `Image ${targetLabel(p.target)}`, waitKey: waitKey(p) }));
     const artifacts = await fanOut(
       items,
       options.jobs,

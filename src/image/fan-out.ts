@@ -10,8 +10,8 @@ import { scheduler } from './schedule.js';
 
 export interface FanOutItem {
   title: string;
-  /** Items with the same key wait for the first of them (it fills the cache they share). */
-  shareKey?: string;
+  /** Items with the same key wait for the first of them (it fills the cache they share); none waits without one. */
+  waitKey?: string;
 }
 
 /** One item's work, given its turn: `beside` says whether others may run at the same time. */
@@ -20,7 +20,7 @@ export type Work<T> = (index: number, run: { signal: AbortSignal; beside: boolea
 export async function fanOut<T>(items: readonly FanOutItem[], jobs: number, reporter: Reporter, work: Work<T>, signal?: AbortSignal): Promise<T[]> {
   const at = Math.max(1, Math.min(jobs, items.length));
   const turns = scheduler(
-    items.map((i) => i.shareKey),
+    items.map((i) => i.waitKey),
     at,
   );
   const stop = new AbortController();

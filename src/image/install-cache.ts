@@ -95,6 +95,16 @@ export async function treeDigest(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/**
+ * Whether DIR already holds an installed package set mkosi will reuse: mkosi writes a cache's
+ * manifest last, after moving its tree in, so a manifest beside its tree marks a finished cache.
+ * The directory's key covers every input that manifest records, so mkosi only reads it then.
+ */
+export async function holdsInstalledSet(dir: string): Promise<boolean> {
+  const names = await readdir(dir);
+  return names.some((n) => n.endsWith('.manifest') && names.includes(`${n.slice(0, -'.manifest'.length)}.cache`));
+}
+
 /** Caches kept: about one per distribution and kind (VM, container, Arch multilib) in use. */
 export const KEEP_INSTALL_CACHES = 8;
 

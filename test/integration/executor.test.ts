@@ -47,13 +47,28 @@ describe('debian libvirt-executor image', () => {
     }
   });
 
-  it('boots under BIOS and UEFI with credentials as the executor hands them, and passes every check', () => {
-    const r = boxesRaw(['test', '--profile', 'libvirt-executor', '--artifact', image.artifacts[0]!.path, '--output-dir', join(work, 'test-logs'), '--json']);
+  // One BIOS boot: the jobs below boot it under UEFI (the executor's domains use OVMF), and the
+  // basic image's suite compares two boots' identities with the same boot chain.
+  it('boots under BIOS with credentials as the executor hands them, and passes every check', () => {
+    const r = boxesRaw([
+      'test',
+      '--profile',
+      'libvirt-executor',
+      '--artifact',
+      image.artifacts[0]!.path,
+      '--output-dir',
+      join(work, 'test-logs'),
+      '--json',
+      '--firmware',
+      'bios',
+      '--check',
+      '-first-boot-identity',
+    ]);
     if (r.status !== 0) throw new Error(`boxes test exited ${r.status}\n${r.stderr.slice(-3000)}`);
     const report = JSON.parse(r.stdout) as { results: { boot: string; check: string; ok: boolean }[] };
-    for (const boot of ['bios#1', 'uefi#2'])
-      for (const check of ['boot-finished', 'no-failed-units', 'guest-agent', 'first-boot-identity', 'executor-credentials', 'executor-conventions'])
-        expect(report.results, `${check} on ${boot}`).toContainEqual(expect.objectContaining({ boot, check, ok: true }));
+    for (const check of ['boot-finished', 'no-failed-units', 'guest-agent', 'executor-credentials', 'executor-conventions'])
+      expect(report.results, check).toContainEqual(expect.objectContaining({ boot: 'bios#1', check, ok: true }));
+    expect(new Set(report.results.map((c) => c.boot))).toEqual(new Set(['bios#1']));
     expect(report.results.every((c) => c.ok)).toBe(true);
   });
 });

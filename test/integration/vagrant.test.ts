@@ -160,8 +160,23 @@ describe('debian vagrant boxes', () => {
     for (const version of [VERSION, next]) expect(list).toMatch(new RegExp(`^debian/trixie\\s+\\(libvirt, ${version.replaceAll('.', '\\.')}\\)$`, 'm'));
   });
 
-  it('the libvirt box boots under BIOS and UEFI; vagrant logs in with the insecure key and has passwordless sudo', () => {
-    const r = boxesRaw(['test', '--profile', 'vagrant-libvirt', '--artifact', path(LIBVIRT), '--output-dir', join(work, 'test-logs'), '--json']);
+  // One BIOS boot, vagrant-libvirt's default firmware: the basic image's suite boots the same boot
+  // chain under both firmwares and compares two boots' identities; this proves Vagrant's conventions.
+  it('the libvirt box boots under BIOS; vagrant logs in with the insecure key and has passwordless sudo', () => {
+    const r = boxesRaw([
+      'test',
+      '--profile',
+      'vagrant-libvirt',
+      '--artifact',
+      path(LIBVIRT),
+      '--output-dir',
+      join(work, 'test-logs'),
+      '--json',
+      '--firmware',
+      'bios',
+      '--check',
+      '-first-boot-identity',
+    ]);
     if (r.status !== 0)
       throw new Error(
         `boxes test exited ${r.status}\n${r.stderr
@@ -170,9 +185,8 @@ describe('debian vagrant boxes', () => {
           .join('\n')}\n${r.stderr.slice(-3000)}`,
       );
     const report = JSON.parse(r.stdout) as { results: { boot: string; check: string; ok: boolean }[] };
-    for (const boot of ['bios#1', 'uefi#2'])
-      for (const check of ['boot-finished', 'sudo', 'no-failed-units', 'guest-agent', 'swap', 'first-boot-identity', 'vagrant-conventions'])
-        expect(report.results, `${check} on ${boot}`).toContainEqual({ boot, check, ok: true });
-    expect(report.results).toContainEqual(expect.objectContaining({ boot: 'both', check: 'unique-identity', ok: true }));
+    for (const check of ['boot-finished', 'sudo', 'no-failed-units', 'guest-agent', 'swap', 'vagrant-conventions'])
+      expect(report.results, check).toContainEqual({ boot: 'bios#1', check, ok: true });
+    expect(new Set(report.results.map((c) => c.boot))).toEqual(new Set(['bios#1']));
   });
 });

@@ -61,13 +61,13 @@ describe('fanning the matrix out', () => {
   it('is interrupted as a whole when the caller aborts (Ctrl-C)', async () => {
     const ctrlC = new AbortController();
     setTimeout(() => ctrlC.abort(), 20);
-    const run = fanOut([{ title: 'a' }, { title: 'b', shareKey: 'k' }, { title: 'c', shareKey: 'k' }], 2, silent, (_i, r) => work(10_000, r.signal), ctrlC.signal);
+    const run = fanOut([{ title: 'a' }, { title: 'b', waitKey: 'k' }, { title: 'c', waitKey: 'k' }], 2, silent, (_i, r) => work(10_000, r.signal), ctrlC.signal);
     await expect(run).rejects.toBeInstanceOf(InterruptedError);
   });
 
   it('starts an item that shares a key only after the first with that key succeeded', async () => {
     const order: string[] = [];
-    await fanOut([{ title: 'vm', shareKey: 'k' }, { title: 'other' }, { title: 'vm2', shareKey: 'k' }], 3, silent, async (i, r) => {
+    await fanOut([{ title: 'vm', waitKey: 'k' }, { title: 'other' }, { title: 'vm2', waitKey: 'k' }], 3, silent, async (i, r) => {
       order.push(`start ${i}`);
       await work([20, 40, 1][i]!, r.signal);
       order.push(`end ${i}`);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { localMirrorState } from '../../src/image/archive-state.js';
-import { installCacheDir, installCacheKey, KEEP_INSTALL_CACHES } from '../../src/image/install-cache.js';
+import { holdsInstalledSet, installCacheDir, installCacheKey, KEEP_INSTALL_CACHES } from '../../src/image/install-cache.js';
 import { fedClock } from '../support/fed-clock.js';
 import { packageCacheKey } from '../../src/image/mkosi-args.js';
 
@@ -90,6 +90,17 @@ describe('install cache directories', () => {
     expect(existsSync(join(root, '1'.padStart(16, '0')))).toBe(false);
     expect(existsSync(join(root, '2'.padStart(16, '0')))).toBe(false);
     expect(left).toContain('not-a-cache');
+  });
+
+  it('holds an installed set once mkosi wrote the manifest beside its tree, not while the tree alone is there', async () => {
+    const dir = join(scratch, 'holds');
+    mkdirSync(join(dir, 'debian~trixie~x86-64.cache'), { recursive: true });
+    mkdirSync(join(dir, 'debian~trixie~x86-64.metadata.cache'));
+    expect(await holdsInstalledSet(dir)).toBe(false);
+    writeFileSync(join(dir, 'arch~rolling~x86-64.manifest'), '{}');
+    expect(await holdsInstalledSet(dir)).toBe(false);
+    writeFileSync(join(dir, 'debian~trixie~x86-64.manifest'), '{}');
+    expect(await holdsInstalledSet(dir)).toBe(true);
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InterruptedError } from '../../src/system/errors.js';
 import { leaders, scheduler } from '../../src/image/schedule.js';
-import { describeSchedule } from '../../src/image/target-plan.js';
+import { describeSchedule, waitKey } from '../../src/image/target-plan.js';
 import { describeArtifact } from '../../src/artifact/artifact.js';
 
 /** Runs every target as the build does: ask for a turn, work for `ms[i]` milliseconds, release. */
@@ -80,13 +80,15 @@ describe('the build schedule', () => {
       artifact: describeArtifact({ profile, variant, distribution: 'debian', release: 'trixie', architecture: 'x86-64', version: '1' }),
     });
     const plans = [
-      { target: target('container', 'base'), shareKey: 'c' },
-      { target: target('container', 'base-devel'), shareKey: 'c' },
-      { target: target('basic'), shareKey: 'vm' },
-      { target: target('cloud-init'), shareKey: 'vm' },
-      { target: target('libvirt-executor'), shareKey: 'vm' },
+      { target: target('container', 'base'), shareKey: 'c', cached: false },
+      { target: target('container', 'base-devel'), shareKey: 'c', cached: false },
+      { target: target('basic'), shareKey: 'vm', cached: true },
+      { target: target('cloud-init'), shareKey: 'vm', cached: true },
+      { target: target('libvirt-executor'), shareKey: 'vm', cached: true },
     ];
-    expect(describeSchedule(plans, 2)).toBe("5 images, 2 at a time; package sets: container (base)'s shared by 1 more, basic's shared by 2 more");
+    expect(describeSchedule(plans, 2)).toBe("5 images, 2 at a time; package sets: container (base)'s shared by 1 more, basic's shared by 2 more (cached)");
     expect(describeSchedule(plans.slice(2, 3), 4)).toBe('1 image, one at a time');
+    // A cached set is only read: its targets wait for nobody; a set still to install has a leader.
+    expect(plans.map(waitKey)).toEqual(['c', 'c', undefined, undefined, undefined]);
   });
 });
