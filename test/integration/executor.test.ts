@@ -26,9 +26,12 @@ describe('debian libvirt-executor image', () => {
     expect(rootless.artifacts[0]!.sha256).toBe(image.artifacts[0]!.sha256);
   });
 
-  it('holds the kernel, enables lockdown, takes keys only, and has a sorted /etc/gitconfig', () => {
+  it('holds the kernel, enables lockdown, takes keys only, ships no identity, and has a sorted /etc/gitconfig', () => {
     const disk = openDisk(image.artifacts[0]!.path, work);
     try {
+      // Each job's VM makes its own: the one boot below does not compare two boots' identities.
+      expect(disk.rootList('/etc/ssh').filter((n) => n.startsWith('ssh_host_'))).toEqual([]);
+      expect(disk.root('/etc/machine-id')).toBe('uninitialized\n');
       expect(disk.esp('/grub/grub.cfg')).toMatch(/linux .*lockdown=confidentiality/);
       expect(disk.rootList('/etc')).not.toContain('hostname');
       expect(disk.root('/var/lib/dpkg/status')).toMatch(/Package: linux-image-amd64\nStatus: hold ok installed/);

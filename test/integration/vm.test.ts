@@ -176,10 +176,17 @@ describe('debian cloud-init image, built rootless', () => {
 
   // One UEFI boot: basic's pair of boots already proves BIOS and the identities of two boots with
   // the same boot chain; what cloud-init adds (seed, logins, runcmd, growth) needs one boot.
-  it('is small, and boots under UEFI with a NoCloud seed: key and password login, runcmd, root grown', () => {
+  it('is small, ships no identity, and boots under UEFI with a NoCloud seed: key and password login, runcmd, root grown', () => {
     expect(image).toMatch(/\/Debian-13-x86_64-cloudimg-20251123\.0\.qcow2$/);
     const info = JSON.parse(sh('qemu-img', ['info', '--output=json', image]));
     expect(info['virtual-size']).toBeLessThan(8 * 2 ** 30);
+    const disk = openDisk(image, work);
+    try {
+      expect(disk.rootList('/etc/ssh').filter((n) => n.startsWith('ssh_host_'))).toEqual([]);
+      expect(disk.root('/etc/machine-id')).toBe('uninitialized\n');
+    } finally {
+      disk.close();
+    }
     const report = boxesTest('cloud-init', image, ['--firmware', 'uefi', '--check', '-first-boot-identity']);
     const once = [...COMMON_CHECKS.filter((c) => c !== 'first-boot-identity'), 'cloud-init-user-data', 'root-grown'];
     for (const check of once) expect(report.results, check).toContainEqual(expect.objectContaining({ boot: 'uefi#1', check, ok: true }));
