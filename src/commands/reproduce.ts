@@ -1,4 +1,4 @@
-/** `boxes reproduce`: rebuild an artifact from its build record and compare. */
+/** `boxes reproduce`: rebuild artifacts from their build records and compare. */
 import { Option, type Command } from 'commander';
 import { reproduce } from '../verify/reproduce.js';
 import { interruptible } from './shared.js';
@@ -16,8 +16,8 @@ interface RawReproduceOptions {
 export function registerReproduce(program: Command): void {
   program
     .command('reproduce')
-    .description('rebuild an artifact from its build record (<artifact>.manifest.json) and compare digests')
-    .argument('<record>', 'the build record')
+    .description('rebuild artifacts from their build records (<artifact>.manifest.json) and compare digests')
+    .argument('<records...>', 'build records; those differing only in profile are rebuilt side by side')
     .option('--output-dir <dir>', 'where the rebuilt artifact goes', 'reproduced')
     .option('--ignore-mismatch', "rebuild even when the config tree's commit or mkosi's version differs from the record's")
     .option('--single-uid', 'rootless without subordinate ids: mkosi maps one uid (a root-built record will not be matched)')
@@ -25,9 +25,9 @@ export function registerReproduce(program: Command): void {
     .addOption(new Option('--tools-tree <dir>', 'use this tools tree instead of the cached default').hideHelp())
     .option('--json', 'print the result as JSON on stdout')
     .option('--verbose', 'show every command and its output')
-    .action(async (record: string, o: RawReproduceOptions) => {
+    .action(async (records: string[], o: RawReproduceOptions) => {
       const options = {
-        record,
+        records,
         outputDir: o.outputDir,
         ignoreMismatch: Boolean(o.ignoreMismatch),
         singleUid: Boolean(o.singleUid),
@@ -37,11 +37,18 @@ export function registerReproduce(program: Command): void {
         verbose: Boolean(o.verbose),
       };
       const r = await interruptible((signal) => reproduce(options, { signal }));
-      const a = r.build.artifacts[0]!;
+      const shown = r.results.map((x) => ({
+        artifact: x.artifact.path,
+        sha256: x.artifact.sha256,
+        digest: x.artifact.digest ?? null,
+        identical: x.identical,
+        statement: x.statement,
+      }));
+      // One record gives one object (as it always did); several, an array in the records' order.
       process.stdout.write(
         o.json
-          ? `${JSON.stringify({ artifact: a.path, sha256: a.sha256, digest: a.digest ?? null, identical: r.identical, statement: r.statement }, null, 2)}\n`
-          : `Reproduced ${a.path}: sha256 ${a.sha256} matches its record\nVerification statement: ${r.statement}\n`,
+          ? `${JSON.stringify(shown.length === 1 ? shown[0] : shown, null, 2)}\n`
+          : shown.map((x) => `Reproduced ${x.artifact}: sha256 ${x.sha256} matches its record\nVerification statement: ${x.statement}\n`).join(''),
       );
     });
 }

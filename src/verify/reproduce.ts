@@ -1,12 +1,15 @@
 /**
- * `boxes reproduce RECORD`: rebuilds an artifact from its build record and compares digests. The
- * config tree's commit and the mkosi version must match the record's, unless told to go on.
+ * `boxes reproduce RECORD...`: rebuilds artifacts from their build records and compares digests.
+ * The config tree's commit and the mkosi version must match every record's, unless told to go on.
+ * Records that differ only in their profile (a release's images) are rebuilt by one build, whose
+ * targets run side by side as `boxes build`'s do.
  */
 import { availableParallelism } from 'node:os';
 import { access, constants } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeStatement } from '../record/statement.js';
 import { build, type BuildReport } from '../image/build.js';
+import type { ArtifactReport } from '../image/report.js';
 import { BoxesError, UsageError } from '../system/errors.js';
 import { findMkosi } from '../adapters/mkosi.js';
 import { parseBuildOptions } from '../plan/options.js';
@@ -18,7 +21,8 @@ import { redactSecrets } from '../system/redact.js';
 import { isMissingOrDenied } from '../system/expected.js';
 
 export interface ReproduceOptions {
-  record: string;
+  /** Build records; those that differ only in their profile are rebuilt by one build, side by side. */
+  records: string[];
   outputDir: string;
   /** Rebuild even when the tree's commit or mkosi's version differs from the record's. */
   ignoreMismatch: boolean;
@@ -31,12 +35,22 @@ export interface ReproduceOptions {
   verbose: boolean;
 }
 
-export interface ReproduceResult {
+export interface Reproduced {
+  /** Where the record was read. */
+  path: string;
   record: BuildRecord;
-  build: BuildReport;
+  /** The rebuilt artifact. */
+  artifact: ArtifactReport;
   identical: boolean;
-  /** The verification statement, next to the record's artifact. */
-  statement: string;
+  /** The verification statement, next to the record's artifact (written when identical). */
+  statement?: string;
+}
+
+export interface ReproduceResult {
+  /** One build per group of records that share every input but the profile. */
+  builds: BuildReport[];
+  /** In the order the records were given. */
+  results: Reproduced[];
 }
 
 /** The rebuilt artifact's bytes differ from the recorded ones: exit 1. */
@@ -70,56 +84,112 @@ function optionValue(args: readonly string[], flag: string): string | undefined 
   return at >= 0 ? args[at + 1] : undefined;
 }
 
-export async function reproduce(options: ReproduceOptions, io: { signal?: AbortSignal } = {}): Promise<ReproduceResult> {
-  const record = await readRecord(options.record);
-  // The statement goes next to the record (and its artifact), where `boxes publish` looks for it.
-  await access(dirname(options.record), constants.W_OK).catch((error: unknown) => {
-    if (!isMissingOrDenied(error)) throw error;
-    throw new UsageError(`cannot write the verification statement next to ${options.record}: the directory is not writable`, 'copy the record to a writable directory');
-  });
-  const problems = mismatches(record, await treeRevision(TREE_DIR), (await findMkosi())?.version);
-  if (problems.length > 0 && !options.ignoreMismatch)
-    throw new UsageError(`cannot reproduce ${record.artifact.name}: ${problems.join('; ')}`, `check out ${record.config.commit} and the same mkosi, or pass --ignore-mismatch`);
+interface Loaded {
+  path: string;
+  record: BuildRecord;
+}
+
+/** The build options a record asks for, but its profile and variant: records whose options are equal may share a build. */
+function recordedOptions(record: BuildRecord, options: ReproduceOptions) {
   const image = record.image;
-  const mirror = mirrorFor(image.mirror, options.mirror);
-  const buildOptions = parseBuildOptions(
-    {
-      profile: image.profile,
-      variant: image.variant ?? undefined,
-      distribution: image.distribution,
-      release: image.release,
-      mirror,
-      snapshot: image.snapshot ?? undefined,
-      sourceDateEpoch: String(image.sourceDateEpoch),
-      seed: image.seed,
-      buildVersion: image.buildVersion,
-      repositoryKeyCheck: !record.reproduce.includes('--no-repository-key-check'),
-      keyringAnchor: optionValue(record.reproduce, '--keyring-anchor'),
-      qcow2Compression: optionValue(record.reproduce, '--qcow2-compression'),
-      outputDir: options.outputDir,
-      toolsTree: options.toolsTree,
-      singleUid: options.singleUid,
-      json: options.json,
-      verbose: options.verbose,
-    },
-    { now: new Date(), hostDistribution: image.distribution, cpus: availableParallelism() },
-  );
-  const report = await build(buildOptions, io);
-  const artifact = report.artifacts[0]!;
-  const identical = artifact.sha256 === record.artifact.sha256 && (artifact.digest ?? null) === record.artifact.digest;
-  if (!identical)
+  return {
+    distribution: image.distribution,
+    release: image.release,
+    mirror: mirrorFor(image.mirror, options.mirror),
+    snapshot: image.snapshot ?? undefined,
+    sourceDateEpoch: String(image.sourceDateEpoch),
+    seed: image.seed,
+    buildVersion: image.buildVersion,
+    repositoryKeyCheck: !record.reproduce.includes('--no-repository-key-check'),
+    keyringAnchor: optionValue(record.reproduce, '--keyring-anchor'),
+    qcow2Compression: optionValue(record.reproduce, '--qcow2-compression'),
+  };
+}
+
+/**
+ * Records grouped so that one build rebuilds each group: equal options, no profile twice, and at
+ * most one variant (a build's `--variant` applies to every profile that has variants). Groups keep
+ * the records' order.
+ */
+export function groupRecords<T extends Loaded>(loaded: readonly T[], optionsOf: (record: BuildRecord) => object): { variant?: string; members: T[] }[] {
+  const groups: { key: string; variant?: string; members: T[] }[] = [];
+  for (const item of loaded) {
+    const key = JSON.stringify(optionsOf(item.record));
+    const { profile, variant } = item.record.image;
+    const fits = (g: (typeof groups)[number]) =>
+      g.key === key && !g.members.some((m) => m.record.image.profile === profile) && (variant == null || g.variant === undefined || g.variant === variant);
+    const group = groups.find(fits);
+    if (group) {
+      group.members.push(item);
+      group.variant ??= variant ?? undefined;
+    } else groups.push({ key, variant: variant ?? undefined, members: [item] });
+  }
+  return groups.map(({ variant, members }) => ({ variant, members }));
+}
+
+async function load(path: string): Promise<Loaded> {
+  const record = await readRecord(path);
+  // The statement goes next to the record (and its artifact), where `boxes publish` looks for it.
+  await access(dirname(path), constants.W_OK).catch((error: unknown) => {
+    if (!isMissingOrDenied(error)) throw error;
+    throw new UsageError(`cannot write the verification statement next to ${path}: the directory is not writable`, 'copy the record to a writable directory');
+  });
+  return { path, record };
+}
+
+export async function reproduce(options: ReproduceOptions, io: { signal?: AbortSignal } = {}): Promise<ReproduceResult> {
+  const loaded = await Promise.all(options.records.map(load));
+  const names = loaded.map((l) => l.record.artifact.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new UsageError(`${twice} is named by two records`, 'give each artifact one record');
+  const revision = await treeRevision(TREE_DIR);
+  const mkosiVersion = (await findMkosi())?.version;
+  for (const { record } of loaded) {
+    const problems = mismatches(record, revision, mkosiVersion);
+    if (problems.length > 0 && !options.ignoreMismatch)
+      throw new UsageError(`cannot reproduce ${record.artifact.name}: ${problems.join('; ')}`, `check out ${record.config.commit} and the same mkosi, or pass --ignore-mismatch`);
+  }
+  const builds: BuildReport[] = [];
+  const byPath = new Map<string, Reproduced>();
+  for (const { variant, members: group } of groupRecords(loaded, (record) => recordedOptions(record, options))) {
+    const buildOptions = parseBuildOptions(
+      {
+        ...recordedOptions(group[0]!.record, options),
+        profile: group.map((m) => m.record.image.profile).join(','),
+        variant,
+        outputDir: options.outputDir,
+        toolsTree: options.toolsTree,
+        singleUid: options.singleUid,
+        json: options.json,
+        verbose: options.verbose,
+      },
+      { now: new Date(), hostDistribution: group[0]!.record.image.distribution, cpus: availableParallelism() },
+    );
+    const report = await build(buildOptions, io);
+    builds.push(report);
+    for (const { path, record } of group) {
+      const artifact = report.artifacts.find((a) => a.profile === record.image.profile)!;
+      const identical = artifact.sha256 === record.artifact.sha256 && (artifact.digest ?? null) === record.artifact.digest;
+      const statement = identical
+        ? await writeStatement({
+            artifact: join(dirname(path), record.artifact.name),
+            sha256: record.artifact.sha256,
+            rebuilt: { sha256: artifact.sha256, digest: artifact.digest ?? null },
+            method: 'reproduce',
+            variations: [`another build from the record${report.buildMode === 'root' ? '' : ` (${report.buildMode})`}`],
+            mkosi: report.mkosiVersion,
+            buildMode: report.buildMode,
+          })
+        : undefined;
+      byPath.set(path, { path, record, artifact, identical, statement });
+    }
+  }
+  const results = loaded.map((l) => byPath.get(l.path)!);
+  const differ = results.filter((r) => !r.identical);
+  if (differ.length > 0)
     throw new NotReproduced(
-      `${basename(artifact.path)} differs from its record: sha256 ${artifact.sha256}, recorded ${record.artifact.sha256}`,
+      differ.map((r) => `${basename(r.artifact.path)} differs from its record: sha256 ${r.artifact.sha256}, recorded ${r.record.artifact.sha256}`).join('; '),
       `\`boxes verify\` with the same options shows where builds differ`,
     );
-  const statement = await writeStatement({
-    artifact: join(dirname(options.record), record.artifact.name),
-    sha256: record.artifact.sha256,
-    rebuilt: { sha256: artifact.sha256, digest: artifact.digest ?? null },
-    method: 'reproduce',
-    variations: [`another build from the record${report.buildMode === 'root' ? '' : ` (${report.buildMode})`}`],
-    mkosi: report.mkosiVersion,
-    buildMode: report.buildMode,
-  });
-  return { record, build: report, identical, statement };
+  return { builds, results };
 }

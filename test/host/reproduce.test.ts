@@ -123,6 +123,77 @@ describe('boxes reproduce of a qcow2 image', () => {
   });
 });
 
+describe('boxes reproduce of several records', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'boxes-reproduce-many-'));
+  mkdirSync(join(dir, 'tools/usr/bin'), { recursive: true });
+  const argvLog = join(dir, 'argv.jsonl');
+  const names = ['Debian-13-x86_64-basic-20251123.0.qcow2', 'Debian-13-x86_64-cloudimg-20251123.0.qcow2'];
+  // The fake mkosi writes what it was given per field: with TZ alone, two builds give the same bytes.
+  const boxes = (args: string[], mode: string) =>
+    spawnSync('node', [cli, ...args, '--tools-tree', join(dir, 'tools')], {
+      env: {
+        ...process.env,
+        CI: 'true',
+        BOXES_MKOSI: fake,
+        BOXES_CACHE_DIR: join(dir, 'cache'),
+        FAKE_MKOSI_PIDDIR: dir,
+        FAKE_MKOSI_RECORD: argvLog,
+        FAKE_MKOSI_MODE: mode,
+        FAKE_MKOSI_FIELDS: 'TZ',
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+  const built = boxes(['build', '--profile', 'basic,cloud-init', '--distribution', 'debian', '--source-date-epoch', '1763856000', '--output-dir', join(dir, 'out')], 'environment');
+  const records = names.map((n) => join(dir, 'out', `${n}.manifest.json`));
+  const builds = () =>
+    readFileSync(argvLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as string[])
+      .filter((a) => a.at(-1) === 'build').length;
+
+  it('rebuilds records that differ only in their profile in one build, and writes a statement for each', () => {
+    expect(built.status, built.stderr).toBe(0);
+    const before = builds();
+    const r = boxes(['reproduce', ...records, '--ignore-mismatch', '--output-dir', join(dir, 'again')], 'environment');
+    expect(r.status, r.stderr).toBe(0);
+    expect(builds() - before).toBe(2);
+    // One plan for both: their builds run side by side, as one boxes build's targets do.
+    expect(r.stdout).toMatch(/Plan: 2 images, 2 at a time/);
+    for (const n of names) {
+      expect(r.stdout).toContain(`Reproduced ${join(dir, 'again', n)}: sha256 `);
+      expect(r.stdout).toContain(`Verification statement: ${join(dir, 'out', `${n}.reproduced.json`)}\n`);
+      expect(JSON.parse(readFileSync(join(dir, 'out', `${n}.reproduced.json`), 'utf8')).subject).toEqual([expect.objectContaining({ name: n })]);
+    }
+  });
+
+  it("prints an array in the records' order with --json (one record: one object)", () => {
+    const r = boxes(['reproduce', records[1]!, records[0]!, '--ignore-mismatch', '--output-dir', join(dir, 'json'), '--json'], 'environment');
+    expect(r.status, r.stderr).toBe(0);
+    const shown = JSON.parse(r.stdout) as { artifact: string; identical: boolean; statement: string }[];
+    expect(shown.map((x) => x.artifact)).toEqual([names[1], names[0]].map((n) => join(dir, 'json', n!)));
+    expect(shown.every((x) => x.identical)).toBe(true);
+    const one = boxes(['reproduce', records[0]!, '--ignore-mismatch', '--output-dir', join(dir, 'one'), '--json'], 'environment');
+    expect(JSON.parse(one.stdout)).toMatchObject({ artifact: join(dir, 'one', names[0]!), identical: true });
+  });
+
+  it('names every record whose rebuild differs, exit 1', () => {
+    // The default fake writes its command line, with a staging path, into each artifact.
+    const r = boxes(['reproduce', ...records, '--ignore-mismatch', '--output-dir', join(dir, 'differs')], 'ok');
+    expect(r.status).toBe(1);
+    for (const n of names) expect(r.stderr).toMatch(new RegExp(`${n.replace(/\./g, '\\.')} differs from its record`));
+  });
+
+  it('refuses one artifact named by two records, exit 2, before building', () => {
+    const before = builds();
+    const r = boxes(['reproduce', records[0]!, records[0]!, '--ignore-mismatch', '--output-dir', join(dir, 'twice')], 'environment');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/Debian-13-x86_64-basic-20251123\.0\.qcow2 is named by two records/);
+    expect(builds()).toBe(before);
+  });
+});
+
 describe('mismatches', () => {
   const o = parseBuildOptions({ profile: 'basic', sourceDateEpoch: '0' }, { now: new Date(), hostDistribution: 'debian' });
   const r = makeRecord({

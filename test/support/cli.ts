@@ -128,17 +128,18 @@ export interface Reproduced {
 }
 
 /**
- * `boxes reproduce RECORD` as the rootless test user into DIR/out. The verification statement goes
- * next to the record, so that user gets the record's directory (as a second runner would own its
- * copy of the build's outputs).
+ * `boxes reproduce RECORD...` as the rootless test user into DIR/out, one result per record. The
+ * verification statements go next to the records, so that user gets the records' directories (as a
+ * second runner would own its copy of the build's outputs).
  */
-export function reproduceRootless(record: string, dir: string, toolsTree: string): Reproduced {
+export function reproduceRootless(records: string[], dir: string, toolsTree: string): Reproduced[] {
   const user = rootlessUser();
-  if (user) sh('chown', [user, dirname(record)]);
+  if (user) for (const d of new Set(records.map((r) => dirname(r)))) sh('chown', [user, d]);
   return asRootless(dir, (opts) => {
-    const r = boxesRaw(['reproduce', record, '--output-dir', join(dir, 'out'), '--tools-tree', toolsTree, '--json'], opts);
-    if (r.status !== 0) throw new Error(`boxes reproduce ${record} exited ${r.status}\n${r.stderr.slice(-4000)}`);
-    return JSON.parse(r.stdout) as Reproduced;
+    const r = boxesRaw(['reproduce', ...records, '--output-dir', join(dir, 'out'), '--tools-tree', toolsTree, '--json'], opts);
+    if (r.status !== 0) throw new Error(`boxes reproduce ${records.join(' ')} exited ${r.status}\n${r.stderr.slice(-4000)}`);
+    const shown = JSON.parse(r.stdout) as Reproduced | Reproduced[];
+    return Array.isArray(shown) ? shown : [shown];
   });
 }
 
