@@ -3,11 +3,12 @@
 // boots a job (key and hostname as systemd credentials), then jobs played by the runner stand-in
 // against a real libvirtd (TCG): success with streamed output, a failing script, a prepare that
 // cannot work, two jobs at once and a cancelled one. After each, libvirt and the state directory
-// hold nothing of the job.
+// hold nothing of the job. The `boxes test` boot starts once the image is built and runs while the
+// rootless build does.
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { boxesRaw, build, buildRootless, sh, workDir, type Built } from '../support/cli.js';
+import { boxesLater, boxesRaw, build, buildRootless, sh, workDir, type Built, type Finished } from '../support/cli.js';
 import { openDisk } from '../support/disk-files.js';
 import { CONNECT, createPool, domains, startLibvirt, volumes } from '../support/libvirt.js';
 import { runJob, type JobResult } from '../support/runner-standin.js';
@@ -16,8 +17,30 @@ const work = workDir();
 const debian = ['--distribution', 'debian'];
 let image: Built;
 
+// One BIOS boot: the jobs below boot it under UEFI (the executor's domains use OVMF), and the
+// basic image's suite compares two boots' identities with the same boot chain.
+let boot: Promise<Finished> | undefined;
+
 beforeAll(() => {
   image = build(['--profile', 'libvirt-executor', ...debian, '--output-dir', join(work, 'root')]);
+  const args = [
+    'test',
+    '--profile',
+    'libvirt-executor',
+    '--artifact',
+    image.artifacts[0]!.path,
+    '--output-dir',
+    join(work, 'test-logs'),
+    '--json',
+    '--firmware',
+    'bios',
+    '--check',
+    '-first-boot-identity',
+  ];
+  boot = boxesLater(args, work);
+});
+afterAll(async () => {
+  await Promise.allSettled([boot]);
 });
 
 describe('debian libvirt-executor image', () => {
@@ -50,23 +73,9 @@ describe('debian libvirt-executor image', () => {
     }
   });
 
-  // One BIOS boot: the jobs below boot it under UEFI (the executor's domains use OVMF), and the
-  // basic image's suite compares two boots' identities with the same boot chain.
-  it('boots under BIOS with credentials as the executor hands them, and passes every check', () => {
-    const r = boxesRaw([
-      'test',
-      '--profile',
-      'libvirt-executor',
-      '--artifact',
-      image.artifacts[0]!.path,
-      '--output-dir',
-      join(work, 'test-logs'),
-      '--json',
-      '--firmware',
-      'bios',
-      '--check',
-      '-first-boot-identity',
-    ]);
+  it('boots under BIOS with credentials as the executor hands them, and passes every check', async () => {
+    if (!boot) throw new Error('the boot never started: the image was not built');
+    const r = await boot;
     if (r.status !== 0) throw new Error(`boxes test exited ${r.status}\n${r.stderr.slice(-3000)}`);
     const report = JSON.parse(r.stdout) as { results: { boot: string; check: string; ok: boolean }[] };
     for (const check of ['boot-finished', 'no-failed-units', 'guest-agent', 'executor-credentials', 'executor-conventions'])
