@@ -2,7 +2,7 @@
 // and as root (the same bytes), read out of its disk, booted by `boxes test` the way the executor
 // boots a job (key and hostname as systemd credentials), then jobs played by the runner stand-in
 // against a real libvirtd (TCG): success with streamed output, a failing script, a prepare that
-// cannot work, two jobs at once and a cancelled one. After each, libvirt and the state directory
+// cannot work, and three jobs at once (one cancelled). After each, libvirt and the state directory
 // hold nothing of the job. The `boxes test` boot starts once the image is built and runs while the
 // rootless build does.
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
@@ -92,6 +92,8 @@ describe('boxes executor under the runner stand-in (real libvirtd, TCG)', () => 
   const state = join(work, 'executor-state');
   let args: string[];
   let nextJob = 1000;
+  /** The job the third test cancels, started beside the second test's two. */
+  let cancelled: { job: number; result: Promise<JobResult> } | undefined;
   const ids = () => ({ runner: 5, project: 77, pipeline: 300, job: nextJob++ });
 
   beforeAll(() => {
@@ -99,7 +101,9 @@ describe('boxes executor under the runner stand-in (real libvirtd, TCG)', () => 
     destroyPool = createPool(pool, work);
     args = ['--image', image.artifacts[0]!.path, '--connect', CONNECT, '--pool', pool, '--network', 'user', '--state-dir', state, '--boot-timeout', '15', '--memory', '1536'];
   });
-  afterAll(() => {
+  afterAll(async () => {
+    // A job still running holds its domain and volume: the pool goes after it.
+    await Promise.allSettled([cancelled?.result]);
     destroyPool?.();
     stopLibvirt?.();
   });
@@ -127,10 +131,14 @@ describe('boxes executor under the runner stand-in (real libvirtd, TCG)', () => 
     expectNothingLeft(r, job.job);
   });
 
-  // Two jobs share one run (each TCG boot takes minutes): one succeeds, the other's script fails.
-  it('two jobs at once get two VMs: a script that succeeds runs every stage in its VM and streams its output; one that exits 3 fails the build, not the system, and after_script runs', async () => {
+  // Three jobs share one run (each TCG boot takes minutes): one succeeds, one's script fails, and
+  // one is cancelled mid-script (read by the next test).
+  it('jobs at once get a VM each: a script that succeeds runs every stage in its VM and streams its output; one that exits 3 fails the build, not the system, and after_script runs', async () => {
     const a = ids();
     const b = ids();
+    const c = ids();
+    // The cancel comes 45 s into the script: time for it to start under three VMs' load.
+    cancelled = { job: c.job, result: runJob({ ids: c, executorArgs: args, script: 'echo started; sleep 600; echo never', cancelAfterMs: 45_000, gracefulKillMs: 30_000 }) };
     const [ra, rb] = await Promise.all([
       runJob({ ids: a, executorArgs: args, script: 'echo "job says $(cat /proc/sys/kernel/hostname) $((6 * 7))"' }),
       runJob({ ids: b, executorArgs: args, script: 'echo "B on $(cat /proc/sys/kernel/hostname)"; exit 3', afterScript: 'echo "after_script ran"' }),
@@ -162,8 +170,9 @@ describe('boxes executor under the runner stand-in (real libvirtd, TCG)', () => 
   });
 
   it('a job cancelled mid-script (SIGTERM to run) is stopped, and cleanup removes its VM', async () => {
-    const job = ids();
-    const r = await runJob({ ids: job, executorArgs: args, script: 'echo started; sleep 600; echo never', cancelAfterMs: 20_000, gracefulKillMs: 30_000 });
+    if (!cancelled) throw new Error('the cancelled job never started: the jobs above did not run');
+    const r = await cancelled.result;
+    const job = { job: cancelled.job };
     expect(r.outcome, r.log).toBe('canceled');
     expect(r.log).toContain('started');
     expect(r.log).not.toContain('never');
