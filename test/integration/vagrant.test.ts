@@ -1,15 +1,14 @@
 // Real mkosi builds of the Debian Vagrant boxes: reproduced rootless from their records, read with
 // qemu-img and an XML parser, added by Debian's vagrant (directly, through `boxes catalog`, and from
-// the catalog `boxes publish` keeps), and the libvirt box's disk booted by `boxes test`, which
-// starts once the boxes are built and runs while the suite's other builds do.
+// the catalog `boxes publish` keeps), and the libvirt box's disk booted by `boxes test`.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseDpkgStatus } from '../../src/record/packages.js';
 import { buildRecordSchema } from '../../src/record/schema.js';
-import { boxesLater, boxesRaw, build, reproduceRootless, sh, VERSION, workDir, type Built, type Finished } from '../support/cli.js';
+import { boxesRaw, build, reproduceRootless, sh, VERSION, workDir, type Built } from '../support/cli.js';
 import { openDisk } from '../support/disk-files.js';
 
 const work = workDir();
@@ -33,29 +32,8 @@ describe('debian vagrant boxes', () => {
   let first: Built;
   const path = (name: string) => first.artifacts.find((a) => a.path.endsWith(name))!.path;
 
-  // One BIOS boot, vagrant-libvirt's default firmware: the basic image's suite boots the same boot
-  // chain under both firmwares and compares two boots' identities; this proves Vagrant's conventions.
-  let boot: Promise<Finished> | undefined;
   beforeAll(() => {
     first = build([...profiles, '--output-dir', join(work, 'a')]);
-    const args = [
-      'test',
-      '--profile',
-      'vagrant-libvirt',
-      '--artifact',
-      path(LIBVIRT),
-      '--output-dir',
-      join(work, 'test-logs'),
-      '--json',
-      '--firmware',
-      'bios',
-      '--check',
-      '-first-boot-identity',
-    ];
-    boot = boxesLater(args, work);
-  });
-  afterAll(async () => {
-    await Promise.allSettled([boot]);
   });
 
   // One reproduce of both records: one rebuild, the two boxes side by side.
@@ -189,9 +167,23 @@ describe('debian vagrant boxes', () => {
     for (const version of [VERSION, next]) expect(list).toMatch(new RegExp(`^debian/trixie\\s+\\(libvirt, ${version.replaceAll('.', '\\.')}\\)$`, 'm'));
   });
 
-  it('the libvirt box boots under BIOS; vagrant logs in with the insecure key and has passwordless sudo', async () => {
-    if (!boot) throw new Error('the boot never started: the boxes were not built');
-    const r = await boot;
+  // One BIOS boot, vagrant-libvirt's default firmware: the basic image's suite boots the same boot
+  // chain under both firmwares and compares two boots' identities; this proves Vagrant's conventions.
+  it('the libvirt box boots under BIOS; vagrant logs in with the insecure key and has passwordless sudo', () => {
+    const r = boxesRaw([
+      'test',
+      '--profile',
+      'vagrant-libvirt',
+      '--artifact',
+      path(LIBVIRT),
+      '--output-dir',
+      join(work, 'test-logs'),
+      '--json',
+      '--firmware',
+      'bios',
+      '--check',
+      '-first-boot-identity',
+    ]);
     if (r.status !== 0)
       throw new Error(
         `boxes test exited ${r.status}\n${r.stderr

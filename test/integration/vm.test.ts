@@ -4,13 +4,12 @@
 // give the same bytes are rootless: basic by `boxes verify` (then again under every variation),
 // cloud-init on its own. basic is also rebuilt after an edit and upgraded to another kernel in the
 // guest; cloud-init boots with its seed. The libvirt-executor image has its own suite
-// (executor.test.ts). Each boot starts as soon as its image is built and runs while the later
-// builds do (TCG keeps both CPUs busy, a build mostly one); its checks are read at the end.
+// (executor.test.ts).
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { boxesLater, boxesRaw, build, buildRootless, cache, projectCopy, root, sh, VERSION, verifyRootless, workDir, type Built, type Finished } from '../support/cli.js';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { boxesRaw, build, buildRootless, cache, projectCopy, root, sh, VERSION, verifyRootless, workDir, type Built } from '../support/cli.js';
 import { explainDifference } from '../../src/verify/differences.js';
 import { toolboxFor } from '../../src/image/toolbox.js';
 import { openDisk } from '../support/disk-files.js';
@@ -28,14 +27,8 @@ interface TestJson {
   results: { boot: string; check: string; ok: boolean }[];
 }
 
-/** Starts `boxes test` of ARTIFACT; the result is read, and its failure reported, where a test awaits it. */
-function startBoot(profile: string, artifact: string, extra: string[] = []): Promise<Finished> {
-  return boxesLater(['test', '--profile', profile, '--artifact', artifact, '--output-dir', join(work, 'test-logs'), '--json', ...extra], work);
-}
-
-async function bootResult(profile: string, boot: Promise<Finished> | undefined): Promise<TestJson> {
-  if (!boot) throw new Error(`the ${profile} boot never started: its image was not built`);
-  const r = await boot;
+function boxesTest(profile: string, artifact: string, extra: string[] = []): TestJson {
+  const r = boxesRaw(['test', '--profile', profile, '--artifact', artifact, '--output-dir', join(work, 'test-logs'), '--json', ...extra]);
   if (r.status !== 0) {
     // boxes' own lines first: the serial console tail after them can be long.
     const own = r.stderr
@@ -47,12 +40,6 @@ async function bootResult(profile: string, boot: Promise<Finished> | undefined):
   return JSON.parse(r.stdout) as TestJson;
 }
 
-/** The boots under way: every one ends before the suite's directory goes. */
-const boots: Promise<Finished>[] = [];
-afterAll(async () => {
-  await Promise.allSettled(boots);
-});
-
 function expectAllChecks(report: TestJson, checks: string[]) {
   for (const boot of ['bios#1', 'uefi#2'])
     for (const check of checks) expect(report.results, `${check} on ${boot}`).toContainEqual(expect.objectContaining({ boot, check, ok: true }));
@@ -61,14 +48,9 @@ function expectAllChecks(report: TestJson, checks: string[]) {
 
 const COMMON_CHECKS = ['boot-finished', 'sudo', 'no-failed-units', 'no-ordering-cycles', 'guest-agent', 'swap', 'first-boot-identity'];
 
-/** basic's two boots (every default check in both, the kernel upgrade in the BIOS one), from the matrix build on. */
-let basicBoot: Promise<Finished> | undefined;
-
 beforeAll(() => {
   matrix = build(['--profile', 'basic,cloud-init', ...debian, '--output-dir', join(work, 'basic-a')]);
   toolsTree = matrix.toolsTree;
-  basicBoot = startBoot('basic', matrix.artifacts[0]!.path, ['--check', '+kernel-upgrade']);
-  boots.push(basicBoot);
 });
 
 describe('debian basic image', () => {
@@ -131,6 +113,21 @@ describe('debian basic image', () => {
     }
   });
 
+  // One run of two boots: every default check in both, and the kernel upgrade (which runs once)
+  // in the first, the BIOS boot, after them. The README says what was run under UEFI.
+  let booted: TestJson | undefined;
+  const bootReport = () => (booted ??= boxesTest('basic', first.artifacts[0]!.path, ['--check', '+kernel-upgrade']));
+
+  it('boots under BIOS and UEFI and passes every check', () => {
+    expectAllChecks(bootReport(), COMMON_CHECKS);
+  });
+
+  // The guest reaches Debian's archive through QEMU's user networking.
+  it('survives a kernel upgrade in the same boot: a new kernel installed in the guest boots, the build-time one is purged', () => {
+    const upgrades = bootReport().results.filter((r) => r.check === 'kernel-upgrade');
+    expect(upgrades).toEqual([expect.objectContaining({ boot: 'bios#1', check: 'kernel-upgrade', ok: true })]);
+  });
+
   // Incremental: the edited tree's build copies the package set the first build cached, and its
   // image differs from the first in the edited file alone.
   it('rebuilds after one extra-tree file changed from the cached package set, and differs in that file alone', async () => {
@@ -159,8 +156,6 @@ describe('debian basic image', () => {
   });
 });
 
-let cloudBoot: Promise<Finished> | undefined;
-
 describe('debian cloud-init image, built rootless', () => {
   let image: string;
   let sha256: string;
@@ -168,10 +163,6 @@ describe('debian cloud-init image, built rootless', () => {
     const built = buildRootless(['--profile', 'cloud-init', ...debian], join(work, 'cloud'), toolsTree).artifacts[0]!;
     image = built.path;
     sha256 = built.sha256;
-    // One UEFI boot: basic's pair already proves BIOS and the identities of two boots with the same
-    // boot chain; what cloud-init adds (seed, logins, runcmd, growth) needs one boot.
-    cloudBoot = startBoot('cloud-init', image, ['--firmware', 'uefi', '--check', '-first-boot-identity']);
-    boots.push(cloudBoot);
   });
 
   // One root build of two profiles sharing the installed package set: each artifact is the one its
@@ -183,7 +174,9 @@ describe('debian cloud-init image, built rootless', () => {
     expect(matrix.artifacts[1]!.packages).toBe('cached');
   });
 
-  it('is small and ships no identity', () => {
+  // One UEFI boot: basic's pair of boots already proves BIOS and the identities of two boots with
+  // the same boot chain; what cloud-init adds (seed, logins, runcmd, growth) needs one boot.
+  it('is small, ships no identity, and boots under UEFI with a NoCloud seed: key and password login, runcmd, root grown', () => {
     expect(image).toMatch(/\/Debian-13-x86_64-cloudimg-20251123\.0\.qcow2$/);
     const info = JSON.parse(sh('qemu-img', ['info', '--output=json', image]));
     expect(info['virtual-size']).toBeLessThan(8 * 2 ** 30);
@@ -194,6 +187,10 @@ describe('debian cloud-init image, built rootless', () => {
     } finally {
       disk.close();
     }
+    const report = boxesTest('cloud-init', image, ['--firmware', 'uefi', '--check', '-first-boot-identity']);
+    const once = [...COMMON_CHECKS.filter((c) => c !== 'first-boot-identity'), 'cloud-init-user-data', 'root-grown'];
+    for (const check of once) expect(report.results, check).toContainEqual(expect.objectContaining({ boot: 'uefi#1', check, ok: true }));
+    expect(new Set(report.results.map((r) => r.boot))).toEqual(new Set(['uefi#1']));
   });
 });
 
@@ -264,30 +261,5 @@ describe('the installed package set is shared (mkosi summary of the real tree)',
     const containers = await Promise.all(['base', 'base-devel'].map((v) => key(distribution, ['container', v])));
     expect(new Set(containers).size).toBe(1);
     expect(containers[0]).not.toBe(vm[0]);
-  });
-});
-
-// The boots started above, read last: the builds in between ran while they booted.
-describe('debian VM images booted by boxes test', () => {
-  let basic: TestJson;
-  beforeAll(async () => {
-    basic = await bootResult('basic', basicBoot);
-  });
-
-  it('basic boots under BIOS and UEFI and passes every check', () => {
-    expectAllChecks(basic, COMMON_CHECKS);
-  });
-
-  // The guest reaches Debian's archive through QEMU's user networking.
-  it('basic survives a kernel upgrade in the same boot: a new kernel installed in the guest boots, the build-time one is purged', () => {
-    const upgrades = basic.results.filter((r) => r.check === 'kernel-upgrade');
-    expect(upgrades).toEqual([expect.objectContaining({ boot: 'bios#1', check: 'kernel-upgrade', ok: true })]);
-  });
-
-  it('cloud-init boots under UEFI with a NoCloud seed: key and password login, runcmd, root grown', async () => {
-    const report = await bootResult('cloud-init', cloudBoot);
-    const once = [...COMMON_CHECKS.filter((c) => c !== 'first-boot-identity'), 'cloud-init-user-data', 'root-grown'];
-    for (const check of once) expect(report.results, check).toContainEqual(expect.objectContaining({ boot: 'uefi#1', check, ok: true }));
-    expect(new Set(report.results.map((r) => r.boot))).toEqual(new Set(['uefi#1']));
   });
 });

@@ -1,7 +1,7 @@
 // Runs the built CLI for integration tests. Every test file shares one cache (tools tree, packages),
 // so the tools tree is built once per machine.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, symlinkSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 export const root = resolve(import.meta.dirname, '../..');
@@ -38,28 +38,6 @@ export function boxesRaw(args: string[], opts: RunAs = {}) {
   // The user's temporary files go where any user's do (the run's scratch directory is root's).
   const cmd = opts.user ? ['runuser', '-u', opts.user, '--', 'env', `BOXES_CACHE_DIR=${env.BOXES_CACHE_DIR}`, 'TMPDIR=/tmp', ...argv] : argv;
   return spawnSync(cmd[0]!, cmd.slice(1), { env, encoding: 'utf8', timeout: 40 * 60_000, maxBuffer: 64 << 20 });
-}
-
-export interface Finished {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Starts `boxes ARGS` and returns at once: a suite boots a VM this way while its next builds run,
- * which fill the CPU time the boot leaves idle. Its output goes to files in DIR, not pipes, so the
- * synchronous builds meanwhile (which block this process) cannot stall it on a full pipe.
- */
-export function boxesLater(args: string[], dir: string): Promise<Finished> {
-  const out = mkdtempSync(join(dir, 'later-'));
-  const [stdout, stderr] = ['stdout', 'stderr'].map((n) => openSync(join(out, n), 'w'));
-  const child = spawn('node', [cli, ...args], { env: { ...process.env, BOXES_CACHE_DIR: cache }, stdio: ['ignore', stdout, stderr] });
-  for (const fd of [stdout!, stderr!]) closeSync(fd);
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout: readFileSync(join(out, 'stdout'), 'utf8'), stderr: readFileSync(join(out, 'stderr'), 'utf8') }));
-  });
 }
 
 export function build(args: string[], opts: RunAs = {}): Built {
