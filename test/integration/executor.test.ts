@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boxesRaw, build, buildRootless, sh, workDir, type Built } from '../support/cli.js';
 import { openDisk } from '../support/disk-files.js';
+import { boxesTest, expectOneBoot, ONE_BOOT } from '../support/boot-test.js';
 import { CONNECT, createPool, domains, startLibvirt, volumes } from '../support/libvirt.js';
 import { runJob, type JobResult } from '../support/runner-standin.js';
 
@@ -53,25 +54,8 @@ describe('debian libvirt-executor image', () => {
   // One BIOS boot: the jobs below boot it under UEFI (the executor's domains use OVMF), and the
   // basic image's suite compares two boots' identities with the same boot chain.
   it('boots under BIOS with credentials as the executor hands them, and passes every check', () => {
-    const r = boxesRaw([
-      'test',
-      '--profile',
-      'libvirt-executor',
-      '--artifact',
-      image.artifacts[0]!.path,
-      '--output-dir',
-      join(work, 'test-logs'),
-      '--json',
-      '--firmware',
-      'bios',
-      '--check',
-      '-first-boot-identity',
-    ]);
-    if (r.status !== 0) throw new Error(`boxes test exited ${r.status}\n${r.stderr.slice(-3000)}`);
-    const report = JSON.parse(r.stdout) as { results: { boot: string; check: string; ok: boolean }[] };
-    for (const check of ['boot-finished', 'no-failed-units', 'guest-agent', 'executor-credentials', 'executor-conventions'])
-      expect(report.results, check).toContainEqual(expect.objectContaining({ boot: 'bios#1', check, ok: true }));
-    expect(new Set(report.results.map((c) => c.boot))).toEqual(new Set(['bios#1']));
+    const report = boxesTest('libvirt-executor', image.artifacts[0]!.path, work, ONE_BOOT('bios'));
+    expectOneBoot(report, 'bios#1', ['boot-finished', 'no-failed-units', 'guest-agent', 'executor-credentials', 'executor-conventions']);
     expect(report.results.every((c) => c.ok)).toBe(true);
   });
 });

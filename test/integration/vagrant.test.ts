@@ -10,6 +10,7 @@ import { parseDpkgStatus } from '../../src/record/packages.js';
 import { buildRecordSchema } from '../../src/record/schema.js';
 import { boxesRaw, build, reproduceRootless, sh, VERSION, workDir, type Built } from '../support/cli.js';
 import { openDisk } from '../support/disk-files.js';
+import { boxesTest, expectOneBoot, ONE_BOOT } from '../support/boot-test.js';
 
 const work = workDir();
 const LIBVIRT = `Debian-13-x86_64-libvirt-${VERSION}.box`;
@@ -170,30 +171,7 @@ describe('debian vagrant boxes', () => {
   // One BIOS boot, vagrant-libvirt's default firmware: the basic image's suite boots the same boot
   // chain under both firmwares and compares two boots' identities; this proves Vagrant's conventions.
   it('the libvirt box boots under BIOS; vagrant logs in with the insecure key and has passwordless sudo', () => {
-    const r = boxesRaw([
-      'test',
-      '--profile',
-      'vagrant-libvirt',
-      '--artifact',
-      path(LIBVIRT),
-      '--output-dir',
-      join(work, 'test-logs'),
-      '--json',
-      '--firmware',
-      'bios',
-      '--check',
-      '-first-boot-identity',
-    ]);
-    if (r.status !== 0)
-      throw new Error(
-        `boxes test exited ${r.status}\n${r.stderr
-          .split('\n')
-          .filter((l) => l.startsWith('boxes:'))
-          .join('\n')}\n${r.stderr.slice(-3000)}`,
-      );
-    const report = JSON.parse(r.stdout) as { results: { boot: string; check: string; ok: boolean }[] };
-    for (const check of ['boot-finished', 'sudo', 'no-failed-units', 'guest-agent', 'swap', 'vagrant-conventions'])
-      expect(report.results, check).toContainEqual({ boot: 'bios#1', check, ok: true });
-    expect(new Set(report.results.map((c) => c.boot))).toEqual(new Set(['bios#1']));
+    const report = boxesTest('vagrant-libvirt', path(LIBVIRT), work, ONE_BOOT('bios'));
+    expectOneBoot(report, 'bios#1', ['boot-finished', 'sudo', 'no-failed-units', 'guest-agent', 'swap', 'vagrant-conventions']);
   });
 });
