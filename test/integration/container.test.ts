@@ -8,7 +8,22 @@ import { parseDpkgStatus } from '../../src/record/packages.js';
 import { buildRecordSchema } from '../../src/record/schema.js';
 import { policyRequiring, signingSetup, startRegistry, type Registry } from '../support/registry.js';
 import { fingerprintOf, keyStates, populateReference, stopAgent, trusted, trustSummary } from '../support/pacman-keyring.js';
-import { build as boxes, boxesRaw, buildRootless, cache, EPOCH, projectCopy, root, rootlessUser, sh, VERSION, workDir } from '../support/cli.js';
+import {
+  build as boxes,
+  boxesRaw,
+  buildAsync,
+  buildRootless,
+  buildRootlessAsync,
+  cache,
+  EPOCH,
+  projectCopy,
+  root,
+  rootlessUser,
+  sh,
+  sharedToolsTree,
+  VERSION,
+  workDir,
+} from '../support/cli.js';
 
 const work = workDir();
 /** The tools tree the Debian build used; the Arch fixture repository is made with its pacman tools. */
@@ -74,15 +89,19 @@ function checkOci(archive: string, name: string, variant: string) {
 describe('debian container', () => {
   let first: ReturnType<typeof boxes>;
   let second: ReturnType<typeof boxes>;
-  beforeAll(() => {
-    first = boxes(['--profile', 'container', '--distribution', 'debian', '--output-dir', join(work, 'debian-a')]);
+  // The second build is rootless (an unprivileged user with subordinate ids) and elsewhere; it
+  // runs beside the first, each with its own cache.
+  beforeAll(async () => {
+    [first, second] = await Promise.all([
+      buildAsync(['--profile', 'container', '--distribution', 'debian', '--output-dir', join(work, 'debian-a')]),
+      buildRootlessAsync(['--profile', 'container', '--distribution', 'debian'], join(work, 'debian-b/elsewhere'), sharedToolsTree()),
+    ]);
     toolsTree = first.toolsTree;
-    // The second build is rootless (an unprivileged user with subordinate ids) and elsewhere.
-    second = buildRootless(['--profile', 'container', '--distribution', 'debian'], join(work, 'debian-b/elsewhere'), toolsTree);
   });
 
   it('is byte-for-byte reproducible across output directories, and rootless gives the root build', () => {
     expect(first.artifacts[0]!.path).toMatch(/\/Debian-13-x86_64-container-base-20251123\.0\.tar$/);
+    expect(second.toolsTree).toBe(first.toolsTree);
     expect(second.artifacts[0]!.sha256).toBe(first.artifacts[0]!.sha256);
     expect(second.artifacts[0]!.digest).toBe(first.artifacts[0]!.digest);
     const sums = readFileSync(join(work, 'debian-a/SHA256SUMS'), 'utf8');

@@ -1,15 +1,31 @@
 // Real mkosi builds of the Debian VM images, booted in QEMU by `boxes test` (BIOS and UEFI, with
 // SSH, sudo, units, guest agent and first-boot identity checks). One root build makes basic and
 // cloud-init together (sharing the installed package set); the single-profile builds that must
-// give the same bytes are rootless: basic by `boxes verify` (then again under every variation),
-// cloud-init on its own. basic is also rebuilt after an edit and upgraded to another kernel in the
-// guest; cloud-init boots with its seed. The libvirt-executor image has its own suite
-// (executor.test.ts).
+// give the same bytes are rootless: cloud-init on its own (beside the root build: each has its own
+// cache), basic by `boxes verify` (then again under every variation, beside the root rebuild of
+// basic after an edit). basic is upgraded to another kernel in the guest; cloud-init boots with its
+// seed. Builds run side by side, boots never beside a build. The libvirt-executor image has its
+// own suite (executor.test.ts).
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { boxesRaw, build, buildRootless, cache, projectCopy, root, sh, VERSION, verifyRootless, workDir, type Built } from '../support/cli.js';
+import {
+  awaitedLater,
+  boxesRaw,
+  buildAsync,
+  buildRootlessAsync,
+  cache,
+  projectCopy,
+  root,
+  sh,
+  sharedToolsTree,
+  VERSION,
+  verifyRootlessAsync,
+  workDir,
+  type Built,
+  type Verified,
+} from '../support/cli.js';
 import { explainDifference } from '../../src/verify/differences.js';
 import { toolboxFor } from '../../src/image/toolbox.js';
 import { openDisk } from '../support/disk-files.js';
@@ -22,6 +38,8 @@ const debian = ['--distribution', 'debian'];
 let toolsTree: string;
 /** The root build of basic and cloud-init together: every other build is compared with it. */
 let matrix: Built;
+/** cloud-init built alone, rootless. */
+let cloudAlone: Built;
 
 function expectAllChecks(report: TestJson, checks: string[]) {
   for (const boot of ['bios#1', 'uefi#2'])
@@ -31,8 +49,11 @@ function expectAllChecks(report: TestJson, checks: string[]) {
 
 const COMMON_CHECKS = ['boot-finished', 'sudo', 'no-failed-units', 'no-ordering-cycles', 'guest-agent', 'swap', 'first-boot-identity'];
 
-beforeAll(() => {
-  matrix = build(['--profile', 'basic,cloud-init', ...debian, '--output-dir', join(work, 'basic-a')]);
+beforeAll(async () => {
+  [matrix, cloudAlone] = await Promise.all([
+    buildAsync(['--profile', 'basic,cloud-init', ...debian, '--output-dir', join(work, 'basic-a')]),
+    buildRootlessAsync(['--profile', 'cloud-init', ...debian], join(work, 'cloud'), sharedToolsTree()),
+  ]);
   toolsTree = matrix.toolsTree;
 });
 
@@ -111,12 +132,25 @@ describe('debian basic image', () => {
     expect(upgrades).toEqual([expect.objectContaining({ boot: 'bios#1', check: 'kernel-upgrade', ok: true })]);
   });
 
+  // The root rebuild after an edit and the rootless verify, side by side (after the boots): each
+  // has its own cache.
+  let rebuilds: { edited: () => Promise<Built>; verified: () => Promise<Verified> } | undefined;
+  const startRebuilds = () =>
+    (rebuilds ??= {
+      edited: awaitedLater(
+        (async () => {
+          const project = await projectCopy(mkdtempSync(join(work, 'edited-')));
+          appendFileSync(join(project, 'mkosi.vm/mkosi.extra/etc/systemd/network/80-dhcp.network'), '# edited\n');
+          return buildAsync(['--profile', 'basic', ...debian, '--output-dir', join(work, 'basic-edited')], { cli: join(project, 'dist/cli.js') });
+        })(),
+      ),
+      verified: awaitedLater(verifyRootlessAsync(['--profile', 'basic', ...debian], join(work, 'basic-b'), toolsTree)),
+    });
+
   // Incremental: the edited tree's build copies the package set the first build cached, and its
   // image differs from the first in the edited file alone.
   it('rebuilds after one extra-tree file changed from the cached package set, and differs in that file alone', async () => {
-    const project = await projectCopy(mkdtempSync(join(work, 'edited-')));
-    appendFileSync(join(project, 'mkosi.vm/mkosi.extra/etc/systemd/network/80-dhcp.network'), '# edited\n');
-    const edited = build(['--profile', 'basic', ...debian, '--output-dir', join(work, 'basic-edited')], { cli: join(project, 'dist/cli.js') }).artifacts[0]!;
+    const edited = (await startRebuilds().edited()).artifacts[0]!;
     expect(edited.packages).toBe('cached');
     const compare = mkdtempSync(join(work, 'compare-'));
     // The suites' mkosi reads the tools tree the builds used.
@@ -129,8 +163,8 @@ describe('debian basic image', () => {
 
   // boxes verify as the rootless user: its first build is compared with the root build, its second
   // build varies everything this machine allows (the ESP's order followed the workspace's filesystem).
-  it('is byte-for-byte reproducible: rootless, and again with workspace on tmpfs, another umask, TZ, locale, hostname and one CPU, it gives the root build and its record', () => {
-    const report = verifyRootless(['--profile', 'basic', ...debian], join(work, 'basic-b'), toolsTree);
+  it('is byte-for-byte reproducible: rootless, and again with workspace on tmpfs, another umask, TZ, locale, hostname and one CPU, it gives the root build and its record', async () => {
+    const report = await startRebuilds().verified();
     expect(report.variations.map((v) => v.name)).toEqual(['path', 'filesystem', 'umask', 'timezone', 'locale', 'hostname', 'cpus']);
     const [result] = report.artifacts;
     expect(result!.identical, JSON.stringify(result)).toBe(true);
@@ -143,9 +177,8 @@ describe('debian cloud-init image, built rootless', () => {
   let image: string;
   let sha256: string;
   beforeAll(() => {
-    const built = buildRootless(['--profile', 'cloud-init', ...debian], join(work, 'cloud'), toolsTree).artifacts[0]!;
-    image = built.path;
-    sha256 = built.sha256;
+    image = cloudAlone.artifacts[0]!.path;
+    sha256 = cloudAlone.artifacts[0]!.sha256;
   });
 
   // One root build of two profiles sharing the installed package set: each artifact is the one its
@@ -153,6 +186,7 @@ describe('debian cloud-init image, built rootless', () => {
   it('is byte-for-byte the image the root build of basic and cloud-init together gives', () => {
     expect(matrix.artifacts.map((a) => a.path.split('/').at(-1))).toEqual([`Debian-13-x86_64-basic-${VERSION}.qcow2`, `Debian-13-x86_64-cloudimg-${VERSION}.qcow2`]);
     expect(matrix.artifacts[1]!.sha256).toBe(sha256);
+    expect(cloudAlone.toolsTree).toBe(toolsTree);
     // cloud-init copied the package set basic left (basic's own may be new if the archive published since).
     expect(matrix.artifacts[1]!.packages).toBe('cached');
   });

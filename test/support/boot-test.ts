@@ -2,16 +2,36 @@
 // own lines (the serial console tail after them can be long).
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { boxesRaw } from './cli.js';
+import { boxesAsync, boxesRaw, type Finished } from './cli.js';
 
 export interface TestJson {
   accel: { accel: string };
   results: { boot: string; check: string; ok: boolean }[];
 }
 
+const testArgs = (profile: string, artifact: string, dir: string, extra: string[]) => [
+  'test',
+  '--profile',
+  profile,
+  '--artifact',
+  artifact,
+  '--output-dir',
+  join(dir, 'test-logs'),
+  '--json',
+  ...extra,
+];
+
 /** Boots ARTIFACT as PROFILE with `boxes test --json`, its logs under DIR/test-logs. */
 export function boxesTest(profile: string, artifact: string, dir: string, extra: string[] = []): TestJson {
-  const r = boxesRaw(['test', '--profile', profile, '--artifact', artifact, '--output-dir', join(dir, 'test-logs'), '--json', ...extra]);
+  return report(profile, boxesRaw(testArgs(profile, artifact, dir, extra)));
+}
+
+/** boxesTest beside one other VM at most (see boxesAsync). */
+export async function boxesTestAsync(profile: string, artifact: string, dir: string, extra: string[] = []): Promise<TestJson> {
+  return report(profile, await boxesAsync(testArgs(profile, artifact, dir, extra)));
+}
+
+function report(profile: string, r: Finished): TestJson {
   if (r.status !== 0) {
     const own = r.stderr
       .split('\n')
