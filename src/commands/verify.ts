@@ -5,6 +5,9 @@ import { hostDistribution } from '../artifact/host-distribution.js';
 import { parseBuildOptions, type RawBuildOptions } from '../plan/options.js';
 import { parseVariations, VARIATIONS } from '../verify/variations.js';
 import { formatVerify, NotReproducible, verify } from '../verify/verify.js';
+import { handedOver } from '../verify/second-build.js';
+import { build } from '../image/build.js';
+import { reportJson } from '../image/report.js';
 import { interruptible, warnAbout, withBuildOptions } from './shared.js';
 
 export function registerVerify(program: Command): void {
@@ -34,5 +37,16 @@ export function registerVerify(program: Command): void {
           `${differ.length} of ${report.artifacts.length} artifacts differ between two builds (varied: ${report.variations.map((v) => v.name).join(', ')}): ${differ.map((r) => `${r.artifact.split('/').at(-1)} (${r.where[0] ?? 'see diffoscope'})`).join('; ')}`,
           report.bisect ? undefined : 'pass --bisect to find the variation that causes it',
         );
+    });
+
+  // The second build's own process (src/verify/second-build.ts): started by verify, not by users.
+  program
+    .command('verify-second-build', { hidden: true })
+    .description("boxes verify's second build, in a process of its own")
+    .argument('<handover>', 'the file boxes verify wrote')
+    .action(async (file: string) => {
+      const { options, io } = await handedOver(file);
+      const report = await interruptible((signal) => build(options, { ...io, signal }));
+      process.stdout.write(reportJson(report));
     });
 }

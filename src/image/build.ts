@@ -48,6 +48,8 @@ export interface BuildIo {
   treeDir?: string;
   /** The revision to record, for a copy of the tree that is not a git checkout (boxes verify). */
   revision?: string;
+  /** Another build runs at the same time (boxes verify's two): every target downloads beside it. */
+  beside?: boolean;
 }
 
 function inEnvironment(mkosi: Mkosi, environment: BuildEnvironment | undefined): Mkosi {
@@ -116,7 +118,7 @@ export async function build(options: BuildOptions, io: BuildIo = {}): Promise<Bu
         const plan = plans[i]!;
         const staging = await mkdtemp(join(outputDir, '.staging-'));
         stagings.push(staging);
-        const artifact = await buildTarget(options, plan, session, staging, outputDir, logDir, { signal: run.signal, echo, beside: run.beside });
+        const artifact = await buildTarget(options, plan, session, staging, outputDir, logDir, { signal: run.signal, echo, beside: run.beside || Boolean(io.beside) });
         const phases = artifact.packages && artifact.phases ? `${describePhases({ packages: artifact.packages, seconds: artifact.phases })}; ` : '';
         run.io.retitle(`${items[i]!.title}: ${phases}${artifact.seconds} s`);
         await removeTree(staging, mode);

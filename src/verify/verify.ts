@@ -1,13 +1,14 @@
 /**
- * `boxes verify`: builds the requested artifacts twice, the second time from a copy of the config
- * tree at another path into another output directory, and compares every artifact's bytes. A
- * difference is explained (src/verify/differences.ts), and diffoscope, where installed, writes its
- * report next to the artifacts.
+ * `boxes verify`: builds the requested artifacts twice, side by side, the second time in a process
+ * of its own (second-build.ts) from a copy of the config tree at another path into another output
+ * directory, and compares every artifact's bytes. A difference is explained
+ * (src/verify/differences.ts), and diffoscope, where installed, writes its report next to the
+ * artifacts.
  */
 import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { build, type BuildReport } from '../image/build.js';
-import { BoxesError, ChildFailed } from '../system/errors.js';
+import { build } from '../image/build.js';
+import { BoxesError, BuildError, ChildFailed } from '../system/errors.js';
 import { makeDirectory } from '../system/host.js';
 import type { BuildOptions } from '../plan/options.js';
 import { cachePaths, TREE_DIR } from '../system/paths.js';
@@ -22,6 +23,9 @@ import { detectBuildMode, removeTree } from '../rootless/namespace.js';
 import type { BuildMode } from '../rootless/build-mode.js';
 import { writeStatement } from '../record/statement.js';
 import { ifMissing } from '../system/expected.js';
+import { findMkosi, provisionMkosi } from '../adapters/mkosi.js';
+import { sideBySide } from '../system/side-by-side.js';
+import { runSecondBuild, secondBuildLog, type SecondBuild } from './second-build.js';
 
 /** What of the project a build reads: every top-level mkosi.* entry, the hooks and package.json. */
 export async function treeParts(dir: string): Promise<string[]> {
@@ -87,10 +91,20 @@ export interface VerifyReport {
 
 type Io = { signal?: AbortSignal; onEvent?: (line: string) => void };
 
-async function compare(first: BuildReport, second: BuildReport, outputDir: string, tools: Toolbox, signal?: AbortSignal): Promise<VerifyResult[]> {
+/** What compare reads of either build. */
+interface Built {
+  artifacts: readonly { profile: string; variant?: string | null; path: string; sha256: string }[];
+}
+
+async function compare(first: Built, second: Built, outputDir: string, tools: Toolbox, signal?: AbortSignal): Promise<VerifyResult[]> {
   const results: VerifyResult[] = [];
   for (const [i, a] of first.artifacts.entries()) {
-    const b = second.artifacts[i]!;
+    const b = second.artifacts[i];
+    if (!b || b.profile !== a.profile || (b.variant ?? undefined) !== (a.variant ?? undefined))
+      throw new BuildError(
+        `the second build gave ${b ? `${b.profile} where the first gave ${a.profile}` : `no artifact for ${a.profile}`}`,
+        'report this: both builds were given one plan',
+      );
     const result: VerifyResult = { artifact: a.path, second: b.path, identical: a.sha256 === b.sha256, sha256: [a.sha256, b.sha256], where: [] };
     if (!result.identical) {
       const work = await mkdtemp(join(outputDir, '.compare-'));
@@ -105,20 +119,28 @@ async function compare(first: BuildReport, second: BuildReport, outputDir: strin
   return results;
 }
 
-/** The second build under the plan's variations; the tree copy only when `path` is one of them. */
-async function secondBuild(options: BuildOptions, plan: VariationPlan, tree: string, outputDir: string, revision: string, mode: BuildMode, io: Io): Promise<BuildReport> {
+/**
+ * The second build under the plan's variations, in its own process; the tree copy only when
+ * `path` is one of them. The plan's scratch (a tmpfs workspace) goes with it.
+ */
+async function secondBuild(
+  options: BuildOptions,
+  plan: VariationPlan,
+  tree: string,
+  outputDir: string,
+  revision: string,
+  mode: BuildMode,
+  signal?: AbortSignal,
+): Promise<SecondBuild> {
   const usesPath = plan.applied.some((a) => a.name === 'path');
   // An empty package cache: the second build installs every package, whatever the first reused.
   const scratch = plan.environment.workspaceDir ?? cachePaths().workspace;
   await mkdir(scratch, { recursive: true });
   const installCacheRoot = await mkdtemp(join(scratch, 'install-cache-'));
-  const callers = process.umask();
-  if (plan.umask !== undefined) process.umask(plan.umask);
   try {
     const environment = { ...plan.environment, installCacheRoot };
-    return await build({ ...options, outputDir }, { signal: io.signal, treeDir: usesPath ? tree : TREE_DIR, revision, environment });
+    return await runSecondBuild({ options, outputDir, treeDir: usesPath ? tree : TREE_DIR, revision, environment, umask: plan.umask }, signal);
   } finally {
-    process.umask(callers);
     await removeTree(installCacheRoot, mode);
     await plan.dispose();
   }
@@ -130,15 +152,23 @@ export async function verify(options: BuildOptions, io: Io = {}, verifyOptions: 
   const mode = await detectBuildMode({ singleUid: options.singleUid, signal: io.signal });
   const facts = await machineFacts(mode.kind, cachePaths().workspace);
   const revision = await treeRevision(TREE_DIR);
+  // Each build would download the pinned mkosi on first use: once, before they start.
+  if (!(await findMkosi())) await provisionMkosi({ signal: io.signal });
   const tree = await copyTree(TREE_DIR, outputDir);
   try {
-    io.onEvent?.('first build');
-    const first = await build({ ...options, outputDir: join(outputDir, 'first') }, { signal: io.signal, revision });
     const plan = await planVariations(chosen, facts, (dir) => removeTree(dir, mode));
     for (const a of plan.applied) io.onEvent?.(`second build varies ${a.name}: ${a.detail}`);
     for (const s of plan.skipped) io.onEvent?.(`second build cannot vary ${s.name}: ${s.why}`);
+    const elsewhere = join(outputDir, 'second', 'elsewhere');
     io.onEvent?.('second build installs every package again: its install cache starts empty');
-    const second = await secondBuild(options, plan, tree, join(outputDir, 'second', 'elsewhere'), revision, mode, io);
+    io.onEvent?.(`first and second build side by side; the second in a boxes process of its own (log: ${secondBuildLog(elsewhere)})`);
+    const [first, second] = await sideBySide(
+      [
+        (signal) => build({ ...options, outputDir: join(outputDir, 'first') }, { signal, revision, beside: true }),
+        (signal) => secondBuild(options, plan, tree, elsewhere, revision, mode, signal),
+      ],
+      io.signal,
+    );
     const tools = await toolboxFor(first.toolsTree);
     const artifacts = await compare(first, second, outputDir, tools, io.signal);
     for (const [i, r] of artifacts.entries()) {
@@ -148,7 +178,7 @@ export async function verify(options: BuildOptions, io: Io = {}, verifyOptions: 
         r.statement = await writeStatement({
           artifact: a.path,
           sha256: a.sha256,
-          rebuilt: { sha256: b.sha256, digest: b.digest ?? null },
+          rebuilt: { sha256: b.sha256, digest: b.digest },
           method: 'verify',
           variations: plan.applied.map((v) => `${v.name}: ${v.detail}`),
           mkosi: second.mkosiVersion,
@@ -162,7 +192,7 @@ export async function verify(options: BuildOptions, io: Io = {}, verifyOptions: 
       for (const v of plan.applied) {
         io.onEvent?.(`bisect: a build that varies only ${v.name}`);
         const one = await planVariations(new Set([v.name]), facts, (dir) => removeTree(dir, mode));
-        const again = await secondBuild(options, one, tree, join(outputDir, 'bisect', v.name), revision, mode, io);
+        const again = await secondBuild(options, one, tree, join(outputDir, 'bisect', v.name), revision, mode, io.signal);
         const differs = (await compare(first, again, outputDir, tools, io.signal)).filter((r) => !r.identical).map((r) => basename(r.artifact));
         report.bisect.push({ variation: v.name, differs });
       }

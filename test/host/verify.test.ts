@@ -41,9 +41,12 @@ describe('boxes verify', () => {
     // Both builds exist for inspection; the second came from a copy of the tree elsewhere.
     expect(existsSync(join(out, 'first', NAME))).toBe(true);
     expect(existsSync(join(out, 'second/elsewhere', NAME))).toBe(true);
+    // The builds run side by side: either may start mkosi first.
     const dirs = readFileLines(join(dir, 'argv.jsonl'))
       .filter((a) => a.at(-1) === 'build')
-      .map((a) => a[a.indexOf('--directory') + 1]);
+      .map((a) => a[a.indexOf('--directory') + 1]!)
+      .sort((a, b) => (a === root ? -1 : b === root ? 1 : 0));
+    expect(dirs).toHaveLength(2);
     expect(dirs[0]).toBe(root);
     // The copy lives in the output directory (verify writes nowhere else), and is gone afterwards.
     expect(dirs[1]).toMatch(new RegExp(`^${out}/\\.tree-[^/]+/another/tree$`));
@@ -122,6 +125,7 @@ describe('boxes verify varies the second build', () => {
     expect(statement.predicate.variations.map((v: string) => v.split(':')[0])).toEqual(['path', 'filesystem', 'umask', 'hostname']);
   });
 
+  // With --bisect: four builds, each a boxes process of its own.
   it("fails when the caller's umask leaks into an artifact, naming umask as the variation", () => {
     const { r, report } = run(['--vary', 'umask,timezone', '--bisect'], 'outputDirMode');
     expect(r.status, r.stderr).toBe(1);
@@ -130,7 +134,7 @@ describe('boxes verify varies the second build', () => {
       { variation: 'umask', differs: [NAME] },
       { variation: 'timezone', differs: [] },
     ]);
-  });
+  }, 60_000);
 
   it('--bisect names the variation that alone makes the difference', () => {
     const { r, report } = run(['--vary', 'umask,timezone,locale', '--bisect'], 'TZ');
@@ -140,7 +144,7 @@ describe('boxes verify varies the second build', () => {
       { variation: 'timezone', differs: [NAME] },
       { variation: 'locale', differs: [] },
     ]);
-  });
+  }, 60_000);
 
   it('refuses an unknown variation with one line', () => {
     const { r } = run(['--vary', 'umask,moonphase']);
@@ -150,7 +154,7 @@ describe('boxes verify varies the second build', () => {
 });
 
 describe('Ctrl-C', () => {
-  it('stops verify with exit 130, stopping mkosi and removing the tree copy', async () => {
+  it('stops verify with exit 130, stopping both builds side by side and removing the tree copy', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'boxes-verify-int-'));
     mkdirSync(join(dir, 'tools/usr/bin'), { recursive: true });
     const tmp = join(dir, 'tmp');
@@ -166,12 +170,14 @@ describe('Ctrl-C', () => {
       BOXES_KILL_GRACE_MS: '1500',
     };
     const argv = [join(root, 'dist/cli.js'), 'verify', '--profile', 'container', '--distribution', 'debian', '--output-dir', join(dir, 'v'), '--tools-tree', join(dir, 'tools')];
-    const { code, stderr, mkosiAlive } = await interruptOnceMkosiRuns(argv, env, dir);
+    // Both builds run at once: the first in verify's process, the second in a boxes of its own.
+    const { code, stderr, mkosiAlive, builds } = await interruptOnceMkosiRuns(argv, env, dir, 2);
+    expect(builds).toBe(2);
     expect(code, stderr).toBe(130);
     expect(mkosiAlive).toBe(false);
+    expect(spawnSync('pgrep', ['-f', `verify-second-build ${join(dir, 'v')}`]).status).toBe(1);
     expect(readdirSync(tmp)).toEqual([]);
-    expect(readdirSync(join(dir, 'v')).filter((n) => n.startsWith('.'))).toEqual([]);
-    expect(readdirSync(join(dir, 'v/first')).filter((n) => n.startsWith('.'))).toEqual([]);
+    for (const d of ['v', 'v/first', 'v/second']) expect(readdirSync(join(dir, d)).filter((n) => n.startsWith('.'))).toEqual([]);
   });
 });
 
