@@ -29,10 +29,12 @@ export async function interruptOnceMkosiRuns(argv: string[], env: NodeJS.Process
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += String(d)));
   const pids = () => readdirSync(pidDir).flatMap((f) => (/^fake-mkosi-\d+\.pid$/.test(f) ? [Number(readFileSync(join(pidDir, f), 'utf8'))] : []));
-  for (let i = 0; i < 200 && pids().length < builds; i++) await new Promise((r) => setTimeout(r, 50));
+  const exited = new Promise<number | null>((r) => child.on('exit', r));
+  // A loaded machine starts a boxes (and verify's second one) in seconds, not milliseconds.
+  for (let i = 0; i < 1200 && pids().length < builds && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
   const running = pids();
-  if (running.length < builds) throw new Error(`${running.length} of ${builds} fake mkosi builds started:\n${stderr}`);
   child.kill('SIGINT');
-  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  const code = await exited;
+  if (running.length < builds) throw new Error(`${running.length} of ${builds} fake mkosi builds started (boxes exited ${code}):\n${stderr}`);
   return { code, stderr, mkosiAlive: running.some(isAlive), builds: running.length };
 }
