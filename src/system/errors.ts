@@ -36,6 +36,17 @@ export class ChildFailed extends BuildError {
   }
 }
 
+/** A failure with lines that explain it, printed under its message. Exit 1. */
+export class DetailedError extends BoxesError {
+  constructor(
+    message: string,
+    hint: string | undefined,
+    readonly details: readonly string[],
+  ) {
+    super(message, hint);
+  }
+}
+
 /** SIGINT or SIGTERM arrived; children were stopped and temporary files removed. Exit 130. */
 export class InterruptedError extends BoxesError {}
 
@@ -79,6 +90,7 @@ export function printable(text: string): string {
 export function formatError(error: unknown): string {
   if (error instanceof BoxesError) {
     const lines = [printable(`boxes: ${error.message}${error.hint ? ` (${error.hint})` : ''}`)];
+    if (error instanceof DetailedError) lines.push(...error.details.map((d) => printable(`  ${d}`)));
     if (error instanceof BuildError && error.logTail.length > 0) {
       lines.push('--- last lines of the log ---', ...error.logTail);
     }

@@ -10,7 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import { writeStatement } from '../record/statement.js';
 import { build, type BuildReport } from '../image/build.js';
 import type { ArtifactReport } from '../image/report.js';
-import { BoxesError, UsageError } from '../system/errors.js';
+import { DetailedError, UsageError } from '../system/errors.js';
 import { findMkosi } from '../adapters/mkosi.js';
 import { parseBuildOptions } from '../plan/options.js';
 import { TREE_DIR } from '../system/paths.js';
@@ -19,6 +19,7 @@ import type { BuildRecord } from '../record/schema.js';
 import { treeRevision } from '../adapters/git-revision.js';
 import { redactSecrets } from '../system/redact.js';
 import { isMissingOrDenied } from '../system/expected.js';
+import { packageDrift } from './package-drift.js';
 
 export interface ReproduceOptions {
   /** Build records; those that differ only in their profile are rebuilt by one build, side by side. */
@@ -53,8 +54,8 @@ export interface ReproduceResult {
   results: Reproduced[];
 }
 
-/** The rebuilt artifact's bytes differ from the recorded ones: exit 1. */
-export class NotReproduced extends BoxesError {}
+/** The rebuilt artifact's bytes differ from the recorded ones (the details say which packages drifted): exit 1. */
+export class NotReproduced extends DetailedError {}
 
 /** Where the current setup differs from the record's; empty when it matches. */
 export function mismatches(record: BuildRecord, revision: string, mkosiVersion: string | undefined): string[] {
@@ -186,10 +187,18 @@ export async function reproduce(options: ReproduceOptions, io: { signal?: AbortS
   }
   const results = loaded.map((l) => byPath.get(l.path)!);
   const differ = results.filter((r) => !r.identical);
-  if (differ.length > 0)
+  if (differ.length > 0) {
+    const drift = await Promise.all(differ.map(async (r) => ({ r, lines: r.artifact.record ? packageDrift(r.record, await readRecord(r.artifact.record)) : [] })));
+    const details = drift.flatMap(({ r, lines }) => (differ.length > 1 ? lines.map((l) => `${r.record.artifact.name}: ${l}`) : lines));
     throw new NotReproduced(
       differ.map((r) => `${basename(r.artifact.path)} differs from its record: sha256 ${r.artifact.sha256}, recorded ${r.record.artifact.sha256}`).join('; '),
-      `\`boxes verify\` with the same options shows where builds differ`,
+      details.length === 0
+        ? `\`boxes verify\` with the same options shows where builds differ`
+        : drift.some(({ r, lines }) => lines.length > 0 && r.record.image.snapshot === null)
+          ? 'the archive has moved on since the build, package by package below; a build with --snapshot DATE keeps its record reproducible'
+          : 'the packages differ from the recorded ones, package by package below',
+      details,
     );
+  }
   return { builds, results };
 }

@@ -14,8 +14,8 @@ const cli = join(root, 'dist/cli.js');
 const fake = join(root, 'test/support/fake-mkosi.mjs');
 const NAME = 'Debian-13-x86_64-container-base-20251123.0.tar';
 
-function run(dir: string, args: string[]) {
-  const env = { ...process.env, CI: 'true', BOXES_MKOSI: fake, BOXES_CACHE_DIR: join(dir, 'cache'), FAKE_MKOSI_PIDDIR: dir, FAKE_MKOSI_ARTIFACT: NAME };
+function run(dir: string, args: string[], extra: Record<string, string> = {}) {
+  const env = { ...process.env, CI: 'true', BOXES_MKOSI: fake, BOXES_CACHE_DIR: join(dir, 'cache'), FAKE_MKOSI_PIDDIR: dir, FAKE_MKOSI_ARTIFACT: NAME, ...extra };
   return spawnSync('node', [cli, ...args], { env, encoding: 'utf8', timeout: 60_000 });
 }
 
@@ -77,6 +77,20 @@ describe('boxes reproduce', () => {
     // With --json, stdout is for the result only: no progress lines, and nothing on failure.
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(new RegExp(`${NAME.replace(/\./g, '\\.')} differs from its record: sha256 [0-9a-f]{64}, recorded ${record.artifact.sha256}`));
+  });
+
+  it('names each package the archive gave otherwise than the record lists, and where the recorded version stays', () => {
+    const moved = { FAKE_MKOSI_PACKAGES: 'bash 5.2.37-2,apt 3.0.4,zstd 1.5.7+dfsg-1' };
+    const r = run(dir, ['reproduce', good, '--ignore-mismatch', '--output-dir', join(dir, 'moved'), '--tools-tree', join(dir, 'tools')], moved);
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.at(-3)).toMatch(
+      /differs from its record: .*\(the archive has moved on since the build, package by package below; a build with --snapshot DATE keeps its record reproducible\)$/,
+    );
+    expect(lines.slice(-2)).toEqual([
+      '  apt 3.0.3 (recorded) is 3.0.4 now; the recorded version: https://snapshot.debian.org/binary/apt/',
+      '  zstd 1.5.7+dfsg-1 was installed this time; the record has no zstd',
+    ]);
   });
 });
 

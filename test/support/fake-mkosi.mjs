@@ -66,11 +66,12 @@ if (argv.at(-1) === 'build') {
     writeFileSync(join(out, `${name}.SHA256`), `0  ${name}\n`);
     // Only the container's hook writes a manifest digest.
     if (name.endsWith('.tar')) writeFileSync(join(out, `${name}.digest`), 'sha256:feed\n');
-    // mkosi's package manifest (ManifestFormat=json).
-    const packages = [
-      { type: 'deb', name: 'bash', version: '5.2.37-2', architecture: 'amd64' },
-      { type: 'deb', name: 'apt', version: '3.0.3', architecture: 'amd64' },
-    ];
+    // mkosi's package manifest (ManifestFormat=json); FAKE_MKOSI_PACKAGES: `name version` pairs
+    // an archive that moved on would give instead.
+    const packages = (process.env.FAKE_MKOSI_PACKAGES ?? 'bash 5.2.37-2,apt 3.0.3').split(',').map((p) => {
+      const [name, version] = p.split(' ');
+      return { type: 'deb', name, version, architecture: 'amd64' };
+    });
     writeFileSync(join(out, 'container.manifest'), JSON.stringify({ manifest_version: 1, config: {}, packages }));
   }
 } else {
