@@ -82,10 +82,10 @@ const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
  */
 export const secondBuildLog = (outputDir: string) => join(dirname(outputDir), `${basename(outputDir)}.boxes.log`);
 
-/** Runs the second build in a child boxes. */
-export async function runSecondBuild(spec: SecondBuildSpec, signal?: AbortSignal): Promise<SecondBuild> {
+/** What the child is handed: the settled options (targets as identities), the tree and the environment. */
+export function handoverFor(spec: SecondBuildSpec): Handover {
   const o = spec.options;
-  const handover: Handover = {
+  return {
     options: {
       targets: o.targets.map(({ artifact: a }) => ({
         distribution: a.distribution,
@@ -115,6 +115,11 @@ export async function runSecondBuild(spec: SecondBuildSpec, signal?: AbortSignal
     revision: spec.revision,
     environment: spec.environment,
   };
+}
+
+/** Runs the second build in a child boxes. */
+export async function runSecondBuild(spec: SecondBuildSpec, signal?: AbortSignal): Promise<SecondBuild> {
+  const handover = handoverFor(spec);
   await mkdir(dirname(spec.outputDir), { recursive: true });
   const file = join(dirname(spec.outputDir), `.${basename(spec.outputDir)}.handover.json`);
   await writeFile(file, JSON.stringify(handover));
@@ -126,7 +131,7 @@ export async function runSecondBuild(spec: SecondBuildSpec, signal?: AbortSignal
       umask: spec.umask,
       signal,
       logFile: secondBuildLog(spec.outputDir),
-      echo: o.verbose,
+      echo: spec.options.verbose,
       echoPrefix: 'second build: ',
       what: 'the second build',
     });
