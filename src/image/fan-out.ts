@@ -7,6 +7,7 @@
 import { InterruptedError } from '../system/errors.js';
 import type { PhaseIo, Reporter } from './reporter.js';
 import { scheduler } from './schedule.js';
+import { settledResults } from '../system/side-by-side.js';
 
 export interface FanOutItem {
   title: string;
@@ -53,8 +54,6 @@ export async function fanOut<T>(items: readonly FanOutItem[], jobs: number, repo
       },
     })),
   );
-  const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
   // The run failed where a task failed by itself; the others were stopped because of it.
-  if (failures.length > 0) throw failures.find((e) => !(e instanceof InterruptedError)) ?? failures[0];
-  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+  return settledResults(settled);
 }

@@ -16,8 +16,15 @@ export async function sideBySide<A, B>(tasks: [Task<A>, Task<B>], signal?: Abort
       throw error;
     }),
   );
-  const settled = await Promise.allSettled(started);
+  return settledResults(await Promise.allSettled(started)) as [A, B];
+}
+
+/**
+ * The values of tasks that were stopped together when one failed: every value, or the failure that
+ * happened by itself (the others' interruptions were its consequence).
+ */
+export function settledResults<T>(settled: readonly PromiseSettledResult<T>[]): T[] {
   const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
   if (failures.length > 0) throw failures.find((e) => !(e instanceof InterruptedError)) ?? failures[0];
-  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [A, B];
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }

@@ -84,33 +84,11 @@ export const secondBuildLog = (outputDir: string) => join(dirname(outputDir), `$
 
 /** What the child is handed: the settled options (targets as identities), the tree and the environment. */
 export function handoverFor(spec: SecondBuildSpec): Handover {
-  const o = spec.options;
+  // What the child decides for itself: it signs nothing, prints JSON and builds for real.
+  const { targets, sign: _sign, json: _json, dryRun: _dryRun, ...options } = spec.options;
   return {
-    options: {
-      targets: o.targets.map(({ artifact: a }) => ({
-        distribution: a.distribution,
-        release: a.release,
-        architecture: a.architecture,
-        profile: a.profile,
-        variant: a.variant,
-        version: a.version,
-      })),
-      distribution: o.distribution,
-      release: o.release,
-      mirror: o.mirror,
-      snapshot: o.snapshot,
-      sourceDateEpoch: o.sourceDateEpoch,
-      seed: o.seed,
-      buildVersion: o.buildVersion,
-      outputDir: spec.outputDir,
-      repositoryKeyCheck: o.repositoryKeyCheck,
-      toolsTree: o.toolsTree,
-      keyringAnchor: o.keyringAnchor,
-      singleUid: o.singleUid,
-      qcow2Compression: o.qcow2Compression,
-      jobs: o.jobs,
-      verbose: o.verbose,
-    },
+    // The schema keeps an artifact's identity and drops what the child derives from it.
+    options: { ...options, targets: targets.map((t) => artifactIdentitySchema.parse(t.artifact)), outputDir: spec.outputDir },
     treeDir: spec.treeDir,
     revision: spec.revision,
     environment: spec.environment,

@@ -142,7 +142,6 @@ describe('debian vagrant boxes', () => {
 
   it('boxes publish puts two builds into one directory catalog, and vagrant box add installs each version from it', async () => {
     const site = join(work, 'site');
-    const next = NEXT;
     const second = await buildLater()();
     const published = boxesRaw(['publish', '--output-dir', join(work, 'a'), '--boxes', site, '--json']);
     expect(published.status, published.stderr).toBe(0);
@@ -159,13 +158,13 @@ describe('debian vagrant boxes', () => {
     expect(merged.versions.slice(0, 1)).toEqual(JSON.parse(before).versions);
     expect(merged.versions.map((v: { version: string; description?: string }) => [v.version, v.description])).toEqual([
       [VERSION, undefined],
-      [next, expect.stringMatching(/^unverified/)],
+      [NEXT, expect.stringMatching(/^unverified/)],
     ]);
     const home = join(work, 'vagrant-home-site');
     mkdirSync(home);
     for (const [version, sha256] of [
       [VERSION, first.artifacts[0]!.sha256],
-      [next, second.artifacts[0]!.sha256],
+      [NEXT, second.artifacts[0]!.sha256],
     ] as const) {
       const r = vagrant(home, ['box', 'add', '--provider', 'libvirt', '--box-version', version, catalog]);
       expect(r.status, r.stdout + r.stderr).toBe(0);
@@ -173,7 +172,7 @@ describe('debian vagrant boxes', () => {
       expect(merged.versions.find((v: { version: string }) => v.version === version).providers[0].checksum).toBe(sha256);
     }
     const list = vagrant(home, ['box', 'list']).stdout;
-    for (const version of [VERSION, next]) expect(list).toMatch(new RegExp(`^debian/trixie\\s+\\(libvirt, ${version.replaceAll('.', '\\.')}\\)$`, 'm'));
+    for (const version of [VERSION, NEXT]) expect(list).toMatch(new RegExp(`^debian/trixie\\s+\\(libvirt, ${version.replaceAll('.', '\\.')}\\)$`, 'm'));
   });
 
   // One BIOS boot, vagrant-libvirt's default firmware: the basic image's suite boots the same boot
