@@ -5,7 +5,7 @@
  * QEMU's user networking with the guest's SSH forwarded to one port on 127.0.0.1.
  */
 import type { Ovmf } from '../vm/firmware.js';
-import type { Accel } from '../vm/qemu-args.js';
+import { TCG_CPU_MODEL, type Accel } from '../vm/qemu-args.js';
 import { escapeXml } from '../system/xml.js';
 
 export type Network = { kind: 'user'; sshPort: number } | { kind: 'libvirt'; name: string };
@@ -44,8 +44,8 @@ export function domainXml(d: DomainSpec): string {
     "    <smbios mode='sysinfo'/>",
     '  </os>',
     '  <features><acpi/><apic/></features>',
-    // TCG emulates a CPU model; KVM passes the host's through.
-    d.accel === 'kvm' ? "  <cpu mode='host-passthrough'/>" : "  <cpu mode='maximum' migratable='off'/>",
+    // KVM passes the host's CPU through; TCG emulates the model `boxes test` boots.
+    d.accel === 'kvm' ? "  <cpu mode='host-passthrough'/>" : `  <cpu mode='custom' match='exact' check='none'><model fallback='forbid'>${TCG_CPU_MODEL}</model></cpu>`,
     "  <clock offset='utc'/>",
     '  <on_poweroff>destroy</on_poweroff>',
     '  <on_crash>destroy</on_crash>',

@@ -63,7 +63,7 @@ describe('the domain', () => {
     const xml = domainXml(spec);
     expect(validate(xml)).toMatch(/validates$/);
     expect(xml).toContain("<domain type='qemu'");
-    expect(xml).toContain("<cpu mode='maximum' migratable='off'/>");
+    expect(xml).toContain("<cpu mode='custom' match='exact' check='none'><model fallback='forbid'>qemu64</model></cpu>");
     expect(xml).toContain("<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader>");
     expect(xml).toContain("<source pool='default' volume='boxes-runner-7-project-42-pipeline-1001-job-90001.qcow2'/>");
     const key = /io\.systemd\.credential\.binary:ssh\.authorized_keys\.root=([A-Za-z0-9+/=]+)</.exec(xml)![1]!;

@@ -27,7 +27,7 @@ describe('qemu command line', () => {
   it('boots BIOS under TCG with forwarded SSH on loopback, the agent socket and the serial log', () => {
     const p = pairs(qemuArgs(base));
     expect(p).toContain('-machine q35,accel=tcg');
-    expect(p).toContain('-cpu max');
+    expect(p).toContain('-cpu qemu64');
     expect(p).toContain('-netdev user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22');
     expect(p).toContain('-chardev socket,id=qga0,path=/w/qga.sock,server=on,wait=off');
     expect(p).toContain('-device virtserialport,chardev=qga0,name=org.qemu.guest_agent.0');
