@@ -186,9 +186,9 @@ describe('the hooks that run grub-config, and the ESP stub that reads its file',
 });
 
 describe('the kernel-upgrade check', () => {
-  it('Debian installs the cloud kernel and purges the build-time one, answering the running-kernel question', () => {
+  it('Debian installs the cloud kernel without recommends and purges the build-time one, answering the running-kernel question', () => {
     const d = KERNEL_UPGRADE_PLANS.debian;
-    expect(d.install).toContain('apt-get update -q && apt-get install -y -q linux-image-cloud-amd64');
+    expect(d.install).toContain('apt-get update -q && apt-get install -y -q --no-install-recommends linux-image-cloud-amd64');
     expect(d.remove('6.12.1+deb13-amd64')).toContain('apt-get purge -y -q linux-image-amd64 linux-image-6.12.1+deb13-amd64');
     expect(d.remove('6.12.1+deb13-amd64')).toContain('linux-base/removing-running-kernel boolean false');
     expect(() => d.remove('6.12; rm -rf /')).toThrow(/unexpected kernel release/);
