@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
-/** What the unit and host projects share: small tests, no request to a package archive for the install cache key, and the host's programs (the host project tests them on fixtures; the tools tree is the integration suites'). */
-const small = { testTimeout: 20_000, env: { BOXES_INSTALL_CACHE: 'off', BOXES_TOOLS: 'host' } };
+/** What the unit and host projects share: small tests, no request to a package archive (for the install cache key, or reproduce's check of what it serves), and the host's programs (the host project tests them on fixtures; the tools tree is the integration suites'). */
+const small = { testTimeout: 20_000, env: { BOXES_INSTALL_CACHE: 'off', BOXES_ARCHIVE_CHECK: 'off', BOXES_TOOLS: 'host' } };
 
 export default defineConfig({
   test: {

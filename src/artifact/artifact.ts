@@ -14,9 +14,9 @@ export const ARCHITECTURES = ['x86-64'] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 export const DEFAULT_ARCHITECTURE: Architecture = 'x86-64';
 
-/** What each format calls an architecture: file names per distribution, OCI, Vagrant, QEMU. */
-export const ARCHITECTURE_WORDS: Readonly<Record<Architecture, { name: Record<Distribution, string>; oci: string; vagrant: string; qemu: string }>> = {
-  'x86-64': { name: { arch: 'x86_64', debian: 'x86_64' }, oci: 'amd64', vagrant: 'amd64', qemu: 'x86_64' },
+/** What each format calls an architecture: file names per distribution, OCI, Vagrant, QEMU, Debian's archive. */
+export const ARCHITECTURE_WORDS: Readonly<Record<Architecture, { name: Record<Distribution, string>; oci: string; vagrant: string; qemu: string; dpkg: string }>> = {
+  'x86-64': { name: { arch: 'x86_64', debian: 'x86_64' }, oci: 'amd64', vagrant: 'amd64', qemu: 'x86_64', dpkg: 'amd64' },
 };
 
 const DEBIAN_RELEASE_NUMBERS: Readonly<Record<string, string>> = { bullseye: '11', bookworm: '12', trixie: '13', forky: '14', duke: '15' };

@@ -35,6 +35,7 @@ export function registerReproduce(program: Command): void {
         toolsTree: o.toolsTree,
         json: Boolean(o.json),
         verbose: Boolean(o.verbose),
+        archiveCheck: process.env.BOXES_ARCHIVE_CHECK !== 'off',
       };
       const r = await interruptible((signal) => reproduce(options, { signal }));
       const shown = r.results.map((x) => ({

@@ -17,15 +17,25 @@ export interface ArchiveRequest {
   head?: boolean;
 }
 
-/** Debian: every suite of the apt sources boxes writes (deb822 stanzas). */
+/** One suite of a deb822 apt source: its archive's root, the suite and its components. */
+export interface DebianSuite {
+  uri: string;
+  suite: string;
+  components: string[];
+}
+
+/** Every suite of the apt sources boxes writes (deb822 stanzas), in their order. */
+export function debianSuites(sources: string): DebianSuite[] {
+  return sources.split(/\n\s*\n/).flatMap((stanza) => {
+    const uri = /^URIs:\s*(\S+)/m.exec(stanza)?.[1]?.replace(/\/+$/, '');
+    const words = (field: string) => new RegExp(`^${field}:\\s*(.+)$`, 'm').exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
+    return uri ? words('Suites').map((suite) => ({ uri, suite, components: words('Components') })) : [];
+  });
+}
+
+/** Debian: the signed InRelease of every suite. */
 export function debianRequests(sources: string): ArchiveRequest[] {
-  const requests: ArchiveRequest[] = [];
-  for (const stanza of sources.split(/\n\s*\n/)) {
-    const uri = /^URIs:\s*(\S+)/m.exec(stanza)?.[1];
-    const suites = /^Suites:\s*(.+)$/m.exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
-    if (uri) for (const suite of suites) requests.push({ url: `${uri.replace(/\/+$/, '')}/dists/${suite}/InRelease` });
-  }
-  return requests;
+  return debianSuites(sources).map(({ uri, suite }) => ({ url: `${uri}/dists/${suite}/InRelease` }));
 }
 
 /** Arch: the repositories' databases on the mirror mkosi uses. */

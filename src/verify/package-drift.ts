@@ -37,5 +37,10 @@ export function packageDrift(recorded: BuildRecord, rebuilt: BuildRecord): strin
     if (again !== version) lines.push(`tools tree: ${name} ${version} (recorded) is ${again ?? 'not installed'} now`);
   }
   for (const [name, version] of toolsNow) if (!toolsThen.has(name)) lines.push(`tools tree: ${name} ${version} is new; the record has no ${name}`);
-  return lines.length > MOST ? [...lines.slice(0, MOST), `... and ${lines.length - MOST} more`] : lines;
+  return capped(lines);
+}
+
+/** The first lines of a long list, and how many more there are. */
+export function capped(lines: readonly string[]): string[] {
+  return lines.length > MOST ? [...lines.slice(0, MOST), `... and ${lines.length - MOST} more`] : [...lines];
 }

@@ -11,7 +11,7 @@ import { writeStatement } from '../record/statement.js';
 import { build, type BuildReport } from '../image/build.js';
 import type { ArtifactReport } from '../image/report.js';
 import { DetailedError, UsageError } from '../system/errors.js';
-import { findMkosi } from '../adapters/mkosi.js';
+import { findMkosi, provisionMkosi } from '../adapters/mkosi.js';
 import { parseBuildOptions } from '../plan/options.js';
 import { TREE_DIR } from '../system/paths.js';
 import { readRecord } from '../record/read-record.js';
@@ -20,6 +20,9 @@ import { treeRevision } from '../adapters/git-revision.js';
 import { redactSecrets } from '../system/redact.js';
 import { isMissingOrDenied } from '../system/expected.js';
 import { packageDrift } from './package-drift.js';
+import { packagesIndexUrls, servedPackages, unservedPackages } from './served-packages.js';
+import { aptSources } from '../image/sources.js';
+import { openToolbox, toolboxFor } from '../image/toolbox.js';
 
 export interface ReproduceOptions {
   /** Build records; those that differ only in their profile are rebuilt by one build, side by side. */
@@ -34,6 +37,8 @@ export interface ReproduceOptions {
   /** The result goes to stdout as JSON: progress stays off it. */
   json: boolean;
   verbose: boolean;
+  /** Ask a live Debian mirror, before building, whether it still serves every recorded package. */
+  archiveCheck: boolean;
 }
 
 export interface Reproduced {
@@ -56,6 +61,39 @@ export interface ReproduceResult {
 
 /** The rebuilt artifact's bytes differ from the recorded ones (the details say which packages drifted): exit 1. */
 export class NotReproduced extends DetailedError {}
+
+/** The live archive no longer serves packages the record lists (the details name them): exit 1, before any build. */
+export class ArchiveMovedOn extends DetailedError {}
+
+/**
+ * The lines naming, per record, each package its live Debian mirror no longer serves. Records
+ * pinned to a snapshot, Arch's and local repositories' are not asked; an archive whose indexes
+ * cannot be read gives no lines (the build then meets it as it is).
+ */
+async function unserved(loaded: readonly Loaded[], options: ReproduceOptions, signal?: AbortSignal): Promise<{ record: BuildRecord; lines: string[] }[]> {
+  const indexes = new Map<string, Promise<Set<string> | undefined>>();
+  const asked = loaded.filter(({ record }) => record.image.distribution === 'debian' && record.image.snapshot === null);
+  if (asked.length === 0) return [];
+  // The tools tree's xz reads the indexes: the tree the build then uses.
+  const say = (line: string) => process.stderr.write(`boxes: ${line}\n`);
+  const given = options.toolsTree;
+  if (given && !(await findMkosi())) {
+    say('downloading the pinned mkosi (first use)');
+    await provisionMkosi({ signal });
+  }
+  const tools = given ? await toolboxFor(given) : await openToolbox({ signal, say });
+  return Promise.all(
+    asked.map(async ({ record }) => {
+      const mirror = mirrorFor(record.image.mirror, options.mirror);
+      if (mirror !== undefined && !/^https?:\/\//.test(mirror)) return { record, lines: [] };
+      const urls = packagesIndexUrls(aptSources({ release: record.image.release, mirror }), record.image.architecture);
+      const key = urls.join(' ');
+      if (!indexes.has(key)) indexes.set(key, servedPackages(urls, tools, signal));
+      const served = await indexes.get(key)!;
+      return { record, lines: served ? unservedPackages(record, served) : [] };
+    }),
+  );
+}
 
 /** Where the current setup differs from the record's; empty when it matches. */
 export function mismatches(record: BuildRecord, revision: string, mkosiVersion: string | undefined): string[] {
@@ -149,6 +187,15 @@ export async function reproduce(options: ReproduceOptions, io: { signal?: AbortS
     const problems = mismatches(record, revision, mkosiVersion);
     if (problems.length > 0 && !options.ignoreMismatch)
       throw new UsageError(`cannot reproduce ${record.artifact.name}: ${problems.join('; ')}`, `check out ${record.config.commit} and the same mkosi, or pass --ignore-mismatch`);
+  }
+  if (options.archiveCheck) {
+    const gone = (await unserved(loaded, options, io.signal)).filter((u) => u.lines.length > 0);
+    if (gone.length > 0)
+      throw new ArchiveMovedOn(
+        gone.map(({ record }) => `cannot reproduce ${record.artifact.name}: its mirror no longer serves every package its record lists`).join('; '),
+        'each recorded version stays at the address below; a build with --snapshot DATE keeps its record reproducible',
+        gone.flatMap(({ record, lines }) => (gone.length > 1 ? lines.map((l) => `${record.artifact.name}: ${l}`) : lines)),
+      );
   }
   const builds: BuildReport[] = [];
   const byPath = new Map<string, Reproduced>();

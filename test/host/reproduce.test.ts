@@ -1,10 +1,13 @@
 // `boxes reproduce` with a fake mkosi: bad records exit 2 naming the field, a record from another
-// commit is refused unless told, and different bytes exit 1.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// commit is refused unless told, different bytes exit 1, and a record whose packages a live mirror
+// (on loopback) no longer serves exits 1 before any build.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRecord } from '../../src/record/record.js';
 import { parseBuildOptions } from '../../src/plan/options.js';
 import { mismatches } from '../../src/verify/reproduce.js';
@@ -229,5 +232,69 @@ describe('mismatches', () => {
     ['abc', undefined, ['mkosi is not installed, the record used 25.3']],
   ])('tree %s, mkosi %s', (revision, mkosi, expected) => {
     expect(mismatches(r, revision, mkosi)).toEqual(expected);
+  });
+});
+
+describe('boxes reproduce from a live Debian mirror', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'boxes-reproduce-live-'));
+  /** What the mirror on loopback serves: path -> xz Packages index. */
+  const files = new Map<string, Buffer>();
+  const server = createServer((request, response) => {
+    const body = files.get(request.url ?? '');
+    response.writeHead(body ? 200 : 404).end(body);
+  });
+  let mirror = '';
+  const INDEX = '/debian/dists/sid/main/binary-amd64/Packages.xz';
+  const SID = 'Debian-sid-x86_64-container-base-20251123.0.tar';
+  const serve = (packages: string[]) => files.set(INDEX, xz(packages.map((p) => `Package: ${p.split(' ')[0]}\nVersion: ${p.split(' ')[1]}\nArchitecture: amd64\n`).join('\n')));
+  const xz = (text: string) => spawnSync('xz', ['-c'], { input: text }).stdout;
+
+  beforeAll(async () => {
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    mirror = `http://127.0.0.1:${(server.address() as AddressInfo).port}/debian`;
+  });
+  afterAll(() => new Promise<void>((done) => server.close(() => done())));
+
+  /** The CLI as a child that does not block this process, which serves the mirror. */
+  function runAsync(args: string[]): Promise<{ status: number | null; stderr: string }> {
+    const env = { ...process.env, CI: 'true', BOXES_MKOSI: fake, BOXES_CACHE_DIR: join(dir, 'cache'), FAKE_MKOSI_PIDDIR: dir, FAKE_MKOSI_ARTIFACT: SID, BOXES_ARCHIVE_CHECK: 'on' };
+    const child = spawn('node', [cli, ...args, '--tools-tree', join(dir, 'tools')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    return new Promise((done) => child.on('close', (status) => done({ status, stderr })));
+  }
+
+  let record = '';
+  beforeAll(async () => {
+    mkdirSync(join(dir, 'tools/usr/bin'), { recursive: true });
+    const args = ['--profile', 'container', '--distribution', 'debian', '--release', 'sid', '--mirror', mirror, '--source-date-epoch', '1763856000'];
+    const r = await runAsync(['build', ...args, '--output-dir', join(dir, 'out')]);
+    expect(r.status, r.stderr).toBe(0);
+    record = join(dir, 'out', `${SID}.manifest.json`);
+  });
+
+  it('refuses before building, one line per recorded version the mirror no longer serves, and writes nothing', async () => {
+    serve(['bash 5.2.37-2', 'apt 3.0.4']);
+    const out = join(dir, 'moved');
+    const r = await runAsync(['reproduce', record, '--ignore-mismatch', '--output-dir', out]);
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `boxes: cannot reproduce ${SID}: its mirror no longer serves every package its record lists (each recorded version stays at the address below; a build with --snapshot DATE keeps its record reproducible)`,
+      '  apt 3.0.3 (amd64) is not in the archive now; the recorded version: https://snapshot.debian.org/binary/apt/',
+    ]);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('builds when the mirror serves every recorded version, or when its index cannot be read (missing, or not xz)', async () => {
+    serve(['apt 3.0.3', 'bash 5.2.37-2', 'zstd 1.5.7+dfsg-1']);
+    // The fake mkosi's bytes never match a record: a comparison means the build ran.
+    const served = await runAsync(['reproduce', record, '--ignore-mismatch', '--output-dir', join(dir, 'served')]);
+    expect(served.stderr).toMatch(/differs from its record/);
+    files.set(INDEX, Buffer.from('<html>a proxy says no</html>'));
+    const garbled = await runAsync(['reproduce', record, '--ignore-mismatch', '--output-dir', join(dir, 'garbled')]);
+    expect(garbled.stderr).toMatch(/differs from its record/);
+    files.clear();
+    const unknown = await runAsync(['reproduce', record, '--ignore-mismatch', '--output-dir', join(dir, 'unknown')]);
+    expect(unknown.stderr).toMatch(/differs from its record/);
   });
 });
