@@ -20,9 +20,9 @@ import { treeRevision } from '../adapters/git-revision.js';
 import { redactSecrets } from '../system/redact.js';
 import { isMissingOrDenied } from '../system/expected.js';
 import { packageDrift } from './package-drift.js';
-import { packagesIndexUrls, servedPackages, unservedPackages } from './served-packages.js';
-import { aptSources } from '../image/sources.js';
+import { indexUrls, servedPackages, unservedPackages } from './served-packages.js';
 import { openToolbox, toolboxFor } from '../image/toolbox.js';
+import type { Toolbox } from '../system/toolbox.js';
 
 export interface ReproduceOptions {
   /** Build records; those that differ only in their profile are rebuilt by one build, side by side. */
@@ -62,33 +62,37 @@ export interface ReproduceResult {
 /** The rebuilt artifact's bytes differ from the recorded ones (the details say which packages drifted): exit 1. */
 export class NotReproduced extends DetailedError {}
 
-/** The live archive no longer serves packages the record lists (the details name them): exit 1, before any build. */
+/** The live mirror no longer serves packages the record lists (the details name them): exit 1, before any build. */
 export class ArchiveMovedOn extends DetailedError {}
 
-/**
- * The lines naming, per record, each package its live Debian mirror no longer serves. Records
- * pinned to a snapshot, Arch's and local repositories' are not asked; an archive whose indexes
- * cannot be read gives no lines (the build then meets it as it is).
- */
-async function unserved(loaded: readonly Loaded[], options: ReproduceOptions, signal?: AbortSignal): Promise<{ record: BuildRecord; lines: string[] }[]> {
-  const indexes = new Map<string, Promise<Set<string> | undefined>>();
-  const asked = loaded.filter(({ record }) => record.image.distribution === 'debian' && record.image.snapshot === null);
-  if (asked.length === 0) return [];
-  // The tools tree's xz reads the indexes: the tree the build then uses.
+/** Debian's indexes are read with the tools tree's xz: the tree the build then uses. */
+async function recordToolbox(given: string | undefined, signal?: AbortSignal): Promise<Toolbox> {
   const say = (line: string) => process.stderr.write(`boxes: ${line}\n`);
-  const given = options.toolsTree;
   if (given && !(await findMkosi())) {
     say('downloading the pinned mkosi (first use)');
     await provisionMkosi({ signal });
   }
-  const tools = given ? await toolboxFor(given) : await openToolbox({ signal, say });
+  return given ? toolboxFor(given) : openToolbox({ signal, say });
+}
+
+/**
+ * The lines naming, per record, each package its live mirror no longer serves. Records pinned to a
+ * snapshot and local repositories' are not asked; a mirror whose indexes cannot be read gives no
+ * lines (the build then meets it as it is).
+ */
+async function unserved(loaded: readonly Loaded[], options: ReproduceOptions, signal?: AbortSignal): Promise<{ record: BuildRecord; lines: string[] }[]> {
+  const live = loaded.flatMap(({ record }) => {
+    const mirror = mirrorFor(record.image.mirror, options.mirror);
+    return record.image.snapshot === null && (mirror === undefined || /^https?:\/\//.test(mirror)) ? [{ record, urls: indexUrls(record.image, mirror) }] : [];
+  });
+  if (live.length === 0) return [];
+  let opened: Promise<Toolbox> | undefined;
+  const tools = () => (opened ??= recordToolbox(options.toolsTree, signal));
+  const indexes = new Map<string, Promise<Set<string> | undefined>>();
   return Promise.all(
-    asked.map(async ({ record }) => {
-      const mirror = mirrorFor(record.image.mirror, options.mirror);
-      if (mirror !== undefined && !/^https?:\/\//.test(mirror)) return { record, lines: [] };
-      const urls = packagesIndexUrls(aptSources({ release: record.image.release, mirror }), record.image.architecture);
+    live.map(async ({ record, urls }) => {
       const key = urls.join(' ');
-      if (!indexes.has(key)) indexes.set(key, servedPackages(urls, tools, signal));
+      if (!indexes.has(key)) indexes.set(key, servedPackages(record.image.distribution, urls, tools, signal));
       const served = await indexes.get(key)!;
       return { record, lines: served ? unservedPackages(record, served) : [] };
     }),

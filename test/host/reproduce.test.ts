@@ -256,8 +256,17 @@ describe('boxes reproduce from a live Debian mirror', () => {
   afterAll(() => new Promise<void>((done) => server.close(() => done())));
 
   /** The CLI as a child that does not block this process, which serves the mirror. */
-  function runAsync(args: string[]): Promise<{ status: number | null; stderr: string }> {
-    const env = { ...process.env, CI: 'true', BOXES_MKOSI: fake, BOXES_CACHE_DIR: join(dir, 'cache'), FAKE_MKOSI_PIDDIR: dir, FAKE_MKOSI_ARTIFACT: SID, BOXES_ARCHIVE_CHECK: 'on' };
+  function runAsync(args: string[], extra: Record<string, string> = {}): Promise<{ status: number | null; stderr: string }> {
+    const env = {
+      ...process.env,
+      CI: 'true',
+      BOXES_MKOSI: fake,
+      BOXES_CACHE_DIR: join(dir, 'cache'),
+      FAKE_MKOSI_PIDDIR: dir,
+      FAKE_MKOSI_ARTIFACT: SID,
+      BOXES_ARCHIVE_CHECK: 'on',
+      ...extra,
+    };
     const child = spawn('node', [cli, ...args, '--tools-tree', join(dir, 'tools')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -282,6 +291,42 @@ describe('boxes reproduce from a live Debian mirror', () => {
       `boxes: cannot reproduce ${SID}: its mirror no longer serves every package its record lists (each recorded version stays at the address below; a build with --snapshot DATE keeps its record reproducible)`,
       '  apt 3.0.3 (amd64) is not in the archive now; the recorded version: https://snapshot.debian.org/binary/apt/',
     ]);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("Arch: refuses before building when the mirror's databases lack a recorded version, naming the Arch Linux Archive", async () => {
+    const ARCH = 'Arch-Linux-x86_64-container-base-20251123.0.tar';
+    const arch = [
+      '--profile',
+      'container',
+      '--distribution',
+      'arch',
+      '--mirror',
+      `${mirror.replace(/debian$/, 'arch')}`,
+      '--no-repository-key-check',
+      '--source-date-epoch',
+      '1763856000',
+    ];
+    const built = await runAsync(['build', ...arch, '--output-dir', join(dir, 'arch')], { FAKE_MKOSI_ARTIFACT: ARCH });
+    expect(built.status, built.stderr).toBe(0);
+    const db = mkdtempSync(join(dir, 'db-'));
+    for (const [name, version] of [
+      ['bash', '5.2.37-2'],
+      ['apt', '3.0.4'],
+      ['gcc', '15.2.1-1'],
+      ['lib32-glibc', '2.42-1'],
+    ]) {
+      mkdirSync(join(db, `${name}-${version}`));
+      writeFileSync(join(db, `${name}-${version}`, 'desc'), `%NAME%\n${name}\n\n%VERSION%\n${version}\n\n%ARCH%\namd64\n`);
+    }
+    const tarball = (entries: string[]) => spawnSync('tar', ['-czf', '-', '-C', db, ...entries]).stdout;
+    files.set('/arch/core/os/x86_64/core.db', tarball(['bash-5.2.37-2', 'apt-3.0.4']));
+    files.set('/arch/extra/os/x86_64/extra.db', tarball(['gcc-15.2.1-1']));
+    files.set('/arch/multilib/os/x86_64/multilib.db', tarball(['lib32-glibc-2.42-1']));
+    const out = join(dir, 'arch-again');
+    const r = await runAsync(['reproduce', join(dir, 'arch', `${ARCH}.manifest.json`), '--ignore-mismatch', '--output-dir', out], { FAKE_MKOSI_ARTIFACT: ARCH });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr.trim().split('\n').slice(-1)).toEqual(['  apt 3.0.3 (amd64) is not in the archive now; the recorded version: https://archive.archlinux.org/packages/a/apt/']);
     expect(existsSync(out)).toBe(false);
   });
 
