@@ -9,7 +9,7 @@ export function registerTest(program: Command): void {
   program
     .command('test')
     .description('boot an image or a Vagrant box disk in QEMU (BIOS and UEFI) and check login, sudo, units, guest agent and first-boot identity')
-    .option('--profile <profile>', 'which image to test: basic, cloud-init, vagrant-libvirt or vagrant-virtualbox')
+    .option('--profile <profile>', 'which image to test: basic, cloud-init, libvirt-executor, vagrant-libvirt or vagrant-virtualbox')
     .option('--artifact <path>', 'the image to boot (default: the newest of the profile in --output-dir)')
     .option('--firmware <bios|uefi>', 'boot with this firmware only (default: one BIOS and one UEFI boot)')
     .option('--distribution <name>', 'arch or debian, for an image without its build record beside it')

@@ -26,10 +26,14 @@ const MAX_TIMEOUT_MINUTES = 1440;
 const MAX_CPUS = 64;
 
 const names = PROFILES.map((p) => p.name).join(', ');
+/** What boots: every profile but the container. */
+const bootable = PROFILES.filter((p) => p.kind !== 'container')
+  .map((p) => p.name)
+  .join(', ');
 
 const schema = z.object({
   profile: z
-    .string({ error: `say which image to test: --profile P (one of: ${names})` })
+    .string({ error: `say which image to test: --profile P (one of: ${bootable})` })
     .refine((p) => findProfile(p) !== undefined, { error: (i) => `unknown profile '${String(i.input)}' (valid: ${names})` }),
   artifact: z.string().min(1).optional(),
   firmware: z.enum(['bios', 'uefi'], { error: (i) => `must be bios or uefi, not '${String(i.input)}'` }).optional(),

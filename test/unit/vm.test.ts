@@ -300,7 +300,7 @@ describe('boxes test options', () => {
     expect(parseTestOptions({ profile: 'basic', cpus: '1' }).cpus).toBe(1);
     expect(() => parseTestOptions({ profile: 'basic', cpus: '1.5' })).toThrow(/--cpus: must be a whole number of CPUs/);
     expect(parseTestOptions({ profile: 'cloud-init', firmware: 'uefi', timeout: '2.5' })).toMatchObject({ firmware: 'uefi', timeoutMinutes: 2.5 });
-    expect(() => parseTestOptions({})).toThrow(/say which image to test/);
+    expect(() => parseTestOptions({})).toThrow('say which image to test: --profile P (one of: basic, cloud-init, libvirt-executor, vagrant-libvirt, vagrant-virtualbox)');
     expect(() => parseTestOptions({ profile: 'basic', firmware: 'coreboot' })).toThrow(/--firmware: must be bios or uefi/);
     expect(() => parseTestOptions({ profile: 'basic', timeout: '0' })).toThrow(/more than 0/);
     expect(() => parseTestOptions({ profile: 'x' })).toThrow(UsageError);
