@@ -5,6 +5,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { downloadAll } from '../system/download.js';
 import { ChildFailed } from '../system/errors.js';
 import { isNetworkFailure } from '../system/expected.js';
 import { run } from '../system/runner.js';
@@ -50,18 +51,12 @@ export function indexReader(onPackage: OnPackage): { push: (text: string) => voi
 export async function readPackagesIndexes(urls: readonly string[], onPackage: OnPackage, tools: Toolbox, signal?: AbortSignal): Promise<boolean> {
   const scratch = await mkdtemp(join(tmpdir(), 'boxes-indexes-'));
   try {
-    const files = await Promise.all(
-      urls.map(async (url, i) => {
-        const timeout = AbortSignal.timeout(120_000);
-        const response = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-        if (!response.ok) return undefined;
-        const file = join(scratch, `${i}.xz`);
-        await writeFile(file, Buffer.from(await response.arrayBuffer()));
-        return file;
-      }),
-    );
-    if (files.some((f) => f === undefined)) return false;
-    for (const file of files as string[]) {
+    const indexes = await downloadAll(urls, 120_000, signal);
+    if (!indexes) return false;
+    for (const [i, index] of indexes.entries()) {
+      // The runner gives a child a file as its stdin.
+      const file = join(scratch, `${i}.xz`);
+      await writeFile(file, index);
       const reader = indexReader(onPackage);
       const decoder = new TextDecoder();
       await run(['xz', '-dc'], { tools, stdinFile: file, signal, what: 'xz -dc (a Packages index)', onStdout: (chunk) => reader.push(decoder.decode(chunk, { stream: true })) });

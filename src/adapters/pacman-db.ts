@@ -5,6 +5,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
+import { downloadAll } from '../system/download.js';
 import { isNetworkFailure } from '../system/expected.js';
 import { decompressor, TarSink } from './oci/streams.js';
 import type { OnPackage } from './debian-packages-index.js';
@@ -47,15 +48,9 @@ export async function readPacmanDb(bytes: Buffer, onPackage: OnPackage): Promise
 /** Every package version the databases at `urls` list. False when one cannot be read (unreachable, not there, not a database). */
 export async function readPacmanDbs(urls: readonly string[], onPackage: OnPackage, signal?: AbortSignal): Promise<boolean> {
   try {
-    const dbs = await Promise.all(
-      urls.map(async (url) => {
-        const timeout = AbortSignal.timeout(120_000);
-        const response = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-        return response.ok ? Buffer.from(await response.arrayBuffer()) : undefined;
-      }),
-    );
-    if (dbs.some((db) => db === undefined)) return false;
-    for (const db of dbs as Buffer[])
+    const dbs = await downloadAll(urls, 120_000, signal);
+    if (!dbs) return false;
+    for (const db of dbs)
       await readPacmanDb(db, onPackage).catch((error: unknown) => {
         throw new UnreadableDatabase(error);
       });

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fetchWithin } from '../system/download.js';
 import { isNetworkFailure } from '../system/expected.js';
 
 export interface ArchiveRequest {
@@ -52,8 +53,7 @@ export async function archiveState(requests: readonly ArchiveRequest[], signal?:
     // All at once (a build waits on this before anything else), hashed in request order.
     const answers = await Promise.all(
       requests.map(async (r) => {
-        const timeout = AbortSignal.timeout(20_000);
-        const response = await fetch(r.url, { method: r.head ? 'HEAD' : 'GET', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+        const response = await fetchWithin(r.url, 20_000, signal, { method: r.head ? 'HEAD' : 'GET' });
         if (!response.ok) return undefined;
         if (r.head) return Buffer.from(['last-modified', 'etag', 'content-length'].map((h) => response.headers.get(h) ?? '').join('\0'));
         return Buffer.from(await response.arrayBuffer());

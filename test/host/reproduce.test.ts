@@ -17,9 +17,18 @@ const cli = join(root, 'dist/cli.js');
 const fake = join(root, 'test/support/fake-mkosi.mjs');
 const NAME = 'Debian-13-x86_64-container-base-20251123.0.tar';
 
+/** The CLI's environment with the fake mkosi, its cache and pid files in DIR. */
+const fakeEnv = (dir: string, extra: Record<string, string> = {}) => ({
+  ...process.env,
+  CI: 'true',
+  BOXES_MKOSI: fake,
+  BOXES_CACHE_DIR: join(dir, 'cache'),
+  FAKE_MKOSI_PIDDIR: dir,
+  ...extra,
+});
+
 function run(dir: string, args: string[], extra: Record<string, string> = {}) {
-  const env = { ...process.env, CI: 'true', BOXES_MKOSI: fake, BOXES_CACHE_DIR: join(dir, 'cache'), FAKE_MKOSI_PIDDIR: dir, FAKE_MKOSI_ARTIFACT: NAME, ...extra };
-  return spawnSync('node', [cli, ...args], { env, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync('node', [cli, ...args], { env: fakeEnv(dir, { FAKE_MKOSI_ARTIFACT: NAME, ...extra }), encoding: 'utf8', timeout: 60_000 });
 }
 
 /** A real record, written by a build with the fake mkosi. */
@@ -103,15 +112,7 @@ describe('boxes reproduce of a qcow2 image', () => {
     mkdirSync(join(dir, 'tools/usr/bin'), { recursive: true });
     const name = 'Debian-13-x86_64-basic-20251123.0.qcow2';
     const argvLog = join(dir, 'argv.jsonl');
-    const env = {
-      ...process.env,
-      CI: 'true',
-      BOXES_MKOSI: fake,
-      BOXES_CACHE_DIR: join(dir, 'cache'),
-      FAKE_MKOSI_PIDDIR: dir,
-      FAKE_MKOSI_ARTIFACT: name,
-      FAKE_MKOSI_RECORD: argvLog,
-    };
+    const env = fakeEnv(dir, { FAKE_MKOSI_ARTIFACT: name, FAKE_MKOSI_RECORD: argvLog });
     const boxes = (args: string[]) => spawnSync('node', [cli, ...args, '--tools-tree', join(dir, 'tools')], { env, encoding: 'utf8', timeout: 60_000 });
     const built = boxes([
       'build',
@@ -148,16 +149,7 @@ describe('boxes reproduce of several records', () => {
   // The fake mkosi writes what it was given per field: with TZ alone, two builds give the same bytes.
   const boxes = (args: string[], mode: string) =>
     spawnSync('node', [cli, ...args, '--tools-tree', join(dir, 'tools')], {
-      env: {
-        ...process.env,
-        CI: 'true',
-        BOXES_MKOSI: fake,
-        BOXES_CACHE_DIR: join(dir, 'cache'),
-        FAKE_MKOSI_PIDDIR: dir,
-        FAKE_MKOSI_RECORD: argvLog,
-        FAKE_MKOSI_MODE: mode,
-        FAKE_MKOSI_FIELDS: 'TZ',
-      },
+      env: fakeEnv(dir, { FAKE_MKOSI_RECORD: argvLog, FAKE_MKOSI_MODE: mode, FAKE_MKOSI_FIELDS: 'TZ' }),
       encoding: 'utf8',
       timeout: 60_000,
     });
@@ -257,16 +249,7 @@ describe('boxes reproduce from a live Debian mirror', () => {
 
   /** The CLI as a child that does not block this process, which serves the mirror. */
   function runAsync(args: string[], extra: Record<string, string> = {}): Promise<{ status: number | null; stderr: string }> {
-    const env = {
-      ...process.env,
-      CI: 'true',
-      BOXES_MKOSI: fake,
-      BOXES_CACHE_DIR: join(dir, 'cache'),
-      FAKE_MKOSI_PIDDIR: dir,
-      FAKE_MKOSI_ARTIFACT: SID,
-      BOXES_ARCHIVE_CHECK: 'on',
-      ...extra,
-    };
+    const env = fakeEnv(dir, { FAKE_MKOSI_ARTIFACT: SID, BOXES_ARCHIVE_CHECK: 'on', ...extra });
     const child = spawn('node', [cli, ...args, '--tools-tree', join(dir, 'tools')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
