@@ -37,7 +37,7 @@ export interface ReproduceOptions {
   /** The result goes to stdout as JSON: progress stays off it. */
   json: boolean;
   verbose: boolean;
-  /** Ask a live Debian mirror, before building, whether it still serves every recorded package. */
+  /** Ask a live mirror, before building, whether it still serves every recorded package. */
   archiveCheck: boolean;
 }
 
@@ -97,6 +97,11 @@ async function unserved(loaded: readonly Loaded[], options: ReproduceOptions, si
       return { record, lines: served ? unservedPackages(record, served) : [] };
     }),
   );
+}
+
+/** Detail lines of several records, each behind its artifact's name when there is more than one record. */
+function perRecord(items: readonly { record: BuildRecord; lines: readonly string[] }[]): string[] {
+  return items.flatMap(({ record, lines }) => (items.length > 1 ? lines.map((l) => `${record.artifact.name}: ${l}`) : lines));
 }
 
 /** Where the current setup differs from the record's; empty when it matches. */
@@ -198,7 +203,7 @@ export async function reproduce(options: ReproduceOptions, io: { signal?: AbortS
       throw new ArchiveMovedOn(
         gone.map(({ record }) => `cannot reproduce ${record.artifact.name}: its mirror no longer serves every package its record lists`).join('; '),
         'each recorded version stays at the address below; a build with --snapshot DATE keeps its record reproducible',
-        gone.flatMap(({ record, lines }) => (gone.length > 1 ? lines.map((l) => `${record.artifact.name}: ${l}`) : lines)),
+        perRecord(gone),
       );
   }
   const builds: BuildReport[] = [];
@@ -239,13 +244,13 @@ export async function reproduce(options: ReproduceOptions, io: { signal?: AbortS
   const results = loaded.map((l) => byPath.get(l.path)!);
   const differ = results.filter((r) => !r.identical);
   if (differ.length > 0) {
-    const drift = await Promise.all(differ.map(async (r) => ({ r, lines: r.artifact.record ? packageDrift(r.record, await readRecord(r.artifact.record)) : [] })));
-    const details = drift.flatMap(({ r, lines }) => (differ.length > 1 ? lines.map((l) => `${r.record.artifact.name}: ${l}`) : lines));
+    const drift = await Promise.all(differ.map(async (r) => ({ record: r.record, lines: r.artifact.record ? packageDrift(r.record, await readRecord(r.artifact.record)) : [] })));
+    const details = perRecord(drift);
     throw new NotReproduced(
       differ.map((r) => `${basename(r.artifact.path)} differs from its record: sha256 ${r.artifact.sha256}, recorded ${r.record.artifact.sha256}`).join('; '),
       details.length === 0
         ? `\`boxes verify\` with the same options shows where builds differ`
-        : drift.some(({ r, lines }) => lines.length > 0 && r.record.image.snapshot === null)
+        : drift.some(({ record, lines }) => lines.length > 0 && record.image.snapshot === null)
           ? 'the archive has moved on since the build, package by package below; a build with --snapshot DATE keeps its record reproducible'
           : 'the packages differ from the recorded ones, package by package below',
       details,
